@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, version negotiation, error mapping, authentication."""

@@ -1,0 +1,79 @@
+"""Exception-to-response mapping: one table, looked up along the exception's MRO.
+
+Every error leaves as ``{"error": {"message": ...}}``; nothing leaves as a traceback. An
+unexpected exception is a 500 whose message names the exception class and text only when
+``[DEFAULT]debug`` is on (spec 2.1).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from metalscope import errors
+from metalscope.api.responses import error_response
+from metalscope.operations.process import ProcessingFailed
+
+LOG = logging.getLogger(__name__)
+
+NOT_FOUND_MESSAGE = ("404 Not Found: The requested URL was not found on the server. If you "
+                     "entered the URL manually please check your spelling and try again.")
+METHOD_NOT_ALLOWED_MESSAGE = ("405 Method Not Allowed: The method is not allowed for the "
+                              "requested URL.")
+
+STATUS_BY_ERROR: dict[type[BaseException], int] = {
+    errors.MetalScopeError: 400,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.StateConflict: 409,
+    errors.ServiceUnavailable: 503,
+    errors.ConfigurationError: 500,
+}
+
+
+class RequestTooLarge(errors.MetalScopeError):
+    """The request body is larger than the configured limit (413)."""
+
+
+STATUS_BY_ERROR[RequestTooLarge] = 413
+
+
+def status_for(exc: BaseException) -> int:
+    if isinstance(exc, ProcessingFailed):
+        return exc.status
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def install_error_handlers(app: FastAPI, debug: bool) -> None:
+    async def domain_error(_request: Request, exc: Exception) -> Response:
+        return error_response(status_for(exc), str(exc))
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return error_response(404, NOT_FOUND_MESSAGE)
+        if exc.status_code == 405:
+            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE, headers=exc.headers)
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        return error_response(400, f"Bad request: {exc}")
+
+    async def unexpected_error(_request: Request, exc: Exception) -> Response:
+        LOG.exception("Unexpected error while handling a request")
+        message = "Internal server error"
+        if debug:
+            message += f" ({type(exc).__name__}): {exc}"
+        return error_response(500, message)
+
+    app.add_exception_handler(errors.MetalScopeError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,110 @@
+"""``/v1/introspection...`` and ``/v1/continue`` routes: validate, call an operation, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from metalscope.api.body import parse_json, read_body, read_json_object, require_object
+from metalscope.api.deps import ServicesDep
+from metalscope.api.links import request_root
+from metalscope.api.responses import JSONResponse, accepted
+from metalscope.errors import InvalidRequest
+from metalscope.operations import introspect, process, status
+from metalscope.storage.repository import NodeRecord
+
+router = APIRouter(prefix="/v1")
+
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+CANNOT_MANAGE_BOOT = ("Managed boot is requested, but this installation cannot manage boot "
+                      "((can_manage_boot set to False)")
+_JSON_OBJECT_BODY: dict[str, Any] = {"requestBody": {"content": {"application/json": {
+    "schema": {"type": "object"}}}}}
+
+
+def status_body(record: NodeRecord, root: str) -> dict[str, Any]:
+    return {
+        "error": record.error,
+        "finished": record.finished,
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        "links": [{"href": f"{root}v1/introspection/{record.uuid}", "rel": "self"}],
+        "started_at": record.started_at.isoformat() if record.started_at else None,
+        "state": record.state.value,
+        "uuid": record.uuid,
+    }
+
+
+def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
+    if value is None:
+        manage_boot = True
+    elif value.strip().lower() in _TRUE:
+        manage_boot = True
+    elif value.strip().lower() in _FALSE:
+        manage_boot = False
+    else:
+        raise InvalidRequest(f"Invalid boolean value for manage_boot: {value}")
+    if manage_boot and not can_manage_boot:
+        raise InvalidRequest(CANNOT_MANAGE_BOOT)
+    return manage_boot
+
+
+@router.post("/continue", summary="Ramdisk callback: post introspection data",
+             openapi_extra=_JSON_OBJECT_BODY)
+async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
+    data = await read_json_object(request, svc.settings.default.max_continue_body_size)
+    uuid = await process.continue_introspection(svc, data)
+    return JSONResponse({"uuid": uuid})
+
+
+@router.post("/introspection/{node_id}", summary="Start introspection", status_code=202)
+async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
+    manage_boot = parse_manage_boot(request.query_params.get("manage_boot"),
+                                    svc.settings.default.can_manage_boot)
+    await read_body(request, svc.settings.default.max_request_body_size)  # any body is ignored
+    await introspect.start_introspection(svc, node_id, manage_boot)
+    return accepted()
+
+
+@router.get("/introspection/{node_id}", summary="Introspection status of a node")
+async def get_status(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
+    record = await status.get_status(svc, node_id)
+    return JSONResponse(status_body(record, request_root(request)))
+
+
+@router.get("/introspection", summary="List introspection statuses")
+async def list_statuses(request: Request, svc: ServicesDep) -> JSONResponse:
+    query = request.query_params
+    records = await status.list_statuses(svc, query.get("marker"), query.get("limit"),
+                                         query.get("state"))
+    root = request_root(request)
+    return JSONResponse({"introspection": [status_body(r, root) for r in records]})
+
+
+@router.post("/introspection/{node_id}/abort", summary="Abort introspection", status_code=202)
+async def abort(node_id: str, svc: ServicesDep) -> JSONResponse:
+    await introspect.abort_introspection(svc, node_id)
+    return accepted()
+
+
+@router.get("/introspection/{node_id}/data", summary="Processed introspection data")
+async def get_data(node_id: str, svc: ServicesDep) -> Response:
+    text = await status.get_data(svc, node_id, processed=True)
+    return Response(text, media_type="application/json")
+
+
+@router.get("/introspection/{node_id}/data/unprocessed", summary="Unprocessed introspection data")
+async def get_unprocessed_data(node_id: str, svc: ServicesDep) -> Response:
+    text = await status.get_data(svc, node_id, processed=False)
+    return Response(text, media_type="application/json")
+
+
+@router.post("/introspection/{node_id}/data/unprocessed", status_code=202,
+             summary="Reapply processing on stored or given data", openapi_extra=_JSON_OBJECT_BODY)
+async def reapply(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
+    raw = await read_body(request, svc.settings.default.max_continue_body_size)
+    body = require_object(parse_json(raw)) if raw else None
+    await process.reapply(svc, node_id, body or None)
+    return accepted()

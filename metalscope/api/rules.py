@@ -1,0 +1,64 @@
+"""``/v1/rules`` routes (spec 2.4.10)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from metalscope.api.body import read_json_object
+from metalscope.api.deps import ApiVersion, ServicesDep
+from metalscope.api.links import mount_prefix
+from metalscope.api.responses import JSONResponse, no_content
+from metalscope.errors import InvalidRequest
+from metalscope.operations import rules
+
+router = APIRouter(prefix="/v1/rules")
+_JSON_OBJECT_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("", summary="List rules")
+async def list_rules(request: Request, svc: ServicesDep) -> JSONResponse:
+    prefix = mount_prefix(request)
+    return JSONResponse({"rules": [r.as_dict(short=True, link_prefix=prefix)
+                                   for r in await svc.repo.list_rules()]})
+
+
+@router.post("", summary="Create a rule", status_code=201, openapi_extra=_JSON_OBJECT_BODY)
+async def create_rule(request: Request, svc: ServicesDep, version: ApiVersion) -> JSONResponse:
+    body = await read_json_object(request, svc.settings.default.max_request_body_size)
+    return await _create(request, svc, version, body)
+
+
+@router.post("/{uuid}", summary="Create a rule with this UUID (openstacksdk's form)",
+             status_code=201, openapi_extra=_JSON_OBJECT_BODY)
+async def create_rule_with_uuid(request: Request, uuid: str, svc: ServicesDep,
+                                version: ApiVersion) -> JSONResponse:
+    body = await read_json_object(request, svc.settings.default.max_request_body_size)
+    if body.get("uuid") not in (None, uuid):
+        raise InvalidRequest("The rule UUID in the body differs from the one in the URL")
+    return await _create(request, svc, version, {**body, "uuid": uuid})
+
+
+async def _create(request: Request, svc: ServicesDep, version: tuple[int, int],
+                  body: dict[str, object]) -> JSONResponse:
+    rule = await rules.create_rule(svc, body)
+    status = 200 if version < (1, 6) else 201
+    return JSONResponse(rule.as_dict(link_prefix=mount_prefix(request)), status_code=status)
+
+
+@router.delete("", summary="Delete every rule", status_code=204)
+async def delete_all(svc: ServicesDep) -> Response:
+    await svc.repo.delete_all_rules()
+    return no_content()
+
+
+@router.get("/{uuid}", summary="Show a rule")
+async def get_rule(request: Request, uuid: str, svc: ServicesDep) -> JSONResponse:
+    rule = await rules.get_rule(svc, uuid)
+    return JSONResponse(rule.as_dict(link_prefix=mount_prefix(request)))
+
+
+@router.delete("/{uuid}", summary="Delete a rule", status_code=204)
+async def delete_rule(uuid: str, svc: ServicesDep) -> Response:
+    await rules.delete_rule(svc, uuid)
+    return no_content()

@@ -1,0 +1,114 @@
+"""create_app(settings): the FastAPI application and the services it runs with.
+
+Everything the app needs is built in the lifespan from the settings it was given (or passed
+in ready-made by a test), held on ``app.state.services`` and closed at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from metalscope import __version__, background
+from metalscope.api import errors as api_errors
+from metalscope.api import introspection, root, rules
+from metalscope.api.responses import render_json
+from metalscope.api.versions import VersionMiddleware
+from metalscope.coordination import LocalCoordinator
+from metalscope.errors import ConfigurationError
+from metalscope.extensions import ExtensionRegistry
+from metalscope.pxe_filter.base import create_filter
+from metalscope.services import BootPacer, Services
+from metalscope.settings import Settings
+from metalscope.storage import migrate
+from metalscope.storage.data_store import create_store
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository
+
+LOG = logging.getLogger(__name__)
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse configurations this build cannot honour, before anything starts."""
+    if settings.default.auth_strategy not in ("noauth",):
+        raise ConfigurationError(
+            f"[DEFAULT]auth_strategy = {settings.default.auth_strategy} is not available in this "
+            "version of MetalScope; use noauth behind a trusted network or proxy")
+    if not settings.default.standalone:
+        raise ConfigurationError("[DEFAULT]standalone = False is not needed by MetalScope: every "
+                                 "instance serves the API and processes data; set it to True")
+
+
+async def build_services(settings: Settings) -> Services:
+    """The composition root: every long-lived service, built from the settings."""
+    from metalscope.ironic_client import IronicClient
+
+    problem = await asyncio.to_thread(migrate.schema_problem, settings.database.connection)
+    if problem:
+        raise ConfigurationError(problem)
+    engine = create_engine(settings.database.connection)
+    repo = Repository(engine)
+    return Services(settings=settings, repo=repo, ironic=IronicClient.from_settings(settings),
+                    coordinator=LocalCoordinator(), extensions=ExtensionRegistry.from_settings(settings),
+                    pxe_filter=create_filter(settings), data_store=create_store(settings, repo),
+                    pacer=BootPacer(settings.default.introspection_delay))
+
+
+async def close_services(svc: Services) -> None:
+    await svc.background.drain()
+    await svc.pxe_filter.stop()
+    await svc.coordinator.stop()
+    await svc.ironic.aclose()
+    await svc.repo.engine.dispose()
+
+
+ServicesFactory = Callable[[Settings], Any]
+
+
+def create_app(settings: Settings, services_factory: ServicesFactory = build_services) -> FastAPI:
+    """The ASGI application for these settings."""
+    check_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc: Services = await services_factory(settings)
+        await svc.coordinator.start()
+        await svc.pxe_filter.start()
+        app.state.services = svc
+        tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))
+                 for name, interval, round_ in background.periodic_tasks(svc)]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await close_services(svc)
+
+    app = FastAPI(title="MetalScope", version=__version__, lifespan=lifespan,
+                  description="Hardware introspection API compatible with ironic-inspector v1",
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    api_errors.install_error_handlers(app, settings.default.debug)
+    app.include_router(introspection.router)
+    app.include_router(rules.router)
+    app.include_router(root.router)
+    if settings.healthcheck.enabled:
+        app.add_api_route("/healthcheck", _healthcheck, methods=["GET", "HEAD"],
+                          include_in_schema=False)
+    app.add_middleware(VersionMiddleware)
+    return app
+
+
+async def _healthcheck(request: Request) -> Response:
+    if request.method == "HEAD":
+        return Response(b"", status_code=204)
+    if "application/json" in request.headers.get("accept", ""):
+        return Response(render_json({"detailed": False, "reasons": []}),
+                        media_type="application/json")
+    return Response(b"", media_type="text/plain")

@@ -1,0 +1,99 @@
+"""Periodic tasks (spec section 10), as plain async functions plus one runner.
+
+Each periodic function does one round; :func:`run_periodically` repeats it, logs a failed
+round and carries on. Leader-only tasks check the coordinator every round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Awaitable, Callable
+
+from metalscope.errors import IronicError, MetalScopeError
+from metalscope.services import Services
+from metalscope.state_machine import Event, is_allowed
+from metalscope.storage.repository import utcnow
+
+LOG = logging.getLogger(__name__)
+TIMEOUT_MESSAGE = "Introspection timeout"
+
+
+async def time_out_introspections(svc: Services) -> int:
+    """Finish every introspection older than ``[DEFAULT]timeout`` with an error."""
+    timeout = svc.settings.default.timeout
+    if timeout <= 0:
+        return 0
+    threshold = utcnow() - datetime.timedelta(seconds=timeout)
+    timed_out = 0
+    for record in await svc.repo.active_started_before(threshold):
+        lock = await svc.coordinator.acquire(record.uuid, blocking=False)
+        if lock is None:
+            continue
+        try:
+            timed_out += await _time_out(svc, record.uuid, threshold)
+        finally:
+            await lock.release()
+    return timed_out
+
+
+async def _time_out(svc: Services, uuid: str, threshold: datetime.datetime) -> int:
+    record = await svc.repo.get_node(uuid)
+    if (record is None or record.finished or record.started_at is None
+            or record.started_at >= threshold or not is_allowed(record.state, Event.TIMEOUT)):
+        return 0
+    macs = (await svc.repo.attributes_of(uuid)).get("mac", [])
+    LOG.error("Introspection of node %s timed out in state %s", uuid, record.state.value)
+    await svc.repo.transition(record, Event.TIMEOUT, error=TIMEOUT_MESSAGE)
+    await svc.pxe_filter.deny(set(macs))
+    return 1
+
+
+async def forget_deleted_nodes(svc: Services) -> int:
+    """Drop the records of nodes that no longer exist in Ironic (leader only)."""
+    if not svc.coordinator.is_leader():
+        return 0
+    in_ironic = {n["uuid"] for n in await svc.ironic.list_nodes(fields=["uuid"])}
+    dropped = 0
+    for uuid in set(await svc.repo.all_uuids()) - in_ironic:
+        lock = await svc.coordinator.acquire(uuid, timeout=60)
+        if lock is None:
+            continue
+        try:
+            LOG.warning("Node %s was deleted from Ironic, dropping it from the database", uuid)
+            await svc.repo.delete_node(uuid)
+            dropped += 1
+        finally:
+            await lock.release()
+    return dropped
+
+
+async def reconcile_pxe_filter(svc: Services) -> None:
+    await svc.pxe_filter.reconcile()
+
+
+async def run_periodically(name: str, interval: float,
+                           round_: Callable[[], Awaitable[object]]) -> None:
+    """Run ``round_`` every ``interval`` seconds until cancelled; failures are logged."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await round_()
+        except (MetalScopeError, IronicError) as exc:
+            LOG.warning("Periodic task %s failed: %s", name, exc)
+        except Exception:
+            LOG.exception("Periodic task %s failed", name)
+
+
+def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
+    """The periodic tasks this configuration asks for."""
+    tasks: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+    period = svc.settings.default.clean_up_period
+    if period > 0:
+        tasks.append(("timeout", period, lambda: time_out_introspections(svc)))
+        tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc)))
+    sync = svc.settings.pxe_filter.sync_period
+    if sync > 0 and svc.settings.pxe_filter.driver != "noop":
+        tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))
+    return tasks

@@ -1,0 +1,81 @@
+"""The ``metalscope`` command: serve, db upgrade, simulate-ramdisk, demo."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from metalscope.errors import ConfigurationError
+from metalscope.settings import Settings, load_settings
+
+_config_options = [
+    click.option("--config-file", "config_files", multiple=True, type=click.Path(),
+                 help="An ironic-inspector style INI file (repeatable)."),
+    click.option("--config-dir", "config_dirs", multiple=True, type=click.Path(),
+                 help="A folder of *.conf files (repeatable)."),
+]
+
+
+def config_options(func: Any) -> Any:
+    for option in reversed(_config_options):
+        func = option(func)
+    return func
+
+
+def _load(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> Settings:
+    try:
+        return load_settings(list(config_files), list(config_dirs))
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # oslo.config parse and value errors
+        raise click.ClickException(f"Invalid configuration: {exc}") from exc
+
+
+@click.group()
+def main() -> None:
+    """MetalScope: hardware introspection for bare metal, compatible with ironic-inspector."""
+
+
+@main.command()
+@config_options
+def serve(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
+    """Serve the introspection API."""
+    from metalscope.server import run_server
+    settings = _load(config_files, config_dirs)
+    try:
+        run_server(settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@config_options
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...], revision: str) -> None:
+    """Create or migrate the database schema."""
+    from metalscope.storage import migrate
+    settings = _load(config_files, config_dirs)
+    migrate.upgrade(settings.database.connection, revision)
+    click.echo(f"Database schema is at {migrate.current_revision(settings.database.connection)}")
+
+
+def _attach_optional_commands() -> None:
+    try:
+        from metalscope.simulator.command import simulate_ramdisk
+    except ImportError:  # pragma: no cover - the simulator ships with the package
+        return
+    main.add_command(simulate_ramdisk, "simulate-ramdisk")
+
+
+_attach_optional_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

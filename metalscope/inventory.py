@@ -1,0 +1,87 @@
+"""Read-only accessors over ramdisk (IPA) data: inventory, interfaces, disks, MACs, BMC.
+
+Spec sections 4.2, 5.3 and 6.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from metalscope.errors import HookError
+
+_MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+_MAC_LONG_RE = re.compile(r"^([0-9a-fA-F]{2}:){19}[0-9a-fA-F]{2}$")
+
+UNKNOWN_BMC_V4 = ("", "0.0.0.0")
+UNKNOWN_BMC_V6 = ("", "::/0")
+
+
+def is_valid_mac(value: Any) -> bool:
+    """True for a 6-byte MAC (colon or dash separated) or a 20-byte InfiniBand address."""
+    return isinstance(value, str) and bool(_MAC_RE.match(value) or _MAC_LONG_RE.match(value))
+
+
+def get_inventory(data: dict[str, Any]) -> dict[str, Any]:
+    """Return ``data['inventory']`` after the common checks every hook makes (spec 5.3)."""
+    inventory = data.get("inventory")
+    if not inventory or not isinstance(inventory, dict):
+        raise HookError("Hardware inventory is empty or missing")
+    if not inventory.get("interfaces") or not isinstance(inventory["interfaces"], list):
+        raise HookError("No network interfaces provided in the inventory")
+    if not inventory.get("disks"):
+        inventory["disks"] = []
+    return inventory
+
+
+def pxe_mac(data: dict[str, Any]) -> str | None:
+    """The MAC of the NIC that PXE-booted, lower-cased; PXELINUX ``01-aa-bb-..`` form accepted."""
+    value = data.get("boot_interface")
+    if not value or not isinstance(value, str):
+        return None
+    if "-" in value:
+        value = value.split("-", 1)[1].replace("-", ":")
+    # Upstream does not lower-case the colon form (quirk Q-HOOK-1); we do.
+    return value.lower()
+
+
+def bmc_v4(data: dict[str, Any]) -> str | None:
+    inventory = data.get("inventory") if isinstance(data.get("inventory"), dict) else {}
+    value = inventory.get("bmc_address") if "bmc_address" in inventory else data.get("ipmi_address")
+    return None if value in UNKNOWN_BMC_V4 or not isinstance(value, str) else value
+
+
+def bmc_v6(data: dict[str, Any]) -> str | None:
+    inventory = data.get("inventory") if isinstance(data.get("inventory"), dict) else {}
+    value = inventory.get("bmc_v6address") if "bmc_v6address" in inventory else data.get("ipmi_v6address")
+    return None if value in UNKNOWN_BMC_V6 or not isinstance(value, str) else value
+
+
+def bmc_addresses(data: dict[str, Any]) -> list[str]:
+    return [a for a in (bmc_v4(data), bmc_v6(data)) if a]
+
+
+def lookup_macs(data: dict[str, Any]) -> list[str]:
+    """MACs used for lookup: every interface of ``all_interfaces`` (built by validate_interfaces)."""
+    all_interfaces = data.get("all_interfaces")
+    if not isinstance(all_interfaces, dict):
+        return []
+    return [i["mac"] for i in all_interfaces.values() if isinstance(i, dict) and i.get("mac")]
+
+
+def interface_ip(iface: dict[str, Any]) -> str | None:
+    if iface.get("ipv4_address"):
+        return str(iface["ipv4_address"])
+    if iface.get("ipv6_address"):
+        return str(iface["ipv6_address"]).split("%", 1)[0]
+    return None
+
+
+def is_loopback(ip: str | None) -> bool:
+    if not ip:
+        return False
+    try:
+        return ipaddress.ip_address(ip.split("/", 1)[0]).is_loopback
+    except ValueError:
+        return False

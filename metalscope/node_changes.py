@@ -1,0 +1,209 @@
+"""NodeChanges: the Ironic node and its ports as processing sees them, plus the edits to make.
+
+Hooks and rule actions never call Ironic. They edit a NodeChanges, which applies each edit
+to its local snapshot at once (so later hooks and rules see it) and records it. The
+processing pipeline then flushes everything to Ironic in as few calls as possible: one
+node PATCH for all property/capability/attribute edits, one call per trait change, and
+one call per port created, patched or deleted. Edits that change nothing are dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+PatchOp = dict[str, Any]
+
+
+def normalize_path(path: str) -> str:
+    """Patch paths without a leading slash get one (spec 5.3)."""
+    return path if path.startswith("/") else "/" + path
+
+
+def parse_capabilities(value: Any) -> dict[str, str]:
+    """Parse Ironic's ``k1:v1,k2:v2`` capabilities string (split on the first colon)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    result: dict[str, str] = {}
+    for item in (value or "").split(","):
+        if ":" in item:
+            key, val = item.split(":", 1)
+            result[key.strip()] = val.strip()
+    return result
+
+
+def format_capabilities(caps: dict[str, Any]) -> str:
+    return ",".join(f"{k}:{v}" for k, v in caps.items() if v is not None)
+
+
+@dataclass
+class PortCreate:
+    address: str
+    extra: dict[str, Any]
+    pxe_enabled: bool
+
+
+@dataclass
+class PendingChanges:
+    """Everything a flush must send to Ironic, in order."""
+
+    node_patch: list[PatchOp] = field(default_factory=list)
+    reset_interfaces: bool | None = None
+    traits_added: list[str] = field(default_factory=list)
+    traits_removed: list[str] = field(default_factory=list)
+    ports_created: list[PortCreate] = field(default_factory=list)
+    ports_patched: dict[str, list[PatchOp]] = field(default_factory=dict)  # port uuid -> ops
+    ports_deleted: list[str] = field(default_factory=list)  # port uuids
+
+    def is_empty(self) -> bool:
+        return not (self.node_patch or self.traits_added or self.traits_removed
+                    or self.ports_created or self.ports_patched or self.ports_deleted)
+
+
+class NodeChanges:
+    """A locked node's snapshot (Ironic REST JSON) and its ports, edited locally.
+
+    ``node`` is the node as Ironic returned it, with every edit applied. ``ports`` maps a
+    lower-cased MAC address to the port JSON. ``pending`` holds what flush must send.
+    """
+
+    def __init__(self, node: dict[str, Any], ports: list[dict[str, Any]]) -> None:
+        self.node = copy.deepcopy(node)
+        self.node.setdefault("properties", {})
+        self.node.setdefault("extra", {})
+        self.node.setdefault("driver_info", {})
+        self.node.setdefault("traits", [])
+        self.ports: dict[str, dict[str, Any]] = {p["address"].lower(): copy.deepcopy(p) for p in ports}
+        self.pending = PendingChanges()
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def uuid(self) -> str:
+        return str(self.node["uuid"])
+
+    @property
+    def provision_state(self) -> str:
+        return str(self.node.get("provision_state") or "")
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.node["properties"]  # type: ignore[no-any-return]
+
+    @property
+    def capabilities(self) -> dict[str, str]:
+        return parse_capabilities(self.properties.get("capabilities"))
+
+    @property
+    def traits(self) -> list[str]:
+        return list(self.node.get("traits") or [])
+
+    # -- node edits ------------------------------------------------------------------------
+    def patch(self, ops: list[PatchOp], reset_interfaces: bool | None = None) -> None:
+        """Apply JSON-patch ops (Ironic semantics: ``add`` replaces) locally and record them."""
+        for op in ops:
+            op = dict(op, path=normalize_path(op["path"]))
+            if self._is_noop(op):
+                continue
+            self._apply(self.node, op)
+            self.pending.node_patch.append(op)
+        if reset_interfaces is not None:
+            self.pending.reset_interfaces = reset_interfaces
+
+    def update_properties(self, **props: Any) -> None:
+        self.patch([{"op": "add", "path": f"/properties/{k}", "value": v} for k, v in props.items()])
+
+    def update_capabilities(self, **caps: Any) -> None:
+        """Merge capabilities; a ``None`` value removes the capability (spec 5.3)."""
+        merged: dict[str, Any] = dict(self.capabilities)
+        merged.update(caps)
+        self.patch([{"op": "add", "path": "/properties/capabilities",
+                     "value": format_capabilities(merged)}])
+
+    def add_trait(self, name: str) -> None:
+        if name in self.node["traits"]:
+            return
+        self.node["traits"].append(name)
+        if name in self.pending.traits_removed:
+            self.pending.traits_removed.remove(name)
+        else:
+            self.pending.traits_added.append(name)
+
+    def remove_trait(self, name: str) -> None:
+        if name not in self.node["traits"]:
+            return
+        self.node["traits"].remove(name)
+        if name in self.pending.traits_added:
+            self.pending.traits_added.remove(name)
+        else:
+            self.pending.traits_removed.append(name)
+
+    # -- port edits ------------------------------------------------------------------------
+    def create_port(self, address: str, extra: dict[str, Any] | None = None,
+                    pxe_enabled: bool = True) -> None:
+        address = address.lower()
+        if address in self.ports:
+            return
+        self.ports[address] = {"address": address, "extra": extra or {},
+                               "pxe_enabled": pxe_enabled, "uuid": None,
+                               "local_link_connection": {}, "physical_network": None}
+        self.pending.ports_created.append(PortCreate(address, extra or {}, pxe_enabled))
+
+    def delete_port(self, address: str) -> None:
+        port = self.ports.pop(address.lower(), None)
+        if port is None:
+            return
+        if port.get("uuid"):
+            self.pending.ports_deleted.append(port["uuid"])
+            self.pending.ports_patched.pop(port["uuid"], None)
+        else:
+            self.pending.ports_created = [p for p in self.pending.ports_created
+                                          if p.address != address.lower()]
+
+    def patch_port(self, address: str, ops: list[PatchOp]) -> None:
+        port = self.ports[address.lower()]
+        for op in ops:
+            op = dict(op, path=normalize_path(op["path"]))
+            if self._is_noop(op, port):
+                continue
+            self._apply(port, op)
+            if port.get("uuid"):
+                self.pending.ports_patched.setdefault(port["uuid"], []).append(op)
+            else:
+                self._fold_into_create(address.lower(), port)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _fold_into_create(self, address: str, port: dict[str, Any]) -> None:
+        for created in self.pending.ports_created:
+            if created.address == address:
+                created.extra = port.get("extra") or {}
+                created.pxe_enabled = bool(port.get("pxe_enabled", True))
+
+    def _is_noop(self, op: PatchOp, doc: dict[str, Any] | None = None) -> bool:
+        """An ``add``/``replace`` that writes the value already there changes nothing."""
+        if op["op"] not in ("add", "replace"):
+            return False
+        target: Any = self.node if doc is None else doc
+        for part in _split(op["path"]):
+            if not isinstance(target, dict) or part not in target:
+                return False
+            target = target[part]
+        return bool(target == op.get("value"))
+
+    @staticmethod
+    def _apply(doc: dict[str, Any], op: PatchOp) -> None:
+        parts = _split(op["path"])
+        target = doc
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        if op["op"] in ("add", "replace"):
+            target[parts[-1]] = copy.deepcopy(op.get("value"))
+        elif op["op"] == "remove":
+            target.pop(parts[-1], None)
+
+
+def _split(path: str) -> list[str]:
+    """JSON-pointer path to its unescaped segments."""
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]

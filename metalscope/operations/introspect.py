@@ -1,0 +1,150 @@
+"""Starting and aborting introspection (spec 2.4.4, 2.4.7, 3.4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from metalscope.bmc import resolve_bmc_addresses
+from metalscope.coordination import NodeLock
+from metalscope.errors import IntrospectionNotFound, IronicError, MetalScopeError, NodeLocked
+from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
+from metalscope.services import Services
+from metalscope.state_machine import Event, State, is_allowed, next_state
+from metalscope.storage.repository import NodeRecord
+
+LOG = logging.getLogger(__name__)
+
+#: How long a start waits for a node lock held by another start's boot sequence.
+START_LOCK_WAIT = 60.0
+NO_LOOKUP_ATTRIBUTES = (
+    "No lookup attributes were found, inspector won't be able to find it after introspection, "
+    "consider creating ironic ports or providing an IPMI address")
+CANCELED = "Canceled by operator"
+
+
+async def start_introspection(svc: Services, node_id: str, manage_boot: bool) -> str:
+    """Validate the node, reset its record and run (or schedule) the boot sequence."""
+    node = await svc.ironic.get_node(node_id)
+    check_provision_state(node, svc.settings)
+    if manage_boot:
+        await _validate_power(svc, node["uuid"])
+    bmc = await resolve_bmc_addresses(node.get("driver_info") or {},
+                                      svc.settings.default.ipmi_address_fields)
+    lock = await svc.coordinator.acquire(node["uuid"], timeout=START_LOCK_WAIT)
+    if lock is None:
+        raise NodeLocked("Node is locked, please, retry later")
+    try:
+        record = await _reset_record(svc, node["uuid"], manage_boot, bmc)
+    except BaseException:
+        await lock.release()
+        raise
+    if manage_boot:
+        svc.background.spawn(_boot_sequence(svc, record, bmc, lock), f"boot-{record.uuid}")
+    else:
+        await _boot_sequence(svc, record, bmc, lock)
+    return record.uuid
+
+
+async def _validate_power(svc: Services, uuid: str) -> None:
+    result = (await svc.ironic.validate_node(uuid)).get("power") or {}
+    if not result.get("result", True):
+        raise MetalScopeError(f"Failed validation of power interface: {result.get('reason')}")
+
+
+async def _reset_record(svc: Services, uuid: str, manage_boot: bool, bmc: list[str]) -> NodeRecord:
+    previous = await svc.repo.get_node(uuid)
+    if previous is not None:
+        next_state(previous.state, Event.START)
+    return await svc.repo.start_introspection(uuid, manage_boot, bmc, previous)
+
+
+async def _boot_sequence(svc: Services, record: NodeRecord, bmc: list[str], lock: NodeLock) -> None:
+    """Record MACs, open the PXE filter, boot the node if managed, then wait (lock held)."""
+    try:
+        macs = await _record_macs(svc, record.uuid)
+        if not macs and not bmc and svc.extensions.not_found_hook is None:
+            raise MetalScopeError(NO_LOOKUP_ATTRIBUTES)
+        if record.manage_boot:
+            await _boot_node(svc, record.uuid)
+        await svc.repo.transition(record, Event.WAIT)
+    except MetalScopeError as exc:
+        await fail_record(svc, record, str(exc))
+        await svc.pxe_filter.deny(set(await _macs_of_ports(svc, record.uuid, quiet=True)))
+        if not record.manage_boot:
+            raise
+    finally:
+        await lock.release()
+
+
+async def _record_macs(svc: Services, uuid: str) -> list[str]:
+    macs = await _macs_of_ports(svc, uuid)
+    if macs:
+        await svc.repo.add_attributes(uuid, "mac", macs)
+        await svc.pxe_filter.allow(set(macs))
+    return macs
+
+
+async def _macs_of_ports(svc: Services, uuid: str, quiet: bool = False) -> list[str]:
+    try:
+        return [p["address"].lower() for p in await svc.ironic.list_node_ports(uuid)]
+    except IronicError:
+        if quiet:
+            return []
+        raise
+
+
+async def _boot_node(svc: Services, uuid: str) -> None:
+    node = await svc.ironic.get_node(uuid, fields=["uuid", "driver_info"])
+    persistent = _persistent_boot((node.get("driver_info") or {}).get("force_persistent_boot_device"))
+    try:
+        await svc.ironic.set_boot_device(uuid, "pxe", persistent)
+    except IronicError as exc:
+        raise MetalScopeError(f"Failed to set boot device to PXE: {exc}") from exc
+    await svc.pacer.wait_turn()
+    try:
+        await svc.ironic.set_power_state(uuid, "rebooting")
+    except IronicError as exc:
+        raise MetalScopeError("Failed to power on the node, check its power management "
+                              f"configuration: {exc}") from exc
+
+
+def _persistent_boot(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    return text in ("always", "1", "t", "true", "on", "y", "yes")
+
+
+async def abort_introspection(svc: Services, node_id: str) -> None:
+    """Abort a waiting introspection: power off if managed, then ``error`` (spec 2.4.7).
+
+    Done before answering, so a status read right after the 202 already shows the result.
+    """
+    uuid = await resolve_uuid(svc, node_id)
+    if await svc.repo.get_node(uuid) is None:
+        raise IntrospectionNotFound(uuid)
+    lock = await svc.coordinator.acquire(uuid, blocking=False)
+    if lock is None:
+        raise NodeLocked("Node is locked, please, retry later")
+    try:
+        await _abort_locked(svc, uuid)
+    finally:
+        await lock.release()
+
+
+async def _abort_locked(svc: Services, uuid: str) -> None:
+    record = await svc.repo.get_node(uuid)
+    # From ``error`` upstream accepts the abort but changes nothing visible (Q-FSM-2).
+    if record is None or record.state is State.ERROR or not is_allowed(record.state, Event.ABORT):
+        LOG.info("Abort of node %s ignored in state %s", uuid, record and record.state.value)
+        return
+    macs = (await svc.repo.attributes_of(uuid)).get("mac", [])
+    record = await svc.repo.transition(record, Event.ABORT)
+    if record.manage_boot:
+        try:
+            await svc.ironic.set_power_state(uuid, "power off")
+        except IronicError as exc:
+            LOG.warning("Failed to power off node %s after abort: %s", uuid, exc)
+    await svc.repo.transition(record, Event.ABORT_END, error=CANCELED)
+    await svc.pxe_filter.deny(set(macs))

@@ -1,0 +1,53 @@
+"""Sending a NodeChanges to Ironic: one node PATCH, then traits and ports."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from metalscope.errors import IronicError
+from metalscope.node_changes import NodeChanges
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
+
+LOG = logging.getLogger(__name__)
+
+
+async def flush_changes(ironic: IronicClient, changes: NodeChanges) -> None:
+    """Apply and clear the pending edits; port conflicts are logged and skipped (spec 5.4)."""
+    pending = changes.pending
+    uuid = changes.uuid
+    if pending.node_patch:
+        await ironic.patch_node(uuid, pending.node_patch, reset_interfaces=pending.reset_interfaces)
+    for trait in pending.traits_added:
+        await ironic.add_trait(uuid, trait)
+    for trait in pending.traits_removed:
+        await ironic.remove_trait(uuid, trait)
+    for port_uuid in pending.ports_deleted:
+        await ironic.delete_port(port_uuid)
+    for port in pending.ports_created:
+        await _create_port(ironic, uuid, port.address, port.extra, port.pxe_enabled)
+    for port_uuid, ops in pending.ports_patched.items():
+        await _patch_port(ironic, port_uuid, ops)
+    changes.pending = type(pending)()
+
+
+async def _create_port(ironic: IronicClient, uuid: str, address: str, extra: dict[str, object],
+                       pxe_enabled: bool) -> None:
+    try:
+        await ironic.create_port(uuid, address, extra, pxe_enabled)
+    except IronicError as exc:
+        if exc.status != 409:
+            raise
+        LOG.warning("Port %s of node %s was not created, its MAC is already in use: %s",
+                    address, uuid, exc)
+
+
+async def _patch_port(ironic: IronicClient, port_uuid: str, ops: list[dict[str, object]]) -> None:
+    try:
+        await ironic.patch_port(port_uuid, ops)
+    except IronicError as exc:
+        if exc.status != 400:
+            raise
+        LOG.warning("Ironic refused to update port %s: %s", port_uuid, exc)

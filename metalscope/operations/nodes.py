@@ -1,0 +1,64 @@
+"""Small shared steps: resolving node names, provision-state checks, failing a record."""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from typing import Any
+
+from metalscope.errors import InvalidTransition, MetalScopeError, StateConflict
+from metalscope.services import Services
+from metalscope.settings import Settings
+from metalscope.state_machine import Event, is_allowed
+from metalscope.storage.repository import NodeRecord
+
+LOG = logging.getLogger(__name__)
+
+VALID_PROVISION_STATES = ("enroll", "manageable", "inspecting", "inspect wait", "inspect failed")
+ACTIVE_PROVISION_STATES = ("active", "rescue")
+
+
+def canonical_uuid(value: str) -> str | None:
+    """The canonical form of a UUID-like string (dashes optional), else None."""
+    try:
+        return str(uuidlib.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+async def resolve_uuid(svc: Services, node_id: str) -> str:
+    """A UUID is used as given; a name is resolved through Ironic (404 if unknown)."""
+    uuid = canonical_uuid(node_id)
+    if uuid is not None:
+        return uuid
+    node = await svc.ironic.get_node(node_id, fields=["uuid"])
+    return str(node["uuid"])
+
+
+def check_provision_state(node: dict[str, Any], settings: Settings) -> bool:
+    """Raise unless the node may be introspected; True when it is active (keep power on)."""
+    state = str(node.get("provision_state") or "").lower()
+    if state in VALID_PROVISION_STATES:
+        return False
+    if settings.processing.permit_active_introspection and state in ACTIVE_PROVISION_STATES:
+        return True
+    valid = sorted(VALID_PROVISION_STATES)
+    if settings.processing.permit_active_introspection:
+        valid = sorted([*VALID_PROVISION_STATES, *ACTIVE_PROVISION_STATES])
+    raise MetalScopeError(
+        f'Invalid provision state for introspection: "{state}", valid states are "{valid}"')
+
+
+async def fail_record(svc: Services, record: NodeRecord, message: str) -> NodeRecord:
+    """Finish the record in ``error`` with ``message``; a lost race is logged, not raised."""
+    if not is_allowed(record.state, Event.ERROR):
+        LOG.error("Node %s in state %s cannot move to error: %s", record.uuid, record.state.value,
+                  message)
+        return record
+    try:
+        failed = await svc.repo.transition(record, Event.ERROR, error=message)
+    except (StateConflict, InvalidTransition) as exc:
+        LOG.error("Could not record the failure of node %s (%s): %s", record.uuid, exc, message)
+        return record
+    LOG.error("Introspection of node %s failed: %s", record.uuid, message)
+    return failed

@@ -1,0 +1,281 @@
+"""``/v1/continue`` and reapply: hooks, storage, rules, the Ironic update (spec 5.1, 5.6)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+
+from metalscope import log_context
+from metalscope.coordination import NodeLock
+from metalscope.errors import (
+    DataNotFound, IntrospectionNotFound, InvalidRequest, InvalidTransition, IronicError,
+    LookupFailed, MetalScopeError, NodeLocked, NodeNotFoundInLookup,
+)
+from metalscope.node_changes import NodeChanges
+from metalscope.operations import lookup
+from metalscope.operations.node_update import flush_changes
+from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
+from metalscope.ramdisk_logs import save_ramdisk_logs
+from metalscope.rules.engine import apply_rules
+from metalscope.services import Services
+from metalscope.state_machine import Event, is_allowed
+from metalscope.storage.repository import NodeRecord, utcnow
+
+LOG = logging.getLogger(__name__)
+PREPROCESSING_FAILED = "The following failures happened during running pre-processing hooks:\n"
+REAPPLY_PREPROCESSING_FAILED = ("Pre-processing failures detected reapplying introspection on "
+                                "stored data:\n")
+
+
+class ProcessingFailed(MetalScopeError):
+    """Processing failed after the node was found; carries the HTTP status upstream used."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def without_logs(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "logs"}
+
+
+def run_before_processing(svc: Services, data: dict[str, Any]) -> list[str]:
+    """Every hook's first phase; failures are collected, not raised (spec 5.1 step 2)."""
+    failures = []
+    for name, hook in svc.extensions.hooks:
+        try:
+            hook.before_processing(data)
+        except MetalScopeError as exc:
+            failures.append(f"Preprocessing hook {name}: {exc}")
+        except Exception as exc:  # a hook bug must not lose the node: report it as a failure line
+            LOG.exception("Hook %s failed in before_processing", name)
+            failures.append(f"Unexpected exception {type(exc).__name__} during preprocessing "
+                            f"in hook {name}: {exc}")
+    return failures
+
+
+def run_before_update(svc: Services, data: dict[str, Any], changes: NodeChanges) -> None:
+    for _name, hook in svc.extensions.hooks:
+        hook.before_update(data, changes)
+
+
+# -- /v1/continue -----------------------------------------------------------------------------
+async def continue_introspection(svc: Services, data: dict[str, Any]) -> str:
+    """Process ramdisk data; return the node UUID or raise (the node then ends in error)."""
+    unprocessed = copy.deepcopy(without_logs(data))
+    failures = run_before_processing(svc, data)
+    found = await _find(svc, data, failures)
+    if found is None or failures:
+        await _report_preprocessing(svc, data, failures, found)
+    assert found is not None
+    record, lock = found
+    with log_context.bound(node=record.uuid):
+        return await _process_locked(svc, record, lock, data, unprocessed)
+
+
+async def _find(svc: Services, data: dict[str, Any],
+                failures: list[str]) -> tuple[NodeRecord, NodeLock] | None:
+    try:
+        return await lookup.find_introspection(svc, data)
+    except NodeNotFoundInLookup as exc:
+        return await _not_found(svc, data, failures, exc)
+    except LookupFailed as exc:
+        failures.append(f"Look up error: {exc}")
+        return None
+
+
+async def _not_found(svc: Services, data: dict[str, Any], failures: list[str],
+                     exc: NodeNotFoundInLookup) -> tuple[NodeRecord, NodeLock] | None:
+    if svc.settings.processing.permit_active_introspection:
+        try:
+            found = await lookup.find_active_node(svc, data)
+        except LookupFailed as error:  # aggregated, unlike upstream (Q-LOOK-1)
+            failures.append(f"Look up error: {error}")
+            return None
+        if found is not None:
+            return found
+    hook = svc.extensions.not_found_hook
+    if hook is None:
+        failures.append(f"Look up error: {exc}")
+        return None
+    try:
+        found = await hook(data, svc)
+    except Exception as error:
+        LOG.exception("The node_not_found_hook failed")
+        failures.append(f"Node not found hook failed: {error}")
+        return None
+    if found is None:
+        failures.append("Node not found hook returned nothing")
+    return found  # type: ignore[no-any-return]
+
+
+async def _report_preprocessing(svc: Services, data: dict[str, Any], failures: list[str],
+                                found: tuple[NodeRecord, NodeLock] | None) -> None:
+    uuid = None
+    if found is not None:
+        record, lock = found
+        uuid = record.uuid
+        await fail_record(svc, record, "\n".join(failures))
+        await lock.release()
+    _save_logs(svc, data, uuid)
+    raise ProcessingFailed(PREPROCESSING_FAILED + "\n".join(failures))
+
+
+async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
+                          data: dict[str, Any], unprocessed: dict[str, Any]) -> str:
+    handed_over = False
+    try:
+        if record.finished:
+            raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
+        await _save_data(svc, record.uuid, False, unprocessed)
+        record, changes, keep_power_on = await _run_processing(svc, record, data)
+        handed_over = True
+        svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on),
+                             f"finish-{record.uuid}")
+    except MetalScopeError as exc:
+        await _fail_processing(svc, record, data, exc)
+    except Exception as exc:
+        LOG.exception("Unexpected error while processing node %s", record.uuid)
+        message = f"Unexpected exception {type(exc).__name__} during processing: {exc}"
+        await _fail_processing(svc, record, data, ProcessingFailed(message, 500))
+    finally:
+        if not handed_over:
+            await lock.release()
+    if svc.settings.processing.always_store_ramdisk_logs:
+        _save_logs(svc, data, record.uuid)
+    return record.uuid
+
+
+async def _run_processing(svc: Services, record: NodeRecord,
+                          data: dict[str, Any]) -> tuple[NodeRecord, NodeChanges, bool]:
+    node = await svc.ironic.get_node(record.uuid)
+    record = await svc.repo.transition(record, Event.PROCESS)
+    keep_power_on = check_provision_state(node, svc.settings)
+    changes = NodeChanges(node, await svc.ironic.list_node_ports(record.uuid))
+    run_before_update(svc, data, changes)
+    await svc.data_store.save(record.uuid, True, without_logs(data))
+    await _apply_rules(svc, data, changes)
+    await flush_changes(svc.ironic, changes)
+    return record, changes, keep_power_on
+
+
+async def _apply_rules(svc: Services, data: dict[str, Any], changes: NodeChanges) -> None:
+    rules = await svc.repo.list_rules()
+    if not rules:
+        return
+    try:
+        apply_rules(rules, data, changes, svc.extensions.conditions, svc.extensions.actions)
+    except MetalScopeError:
+        # Upstream has already sent the edits made before a failing action; so do we.
+        await flush_changes(svc.ironic, changes)
+        raise
+
+
+async def _fail_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
+                           exc: MetalScopeError) -> None:
+    current = await svc.repo.get_node(record.uuid)
+    if current is not None and not current.finished:
+        await fail_record(svc, current, str(exc))
+    _save_logs(svc, data, record.uuid)
+    raise exc
+
+
+async def _finish(svc: Services, record: NodeRecord, lock: NodeLock, changes: NodeChanges,
+                  keep_power_on: bool) -> None:
+    """After answering the ramdisk: power off if managed, close the filter, mark finished."""
+    try:
+        if record.manage_boot and svc.settings.processing.power_off and not keep_power_on:
+            if not await _power_off(svc, record, changes):
+                return
+        macs = set(changes.ports) | set((await svc.repo.attributes_of(record.uuid)).get("mac", []))
+        await svc.repo.transition(record, Event.FINISH)
+        await svc.pxe_filter.deny(macs)
+        LOG.info("Introspection of node %s finished", record.uuid)
+    except MetalScopeError as exc:
+        await fail_record(svc, record, str(exc))
+    finally:
+        await lock.release()
+
+
+async def _power_off(svc: Services, record: NodeRecord, changes: NodeChanges) -> bool:
+    try:
+        await svc.ironic.set_power_state(record.uuid, "power off")
+    except IronicError as exc:
+        if changes.provision_state == "enroll":
+            return True
+        await fail_record(svc, record, f"Failed to power off node {record.uuid}, check its power "
+                                       f"management configuration: {exc}")
+        return False
+    return True
+
+
+async def _save_data(svc: Services, uuid: str, processed: bool, data: dict[str, Any]) -> None:
+    try:
+        await svc.data_store.save(uuid, processed, data)
+    except Exception as exc:  # saving the unprocessed copy is best effort (spec 9.2)
+        LOG.warning("Failed to store unprocessed data of node %s: %s", uuid, exc)
+
+
+def _save_logs(svc: Services, data: dict[str, Any], uuid: str | None) -> None:
+    processing = svc.settings.processing
+    save_ramdisk_logs(processing.ramdisk_logs_dir, processing.ramdisk_logs_filename_format,
+                      data, uuid)
+
+
+# -- reapply ----------------------------------------------------------------------------------
+async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> None:
+    """Re-run hooks and rules on stored (or given) data (spec 2.4.9, 5.6).
+
+    Done before answering, so a status read right after the 202 shows the outcome.
+    """
+    uuid = await resolve_uuid(svc, node_id)
+    data = await _reapply_data(svc, uuid, body)
+    if await svc.repo.get_node(uuid) is None:
+        raise IntrospectionNotFound(uuid)
+    lock = await svc.coordinator.acquire(uuid, blocking=False)
+    if lock is None:
+        raise NodeLocked("Node locked, please, try again later")
+    try:
+        with log_context.bound(node=uuid):
+            await _reapply_locked(svc, uuid, data)
+    finally:
+        await lock.release()
+
+
+async def _reapply_data(svc: Services, uuid: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    if body:
+        await _save_data(svc, uuid, False, body)
+        return body
+    if not svc.data_store.enabled:
+        raise InvalidRequest("Inspector is not configured to store introspection data. Set the "
+                             "[processing]store_data configuration option to change this.")
+    text = await svc.data_store.get(uuid, False)
+    if text is None:
+        raise DataNotFound(uuid, False)
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+async def _reapply_locked(svc: Services, uuid: str, data: dict[str, Any]) -> None:
+    record = await svc.repo.get_node(uuid)
+    if record is None or not is_allowed(record.state, Event.REAPPLY):
+        LOG.warning("Reapply of node %s ignored in state %s", uuid, record and record.state.value)
+        return
+    record = await svc.repo.transition(record, Event.REAPPLY, started_at=utcnow())
+    try:
+        failures = run_before_processing(svc, data)
+        if failures:
+            raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
+        changes = NodeChanges(await svc.ironic.get_node(uuid), await svc.ironic.list_node_ports(uuid))
+        run_before_update(svc, data, changes)
+        await svc.data_store.save(uuid, True, without_logs(data))
+        await _apply_rules(svc, data, changes)
+        await flush_changes(svc.ironic, changes)
+        await svc.repo.transition(record, Event.FINISH)
+    except (MetalScopeError, InvalidTransition) as exc:
+        await fail_record(svc, record, str(exc))
+    except Exception as exc:
+        LOG.exception("Unexpected error while reapplying node %s", uuid)
+        await fail_record(svc, record, f"Unexpected exception {type(exc).__name__} during "
+                                       f"processing: {exc}")

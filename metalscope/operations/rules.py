@@ -1,0 +1,27 @@
+"""Rules CRUD (spec 2.4.10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metalscope.errors import RuleNotFound
+from metalscope.rules.model import Rule
+from metalscope.rules.validation import parse_rule
+from metalscope.services import Services
+
+
+async def create_rule(svc: Services, body: dict[str, Any]) -> Rule:
+    rule = parse_rule(body, svc.extensions.conditions, svc.extensions.actions)
+    return await svc.repo.create_rule(rule)
+
+
+async def get_rule(svc: Services, uuid: str) -> Rule:
+    rule = await svc.repo.get_rule(uuid)
+    if rule is None:
+        raise RuleNotFound(uuid)
+    return rule
+
+
+async def delete_rule(svc: Services, uuid: str) -> None:
+    if not await svc.repo.delete_rule(uuid):
+        raise RuleNotFound(uuid)

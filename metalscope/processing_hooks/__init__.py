@@ -1,0 +1,1 @@
+"""Processing hooks: one module per hook, registered as ``metalscope.processing_hooks`` entry points."""

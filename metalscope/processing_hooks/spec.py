@@ -1,0 +1,74 @@
+"""The processing-hook contract.
+
+A hook is a class registered under the entry-point group ``metalscope.processing_hooks``
+with upstream's hook name (``ramdisk_error``, ``scheduler`` ...), so an existing
+``[processing]processing_hooks`` line keeps working. It is constructed once at start-up
+with the service settings; a constructor that raises (for example a configuration check)
+stops the service with the hook's name in the message.
+
+Hooks are synchronous and do no I/O. They change the introspection data in place and
+record changes to the Ironic node through :class:`~metalscope.node_changes.NodeChanges`;
+the pipeline sends those to Ironic once, after every hook and rule has run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from metalscope.node_changes import NodeChanges
+from metalscope.settings import Settings
+
+
+@runtime_checkable
+class ProcessingHook(Protocol):
+    """A processing hook (spec 5.2)."""
+
+    #: Names of hooks that must be enabled *before* this one.
+    dependencies: ClassVar[list[str]]
+
+    def __init__(self, settings: Settings) -> None: ...
+
+    def before_processing(self, data: dict[str, Any]) -> None:
+        """Run on the raw ramdisk data before the node is known; may modify ``data``.
+
+        Raise :class:`~metalscope.errors.HookError` for an expected failure: it becomes the
+        line ``Preprocessing hook <name>: <message>`` of the 400 answer, and the node (once
+        found) ends in ``error``.
+        """
+
+    def before_update(self, data: dict[str, Any], node: NodeChanges) -> None:
+        """Run with the node found and locked; may modify ``data`` and edit ``node``.
+
+        Raise :class:`~metalscope.errors.HookError` (or any MetalScopeError) to fail the
+        introspection with that message.
+        """
+
+
+class BaseHook:
+    """Convenience base: both phases do nothing."""
+
+    dependencies: ClassVar[list[str]] = []
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def before_processing(self, data: dict[str, Any]) -> None:
+        return None
+
+    def before_update(self, data: dict[str, Any], node: NodeChanges) -> None:
+        return None
+
+
+@runtime_checkable
+class NodeNotFoundHook(Protocol):
+    """Called when ramdisk data matches no introspection (``[processing]node_not_found_hook``).
+
+    Registered under the entry-point group ``metalscope.node_not_found_hooks`` and constructed
+    with the settings. It receives the pre-processed data and the running services (Ironic
+    client, repository) and returns ``(record, lock)`` for the node processing should
+    continue with (its lock held), or None when it found or created nothing.
+    """
+
+    def __init__(self, settings: Settings) -> None: ...
+
+    async def __call__(self, data: dict[str, Any], services: Any) -> Any: ...

@@ -1,0 +1,1 @@
+"""PXE/DHCP filtering drivers."""

@@ -1,0 +1,1 @@
+"""Introspection rules: model and validation, conditions, actions, evaluation."""

@@ -1,0 +1,75 @@
+"""The long-lived services one MetalScope instance runs with, built once at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from metalscope.coordination import Coordinator
+from metalscope.extensions import ExtensionRegistry
+from metalscope.pxe_filter.base import PXEFilter
+from metalscope.settings import Settings
+from metalscope.storage.data_store import DataStore
+from metalscope.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
+
+LOG = logging.getLogger(__name__)
+
+
+class BootPacer:
+    """Spaces managed reboots ``introspection_delay`` seconds apart (spec 10.5)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._lock = asyncio.Lock()
+        self._last = 0.0
+
+    async def wait_turn(self) -> None:
+        if self.delay <= 0:
+            return
+        async with self._lock:
+            pause = self._last + self.delay - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            self._last = time.monotonic()
+
+
+@dataclass
+class BackgroundWork:
+    """Fire-and-forget tasks that are tracked, logged when they fail and awaited at shutdown."""
+
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            LOG.error("Background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def drain(self, timeout: float = 30) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    repo: Repository
+    ironic: IronicClient
+    coordinator: Coordinator
+    extensions: ExtensionRegistry
+    pxe_filter: PXEFilter
+    data_store: DataStore
+    pacer: BootPacer
+    background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -1,0 +1,430 @@
+"""Settings: the upstream ironic-inspector INI file, read with oslo.config into typed objects.
+
+This is the only module that imports oslo.config. Options keep upstream's sections, names
+and defaults (spec section 11) so existing files load unchanged; unknown options are
+ignored. :func:`load_settings` builds a private ``ConfigOpts`` (never the global ``CONF``)
+and returns a frozen :class:`Settings`, which is passed explicitly to whatever needs it.
+
+With no configuration file at all, MetalScope runs on *embedded defaults*: SQLite in a local
+data folder, no authentication, the ``noop`` PXE filter, Ironic at http://127.0.0.1:6385
+without authentication, and introspection data stored in the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg, types
+
+DEFAULT_HOOKS = "ramdisk_error,root_disk_selection,scheduler,validate_interfaces,capabilities,pci_devices"
+DEFAULT_CPU_FLAGS = {"vmx": "cpu_vt", "svm": "cpu_vt", "aes": "cpu_aes", "pse": "cpu_hugepages",
+                     "pdpe1gb": "cpu_hugepages_1g", "smx": "cpu_txt"}
+EMBEDDED_IRONIC_URL = "http://127.0.0.1:6385"
+
+_OPTS: dict[str, list[cfg.Opt]] = {
+    "DEFAULT": [
+        cfg.StrOpt("listen_address", default="::"),
+        cfg.PortOpt("listen_port", default=5050),
+        cfg.StrOpt("listen_unix_socket"),
+        cfg.Opt("listen_unix_socket_mode", type=types.Integer(), default=None),
+        cfg.StrOpt("host", default=socket.getfqdn()),
+        cfg.StrOpt("auth_strategy", default="keystone", choices=["noauth", "keystone", "http_basic"]),
+        cfg.StrOpt("http_basic_auth_user_file", default="/etc/ironic-inspector/htpasswd"),
+        cfg.IntOpt("timeout", default=3600, max=315576000),
+        cfg.IntOpt("clean_up_period", default=60, min=0),
+        cfg.IntOpt("leader_election_interval", default=10),
+        cfg.BoolOpt("use_ssl", default=False),
+        cfg.IntOpt("max_concurrency", default=1000, min=2),
+        cfg.FloatOpt("introspection_delay", default=5),
+        cfg.ListOpt("ipmi_address_fields", default=["redfish_address", "ilo_address", "drac_host",
+                                                     "drac_address", "ibmc_address"]),
+        cfg.StrOpt("rootwrap_config", default="/etc/ironic-inspector/rootwrap.conf"),
+        cfg.IntOpt("api_max_limit", default=1000, min=1),
+        cfg.BoolOpt("can_manage_boot", default=True),
+        cfg.BoolOpt("enable_mdns", default=False),
+        cfg.BoolOpt("standalone", default=True),
+        cfg.BoolOpt("debug", default=False),
+        cfg.StrOpt("transport_url"),
+        cfg.IntOpt("node_status_keep_time", deprecated_for_removal=True),
+        # MetalScope's own options.
+        cfg.IntOpt("max_continue_body_size", default=8 * 1024 * 1024, min=1024,
+                   help="Largest accepted /v1/continue body, in bytes (413 above)."),
+        cfg.IntOpt("max_request_body_size", default=1024 * 1024, min=1024,
+                   help="Largest accepted body of any other request, in bytes."),
+        cfg.StrOpt("data_dir", default="metalscope-data",
+                   help="Folder for the embedded SQLite database and ramdisk logs."),
+    ],
+    "processing": [
+        cfg.StrOpt("add_ports", default="pxe", choices=["all", "active", "pxe", "disabled"]),
+        cfg.StrOpt("keep_ports", default="all", choices=["all", "present", "added"]),
+        cfg.BoolOpt("overwrite_existing", default=True),
+        cfg.BoolOpt("update_pxe_enabled", default=True),
+        cfg.StrOpt("default_processing_hooks", default=DEFAULT_HOOKS),
+        cfg.StrOpt("processing_hooks", default="$default_processing_hooks"),
+        cfg.StrOpt("ramdisk_logs_dir"),
+        cfg.BoolOpt("always_store_ramdisk_logs", default=False),
+        cfg.StrOpt("ramdisk_logs_filename_format", default="{uuid}_{dt:%Y%m%d-%H%M%S.%f}.tar.gz"),
+        cfg.StrOpt("node_not_found_hook"),
+        cfg.StrOpt("store_data", default="none"),
+        cfg.BoolOpt("disk_partitioning_spacing", default=True),
+        cfg.BoolOpt("power_off", default=True),
+        cfg.BoolOpt("permit_active_introspection", default=False),
+    ],
+    "database": [
+        cfg.StrOpt("connection", default="sqlite:///ironic_inspector.sqlite", secret=True),
+    ],
+    "ironic": [
+        cfg.IntOpt("retry_interval", default=2),
+        cfg.IntOpt("max_retries", default=30),
+    ],
+    "pxe_filter": [
+        cfg.StrOpt("driver", default="iptables"),
+        cfg.IntOpt("sync_period", default=15, min=0),
+        cfg.BoolOpt("deny_unknown_macs", default=False),
+    ],
+    "iptables": [
+        cfg.StrOpt("dnsmasq_interface", default="br-ctlplane"),
+        cfg.StrOpt("firewall_chain", default="ironic-inspector"),
+        cfg.ListOpt("ethoib_interfaces", default=[]),
+        cfg.StrOpt("ip_version", default="4", choices=["4", "6"]),
+    ],
+    "dnsmasq_pxe_filter": [
+        cfg.StrOpt("dhcp_hostsdir", default="/var/lib/ironic-inspector/dhcp-hostsdir"),
+        cfg.BoolOpt("purge_dhcp_hostsdir", default=True),
+        cfg.StrOpt("dnsmasq_start_command", default=""),
+        cfg.StrOpt("dnsmasq_stop_command", default=""),
+    ],
+    "discovery": [
+        cfg.StrOpt("enroll_node_driver", default="fake-hardware"),
+        cfg.DictOpt("enroll_node_fields", default={}),
+        cfg.ListOpt("enabled_bmc_address_version", default=["4", "6"]),
+    ],
+    "capabilities": [
+        cfg.BoolOpt("boot_mode", default=False),
+        cfg.DictOpt("cpu_flags", default=DEFAULT_CPU_FLAGS),
+    ],
+    "pci_devices": [cfg.MultiStrOpt("alias", default=[])],
+    "extra_hardware": [cfg.BoolOpt("strict", default=False)],
+    "accelerators": [cfg.StrOpt("known_devices")],
+    "port_physnet": [cfg.ListOpt("cidr_map", default=[])],
+    "swift": [
+        cfg.StrOpt("container", default="ironic-inspector"),
+        cfg.IntOpt("delete_after", default=0),
+    ],
+    "coordination": [cfg.StrOpt("backend_url", default="memcached://localhost:11211", secret=True)],
+    "healthcheck": [
+        cfg.BoolOpt("enabled", default=False),
+        cfg.BoolOpt("detailed", default=False),
+        cfg.ListOpt("backends", default=[]),
+        cfg.ListOpt("allowed_source_ranges", default=[]),
+        cfg.BoolOpt("ignore_proxied_requests", default=False),
+        cfg.StrOpt("disable_by_file_path"),
+    ],
+    "oslo_policy": [
+        cfg.StrOpt("policy_file", default="policy.yaml"),
+        cfg.BoolOpt("enforce_scope", default=True),
+        cfg.BoolOpt("enforce_new_defaults", default=True),
+    ],
+    "cors": [
+        cfg.ListOpt("allowed_origin", default=[]),
+        cfg.BoolOpt("allow_credentials", default=True),
+        cfg.ListOpt("expose_headers", default=[]),
+        cfg.IntOpt("max_age", default=3600),
+        cfg.ListOpt("allow_methods", default=["GET", "POST", "PUT", "HEAD", "PATCH", "DELETE", "OPTIONS"]),
+        cfg.ListOpt("allow_headers", default=[
+            "X-Auth-Token", "X-OpenStack-Ironic-Inspector-API-Minimum-Version",
+            "X-OpenStack-Ironic-Inspector-API-Maximum-Version",
+            "X-OpenStack-Ironic-Inspector-API-Version"]),
+    ],
+    "ssl": [
+        cfg.StrOpt("cert_file"),
+        cfg.StrOpt("key_file"),
+        cfg.StrOpt("ca_file"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DefaultSection:
+    listen_address: str
+    listen_port: int
+    listen_unix_socket: str | None
+    listen_unix_socket_mode: int | None
+    host: str
+    auth_strategy: str
+    http_basic_auth_user_file: str
+    timeout: int
+    clean_up_period: int
+    leader_election_interval: int
+    use_ssl: bool
+    max_concurrency: int
+    introspection_delay: float
+    ipmi_address_fields: list[str]
+    api_max_limit: int
+    can_manage_boot: bool
+    standalone: bool
+    debug: bool
+    max_continue_body_size: int
+    max_request_body_size: int
+    data_dir: str
+
+
+@dataclass(frozen=True)
+class ProcessingSection:
+    add_ports: str
+    keep_ports: str
+    overwrite_existing: bool
+    update_pxe_enabled: bool
+    default_processing_hooks: str
+    processing_hooks: str
+    ramdisk_logs_dir: str | None
+    always_store_ramdisk_logs: bool
+    ramdisk_logs_filename_format: str
+    node_not_found_hook: str | None
+    store_data: str
+    disk_partitioning_spacing: bool
+    power_off: bool
+    permit_active_introspection: bool
+
+    @property
+    def hook_names(self) -> list[str]:
+        return [name.strip() for name in self.processing_hooks.split(",") if name.strip()]
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    connection: str
+
+
+@dataclass(frozen=True)
+class IronicSection:
+    retry_interval: int
+    max_retries: int
+
+
+@dataclass(frozen=True)
+class PxeFilterSection:
+    driver: str
+    sync_period: int
+    deny_unknown_macs: bool
+
+
+@dataclass(frozen=True)
+class IptablesSection:
+    dnsmasq_interface: str
+    firewall_chain: str
+    ethoib_interfaces: list[str]
+    ip_version: str
+
+
+@dataclass(frozen=True)
+class DnsmasqPxeFilterSection:
+    dhcp_hostsdir: str
+    purge_dhcp_hostsdir: bool
+    dnsmasq_start_command: str
+    dnsmasq_stop_command: str
+
+
+@dataclass(frozen=True)
+class DiscoverySection:
+    enroll_node_driver: str
+    enroll_node_fields: dict[str, str]
+    enabled_bmc_address_version: list[str]
+
+
+@dataclass(frozen=True)
+class CapabilitiesSection:
+    boot_mode: bool
+    cpu_flags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PciDevicesSection:
+    alias: list[str]
+
+
+@dataclass(frozen=True)
+class ExtraHardwareSection:
+    strict: bool
+
+
+@dataclass(frozen=True)
+class AcceleratorsSection:
+    known_devices: str | None
+
+
+@dataclass(frozen=True)
+class PortPhysnetSection:
+    cidr_map: list[str]
+
+
+@dataclass(frozen=True)
+class SwiftSection:
+    container: str
+    delete_after: int
+
+
+@dataclass(frozen=True)
+class CoordinationSection:
+    backend_url: str
+
+
+@dataclass(frozen=True)
+class HealthcheckSection:
+    enabled: bool
+    detailed: bool
+    backends: list[str]
+    allowed_source_ranges: list[str]
+    ignore_proxied_requests: bool
+    disable_by_file_path: str | None
+
+
+@dataclass(frozen=True)
+class OsloPolicySection:
+    policy_file: str
+    enforce_scope: bool
+    enforce_new_defaults: bool
+
+
+@dataclass(frozen=True)
+class CorsSection:
+    allowed_origin: list[str]
+    allow_credentials: bool
+    expose_headers: list[str]
+    max_age: int
+    allow_methods: list[str]
+    allow_headers: list[str]
+
+
+@dataclass(frozen=True)
+class SslSection:
+    cert_file: str | None
+    key_file: str | None
+    ca_file: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option MetalScope reads, one typed section per INI section."""
+
+    default: DefaultSection
+    processing: ProcessingSection
+    database: DatabaseSection
+    ironic: IronicSection
+    pxe_filter: PxeFilterSection
+    iptables: IptablesSection
+    dnsmasq_pxe_filter: DnsmasqPxeFilterSection
+    discovery: DiscoverySection
+    capabilities: CapabilitiesSection
+    pci_devices: PciDevicesSection
+    extra_hardware: ExtraHardwareSection
+    accelerators: AcceleratorsSection
+    port_physnet: PortPhysnetSection
+    swift: SwiftSection
+    coordination: CoordinationSection
+    healthcheck: HealthcheckSection
+    oslo_policy: OsloPolicySection
+    cors: CorsSection
+    ssl: SslSection
+    #: True when no configuration file was given and embedded defaults apply.
+    embedded: bool = False
+    #: The oslo.config object, kept only for keystoneauth (``[ironic]`` auth plugin loading).
+    conf: Any = field(default=None, compare=False, repr=False)
+    config_files: tuple[str, ...] = ()
+
+    def replace(self, **sections: Any) -> Settings:
+        """A copy with some sections replaced (tests and the demo use this)."""
+        return dataclasses.replace(self, **sections)
+
+
+_SECTION_TYPES: dict[str, type] = {
+    "DEFAULT": DefaultSection, "processing": ProcessingSection, "database": DatabaseSection,
+    "ironic": IronicSection, "pxe_filter": PxeFilterSection, "iptables": IptablesSection,
+    "dnsmasq_pxe_filter": DnsmasqPxeFilterSection, "discovery": DiscoverySection,
+    "capabilities": CapabilitiesSection, "pci_devices": PciDevicesSection,
+    "extra_hardware": ExtraHardwareSection, "accelerators": AcceleratorsSection,
+    "port_physnet": PortPhysnetSection, "swift": SwiftSection,
+    "coordination": CoordinationSection, "healthcheck": HealthcheckSection,
+    "oslo_policy": OsloPolicySection, "cors": CorsSection, "ssl": SslSection,
+}
+
+
+def build_conf() -> cfg.ConfigOpts:
+    """A fresh ConfigOpts with every option MetalScope knows registered."""
+    conf = cfg.ConfigOpts()
+    for section, opts in _OPTS.items():
+        if section == "DEFAULT":
+            conf.register_opts(opts)
+        else:
+            conf.register_opts(opts, group=section)
+    ks_loading.register_session_conf_options(conf, "ironic")
+    ks_loading.register_auth_conf_options(conf, "ironic")
+    ks_loading.register_adapter_conf_options(conf, "ironic")
+    conf.set_default("service_type", "baremetal", group="ironic")
+    conf.set_default("valid_interfaces", ["internal", "public"], group="ironic")
+    return conf
+
+
+def _embedded_overrides(conf: cfg.ConfigOpts) -> None:
+    data_dir = Path(conf.data_dir).absolute()
+    conf.set_default("listen_address", "0.0.0.0")
+    conf.set_default("auth_strategy", "noauth")
+    conf.set_default("connection", f"sqlite:///{data_dir / 'metalscope.sqlite'}", group="database")
+    conf.set_default("driver", "noop", group="pxe_filter")
+    conf.set_default("store_data", "database", group="processing")
+    conf.set_default("ramdisk_logs_dir", str(data_dir / "ramdisk-logs"), group="processing")
+    conf.set_default("auth_type", "none", group="ironic")
+    conf.set_default("endpoint_override", EMBEDDED_IRONIC_URL, group="ironic")
+    conf.set_default("backend_url", "", group="coordination")
+
+
+def _section(conf: cfg.ConfigOpts, name: str) -> Any:
+    group = conf if name == "DEFAULT" else conf[name]
+    kind = _SECTION_TYPES[name]
+    values = {f.name: _plain(group[f.name]) for f in dataclasses.fields(kind)}
+    return kind(**values)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def load_settings(config_files: list[str] | None = None, config_dirs: list[str] | None = None,
+                  overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """Read the INI file(s) (or the embedded defaults) into a Settings object.
+
+    ``overrides`` maps a section name to option values set on top of the files; tests and the
+    demo use it instead of writing files.
+    """
+    config_files = list(config_files or [])
+    config_dirs = list(config_dirs or [])
+    for path in config_files + config_dirs:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Configuration file or folder {path} does not exist")
+    conf = build_conf()
+    embedded = not config_files and not config_dirs
+    args: list[str] = []
+    for path in config_files:
+        args += ["--config-file", path]
+    for path in config_dirs:
+        args += ["--config-dir", path]
+    conf(args, project="metalscope", default_config_files=[], default_config_dirs=[],
+         validate_default_values=True, use_env=False)
+    if embedded:
+        _embedded_overrides(conf)
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            conf.set_override(key, value, group=None if section == "DEFAULT" else section)
+    return Settings(**{("default" if name == "DEFAULT" else name): _section(conf, name)
+                       for name in _SECTION_TYPES},
+                    embedded=embedded, conf=conf, config_files=tuple(config_files))

@@ -1,0 +1,1 @@
+"""Persistence: table definitions, the repository (every SQL statement), migrations."""

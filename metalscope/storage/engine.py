@@ -1,0 +1,86 @@
+"""Database engines from the upstream ``[database]connection`` URL.
+
+Operators write synchronous driver URLs (``sqlite:///...``, ``mysql+pymysql://...``,
+``postgresql://...``). The service runs on asyncio, so each URL is mapped to the asyncio
+driver for the same database; migrations use the synchronous URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "mysql": "mysql+aiomysql",
+    "mariadb": "mysql+aiomysql",
+    "postgresql": "postgresql+asyncpg",
+}
+_SYNC_DRIVERS = {
+    "sqlite": "sqlite",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "postgresql": "postgresql+psycopg",
+}
+
+
+def _backend(url: URL) -> str:
+    return url.get_backend_name()
+
+
+def async_url(connection: str) -> URL:
+    url = make_url(connection)
+    driver = _ASYNC_DRIVERS.get(_backend(url))
+    if driver is None:
+        raise ValueError(f"Unsupported database in [database]connection: {url.drivername}")
+    if url.drivername in ("postgresql+psycopg", "mysql+asyncmy", "sqlite+aiosqlite",
+                          "postgresql+asyncpg", "mysql+aiomysql"):
+        return url
+    return url.set(drivername=driver)
+
+
+def sync_url(connection: str) -> URL:
+    url = make_url(connection)
+    driver = _SYNC_DRIVERS.get(_backend(url))
+    if driver is None:
+        raise ValueError(f"Unsupported database in [database]connection: {url.drivername}")
+    keep = ("mysql+pymysql", "postgresql+psycopg", "postgresql+psycopg2", "sqlite")
+    return url if url.drivername in keep else url.set(drivername=driver)
+
+
+def _ensure_sqlite_folder(url: URL) -> None:
+    if _backend(url) == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(connection: str) -> AsyncEngine:
+    """The asyncio engine the service uses."""
+    url = async_url(connection)
+    _ensure_sqlite_folder(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": _backend(url) != "sqlite"}
+    engine = create_async_engine(url, **kwargs)
+    if _backend(url) == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_sync_engine(connection: str) -> sa.Engine:
+    """A synchronous engine, for migrations and command-line tools."""
+    url = sync_url(connection)
+    _ensure_sqlite_folder(url)
+    engine = sa.create_engine(url)
+    if _backend(url) == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine

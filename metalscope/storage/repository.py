@@ -1,0 +1,295 @@
+"""Repository: every SQL statement MetalScope runs.
+
+State changes are compare-and-set: an UPDATE matches the row only if it still has the state
+and ``version_id`` the caller read, so two workers (or two instances) can never both apply
+a transition; the loser gets :class:`~metalscope.errors.StateConflict`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid as uuidlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from metalscope.errors import Conflict, StateConflict
+from metalscope.rules.model import Action, Condition, Rule
+from metalscope.state_machine import ACTIVE_STATES, Event, State, next_state
+from metalscope.storage import tables as t
+
+TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _token() -> str:
+    return str(uuidlib.uuid4())
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """One introspection status record (spec 3.1)."""
+
+    uuid: str
+    state: State
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    error: str | None
+    manage_boot: bool
+    version_id: str
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @classmethod
+    def from_row(cls, row: Any) -> NodeRecord:
+        return cls(uuid=row.uuid, state=State(row.state), started_at=row.started_at,
+                   finished_at=row.finished_at, error=row.error,
+                   manage_boot=True if row.manage_boot is None else bool(row.manage_boot),
+                   version_id=row.version_id or "")
+
+
+class Repository:
+    """Async access to the status records, lookup attributes, stored data and rules."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # -- status records --------------------------------------------------------------------
+    async def get_node(self, uuid: str) -> NodeRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.nodes).where(t.nodes.c.uuid == uuid))).first()
+        return NodeRecord.from_row(row) if row else None
+
+    async def start_introspection(self, uuid: str, manage_boot: bool, bmc_addresses: list[str],
+                                  previous: NodeRecord | None,
+                                  state: State = State.STARTING) -> NodeRecord:
+        """Replace the node's record (and its attributes and data) with a fresh one.
+
+        ``previous`` is the record the caller validated the start against; if it changed in
+        the meantime, StateConflict is raised and nothing is written.
+        """
+        record = NodeRecord(uuid, state, utcnow(), None, None, manage_boot, _token())
+        async with self.engine.begin() as conn:
+            if previous is not None:
+                await self._delete_node_rows(conn, uuid, previous)
+            await self._insert_node(conn, record)
+            await self._add_attributes(conn, uuid, "bmc_address", bmc_addresses)
+        return record
+
+    async def _insert_node(self, conn: AsyncConnection, record: NodeRecord) -> None:
+        try:
+            await conn.execute(sa.insert(t.nodes).values(
+                uuid=record.uuid, state=record.state.value, started_at=record.started_at,
+                finished_at=None, error=None, manage_boot=record.manage_boot,
+                version_id=record.version_id))
+        except IntegrityError as exc:
+            raise StateConflict(f"Introspection of node {record.uuid} changed concurrently") from exc
+
+    async def _delete_node_rows(self, conn: AsyncConnection, uuid: str,
+                                expected: NodeRecord | None) -> None:
+        for table, column in ((t.attributes, t.attributes.c.node_uuid), (t.options, t.options.c.uuid),
+                              (t.introspection_data, t.introspection_data.c.uuid)):
+            await conn.execute(sa.delete(table).where(column == uuid))
+        query = sa.delete(t.nodes).where(t.nodes.c.uuid == uuid)
+        if expected is not None:
+            query = query.where(t.nodes.c.version_id == expected.version_id)
+        result = await conn.execute(query)
+        if expected is not None and result.rowcount != 1:
+            raise StateConflict(f"Introspection of node {uuid} changed concurrently")
+
+    async def transition(self, record: NodeRecord, event: Event, *,
+                         error: str | None = None, keep_error: bool = False,
+                         started_at: datetime.datetime | None = None) -> NodeRecord:
+        """Apply ``event`` to ``record`` with compare-and-set and return the new record.
+
+        Reaching ``finished`` or ``error`` sets ``finished_at`` and ``error`` and deletes the
+        lookup attributes (the upstream "finish" routine, spec 3.4).
+        """
+        new_state = next_state(record.state, event)
+        values: dict[str, Any] = {"state": new_state.value, "version_id": _token()}
+        if started_at is not None:
+            values["started_at"] = started_at
+        terminal = new_state in TERMINAL_STATES and event is not Event.REAPPLY
+        if terminal:
+            values["finished_at"] = utcnow()
+            values["error"] = record.error if keep_error else error
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(t.nodes)
+                .where(t.nodes.c.uuid == record.uuid, t.nodes.c.state == record.state.value,
+                       t.nodes.c.version_id == record.version_id)
+                .values(**values))
+            if result.rowcount != 1:
+                raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
+            if terminal:
+                await self._delete_lookup(conn, record.uuid)
+        return NodeRecord(record.uuid, new_state, values.get("started_at", record.started_at),
+                          values.get("finished_at", record.finished_at),
+                          values.get("error", record.error), record.manage_boot,
+                          values["version_id"])
+
+    async def delete_node(self, uuid: str) -> None:
+        async with self.engine.begin() as conn:
+            await self._delete_node_rows(conn, uuid, None)
+
+    async def list_nodes(self, marker: NodeRecord | None, limit: int,
+                         states: list[str] | None) -> list[NodeRecord]:
+        """Records ordered by started_at then uuid, newest first, after ``marker``."""
+        query = sa.select(t.nodes)
+        if states:
+            query = query.where(t.nodes.c.state.in_(states))
+        if marker is not None:
+            query = query.where(sa.or_(
+                t.nodes.c.started_at < marker.started_at,
+                sa.and_(t.nodes.c.started_at == marker.started_at, t.nodes.c.uuid < marker.uuid)))
+        query = query.order_by(t.nodes.c.started_at.desc(), t.nodes.c.uuid.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [NodeRecord.from_row(r) for r in rows]
+
+    async def active_started_before(self, threshold: datetime.datetime) -> list[NodeRecord]:
+        query = sa.select(t.nodes).where(t.nodes.c.finished_at.is_(None),
+                                         t.nodes.c.started_at < threshold)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [NodeRecord.from_row(r) for r in rows if State(r.state) in ACTIVE_STATES
+                or r.state == State.REAPPLYING.value]
+
+    async def all_uuids(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(sa.select(t.nodes.c.uuid))).scalars())
+
+    # -- lookup attributes -----------------------------------------------------------------
+    async def add_attributes(self, uuid: str, name: str, values: list[str]) -> None:
+        async with self.engine.begin() as conn:
+            await self._add_attributes(conn, uuid, name, values)
+
+    async def _add_attributes(self, conn: AsyncConnection, uuid: str, name: str,
+                              values: list[str]) -> None:
+        rows = [{"uuid": _token(), "node_uuid": uuid, "name": name, "value": v}
+                for v in dict.fromkeys(values)]
+        if rows:
+            await conn.execute(sa.insert(t.attributes), rows)
+
+    async def _delete_lookup(self, conn: AsyncConnection, uuid: str) -> None:
+        await conn.execute(sa.delete(t.attributes).where(t.attributes.c.node_uuid == uuid))
+        await conn.execute(sa.delete(t.options).where(t.options.c.uuid == uuid))
+
+    async def attributes_of(self, uuid: str) -> dict[str, list[str]]:
+        query = sa.select(t.attributes.c.name, t.attributes.c.value).where(
+            t.attributes.c.node_uuid == uuid)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        result: dict[str, list[str]] = {}
+        for name, value in rows:
+            result.setdefault(name, []).append(value)
+        return result
+
+    async def score_by_attributes(self, wanted: dict[str, list[str]]) -> Counter[str]:
+        """One point per matching attribute row, per node (spec 4.3 step 1)."""
+        clauses = [sa.and_(t.attributes.c.name == name, t.attributes.c.value.in_(values))
+                   for name, values in sorted(wanted.items()) if values]
+        if not clauses:
+            return Counter()
+        query = sa.select(t.attributes.c.node_uuid).where(sa.or_(*clauses))
+        async with self.engine.connect() as conn:
+            return Counter((await conn.execute(query)).scalars())
+
+    async def active_macs(self) -> set[str]:
+        query = sa.select(t.attributes.c.value).where(t.attributes.c.name == "mac")
+        async with self.engine.connect() as conn:
+            return {v.lower() for v in (await conn.execute(query)).scalars() if v}
+
+    # -- stored introspection data ---------------------------------------------------------
+    async def store_data(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
+        text = json.dumps(data, separators=(",", ":"))
+        key = (t.introspection_data.c.uuid == uuid) & (t.introspection_data.c.processed == processed)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(sa.update(t.introspection_data).where(key).values(data=text))
+            if result.rowcount == 0:
+                await conn.execute(sa.insert(t.introspection_data).values(
+                    uuid=uuid, processed=processed, data=text))
+
+    async def get_data(self, uuid: str, processed: bool) -> str | None:
+        """The stored JSON document, as text (served verbatim)."""
+        query = sa.select(t.introspection_data.c.data).where(
+            t.introspection_data.c.uuid == uuid, t.introspection_data.c.processed == processed)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
+    # -- rules -----------------------------------------------------------------------------
+    async def create_rule(self, rule: Rule) -> Rule:
+        created = utcnow()
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(sa.insert(t.rules).values(
+                    uuid=rule.uuid, created_at=created, description=rule.description,
+                    disabled=False, scope=rule.scope))
+                await self._insert_rule_parts(conn, rule)
+        except IntegrityError as exc:
+            raise Conflict(f"Rule with UUID {rule.uuid} already exists") from exc
+        rule.created_at = created
+        return rule
+
+    async def _insert_rule_parts(self, conn: AsyncConnection, rule: Rule) -> None:
+        if rule.conditions:
+            await conn.execute(sa.insert(t.rule_conditions), [
+                {"rule": rule.uuid, "op": c.op, "multiple": c.multiple, "invert": c.invert,
+                 "field": c.field, "params": json.dumps(c.params)} for c in rule.conditions])
+        await conn.execute(sa.insert(t.rule_actions), [
+            {"rule": rule.uuid, "action": a.action, "params": json.dumps(a.params)}
+            for a in rule.actions])
+
+    async def get_rule(self, uuid: str) -> Rule | None:
+        rules = await self._load_rules(t.rules.c.uuid == uuid)
+        return rules[0] if rules else None
+
+    async def list_rules(self) -> list[Rule]:
+        return await self._load_rules(None)
+
+    async def _load_rules(self, where: Any) -> list[Rule]:
+        query = sa.select(t.rules).order_by(t.rules.c.created_at, t.rules.c.uuid)
+        if where is not None:
+            query = query.where(where)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return []
+            uuids = [r.uuid for r in rows]
+            conds = (await conn.execute(sa.select(t.rule_conditions).where(
+                t.rule_conditions.c.rule.in_(uuids)).order_by(t.rule_conditions.c.id))).all()
+            acts = (await conn.execute(sa.select(t.rule_actions).where(
+                t.rule_actions.c.rule.in_(uuids)).order_by(t.rule_actions.c.id))).all()
+        return [_rule_from_rows(r, conds, acts) for r in rows]
+
+    async def delete_rule(self, uuid: str) -> bool:
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(t.rule_conditions).where(t.rule_conditions.c.rule == uuid))
+            await conn.execute(sa.delete(t.rule_actions).where(t.rule_actions.c.rule == uuid))
+            result = await conn.execute(sa.delete(t.rules).where(t.rules.c.uuid == uuid))
+        return bool(result.rowcount)
+
+    async def delete_all_rules(self) -> None:
+        async with self.engine.begin() as conn:
+            for table in (t.rule_conditions, t.rule_actions, t.rules):
+                await conn.execute(sa.delete(table))
+
+
+def _rule_from_rows(row: Any, conds: list[Any], acts: list[Any]) -> Rule:
+    return Rule(
+        uuid=row.uuid, description=row.description, scope=row.scope, created_at=row.created_at,
+        conditions=[Condition(op=c.op, field=c.field, multiple=c.multiple, invert=bool(c.invert),
+                              params=json.loads(c.params or "{}"))
+                    for c in conds if c.rule == row.uuid],
+        actions=[Action(action=a.action, params=json.loads(a.params or "{}"))
+                 for a in acts if a.rule == row.uuid])

@@ -1,0 +1,93 @@
+"""SQLAlchemy table definitions.
+
+Table and column names are upstream ironic-inspector's (spec section 12), so an existing
+database can be imported and operators' SQL habits keep working. ``nodes.version_id``,
+unused upstream, holds a random token renewed on every state change: together with the
+expected state it makes each transition a compare-and-set.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+metadata = sa.MetaData()
+
+NODE_STATES = ("starting", "waiting", "processing", "finished", "error", "reapplying",
+               "enrolling", "aborting")
+
+#: Microsecond precision on MySQL/MariaDB too (plain DATETIME would truncate).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+nodes = sa.Table(
+    "nodes", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("version_id", sa.String(36), server_default=""),
+    sa.Column("state", sa.Enum(*NODE_STATES, name="node_state"), nullable=False,
+              default="finished"),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("manage_boot", sa.Boolean, nullable=True, default=True),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+attributes = sa.Table(
+    "attributes", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("node_uuid", sa.String(36),
+              sa.ForeignKey("nodes.uuid", name="fk_node_attribute"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("value", sa.String(255), nullable=True),
+    sa.Index("attributes_name_value_idx", "name", "value"),
+    sa.Index("attributes_node_uuid_idx", "node_uuid"),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+options = sa.Table(
+    "options", metadata,
+    sa.Column("uuid", sa.String(36), sa.ForeignKey("nodes.uuid"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+rules = sa.Table(
+    "rules", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("disabled", sa.Boolean, default=False),
+    sa.Column("scope", sa.String(255), nullable=True),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+rule_conditions = sa.Table(
+    "rule_conditions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(36), sa.ForeignKey("rules.uuid")),
+    sa.Column("op", sa.String(255), nullable=False),
+    sa.Column("multiple", sa.String(255), nullable=False),
+    sa.Column("invert", sa.Boolean, default=False),
+    sa.Column("field", sa.Text),
+    sa.Column("params", sa.Text),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+rule_actions = sa.Table(
+    "rule_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(36), sa.ForeignKey("rules.uuid")),
+    sa.Column("action", sa.String(255), nullable=False),
+    sa.Column("params", sa.Text),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+introspection_data = sa.Table(
+    "introspection_data", metadata,
+    sa.Column("uuid", sa.String(36), sa.ForeignKey("nodes.uuid"), primary_key=True),
+    sa.Column("processed", sa.Boolean, primary_key=True, default=False),
+    sa.Column("data", LongText, nullable=True),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)

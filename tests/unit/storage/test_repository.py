@@ -1,0 +1,143 @@
+"""The repository against a real SQLite database (compare-and-set, lookup scoring, rules)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from metalscope.errors import Conflict, InvalidTransition, StateConflict
+from metalscope.rules.model import Action, Condition, Rule
+from metalscope.state_machine import Event, State
+from metalscope.storage import migrate
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository
+
+UUID_A = "11111111-1111-4111-8111-111111111111"
+UUID_B = "22222222-2222-4222-8222-222222222222"
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
+    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
+    migrate.upgrade(url)
+    repository = Repository(create_engine(url))
+    yield repository
+    await repository.engine.dispose()
+
+
+class TestStatusRecords:
+    async def test_start_creates_starting_record(self, repo: Repository) -> None:
+        """A start creates a record in starting with BMC attributes."""
+        record = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
+        assert record.state is State.STARTING and not record.finished
+        assert await repo.attributes_of(UUID_A) == {"bmc_address": ["192.0.2.1"]}
+        assert (await repo.get_node(UUID_A)) == record
+
+    async def test_transition_is_compare_and_set(self, repo: Repository) -> None:
+        """A transition from a stale record loses with StateConflict."""
+        record = await repo.start_introspection(UUID_A, True, [], None)
+        waiting = await repo.transition(record, Event.WAIT)
+        assert waiting.state is State.WAITING
+        with pytest.raises(StateConflict):
+            await repo.transition(record, Event.WAIT)
+
+    async def test_concurrent_transitions_one_wins(self, repo: Repository) -> None:
+        """Of two concurrent process events on the same record exactly one succeeds."""
+        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None), Event.WAIT)
+        results = await asyncio.gather(repo.transition(record, Event.PROCESS),
+                                       repo.transition(record, Event.PROCESS), return_exceptions=True)
+        assert sum(isinstance(r, StateConflict) for r in results) == 1
+
+    async def test_invalid_event_changes_nothing(self, repo: Repository) -> None:
+        """An event the table refuses raises and leaves the record alone."""
+        record = await repo.start_introspection(UUID_A, True, [], None)
+        with pytest.raises(InvalidTransition):
+            await repo.transition(record, Event.PROCESS)
+        assert (await repo.get_node(UUID_A)).state is State.STARTING  # type: ignore[union-attr]
+
+    async def test_terminal_transition_finishes_and_drops_attributes(self, repo: Repository) -> None:
+        """Reaching error sets finished_at and error and deletes lookup attributes."""
+        record = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
+        await repo.add_attributes(UUID_A, "mac", ["aa:bb:cc:dd:ee:ff"])
+        failed = await repo.transition(record, Event.ERROR, error="boom")
+        assert failed.finished and failed.error == "boom" and failed.state is State.ERROR
+        assert await repo.attributes_of(UUID_A) == {}
+
+    async def test_restart_replaces_record_and_data(self, repo: Repository) -> None:
+        """A new start wipes the previous record's attributes and stored data."""
+        first = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
+        await repo.store_data(UUID_A, True, {"a": 1})
+        second = await repo.start_introspection(UUID_A, False, [], first)
+        assert second.version_id != first.version_id and not second.manage_boot
+        assert await repo.get_data(UUID_A, True) is None
+        with pytest.raises(StateConflict):
+            await repo.start_introspection(UUID_A, False, [], first)
+
+    async def test_list_order_and_marker(self, repo: Repository) -> None:
+        """Records list newest first, and a marker continues after itself."""
+        await repo.start_introspection(UUID_A, True, [], None)
+        await asyncio.sleep(0.01)
+        await repo.start_introspection(UUID_B, True, [], None)
+        listed = await repo.list_nodes(None, 10, None)
+        assert [r.uuid for r in listed] == [UUID_B, UUID_A]
+        after = await repo.list_nodes(listed[0], 10, None)
+        assert [r.uuid for r in after] == [UUID_A]
+        assert await repo.list_nodes(None, 10, ["finished"]) == []
+
+
+class TestLookup:
+    async def test_scores_count_matching_rows(self, repo: Repository) -> None:
+        """Each matching attribute row gives one point to its node (spec 4.3)."""
+        await repo.start_introspection(UUID_A, True, ["10.0.0.5"], None)
+        await repo.start_introspection(UUID_B, True, ["10.0.0.5"], None)
+        await repo.add_attributes(UUID_A, "mac", ["aa:00:00:00:00:01"])
+        await repo.add_attributes(UUID_B, "mac", ["aa:00:00:00:00:02"])
+        scores = await repo.score_by_attributes(
+            {"bmc_address": ["10.0.0.5"], "mac": ["aa:00:00:00:00:02", "aa:00:00:00:00:03"]})
+        assert scores == {UUID_A: 1, UUID_B: 2}
+        assert await repo.score_by_attributes({"bmc_address": [], "mac": []}) == {}
+
+
+class TestData:
+    async def test_store_replaces(self, repo: Repository) -> None:
+        """Saving data twice keeps the last copy, per processed flag."""
+        await repo.start_introspection(UUID_A, True, [], None)
+        await repo.store_data(UUID_A, True, {"v": 1})
+        await repo.store_data(UUID_A, True, {"v": 2})
+        await repo.store_data(UUID_A, False, {"raw": True})
+        assert await repo.get_data(UUID_A, True) == '{"v":2}'
+        assert await repo.get_data(UUID_A, False) == '{"raw":true}'
+
+
+class TestRules:
+    async def test_round_trip_and_order(self, repo: Repository) -> None:
+        """Rules come back as stored, oldest first, conditions and actions in order."""
+        first = Rule(uuid=UUID_A, description="one", scope=None,
+                     conditions=[Condition("eq", "memory_mb", params={"value": 1024}),
+                                 Condition("is-empty", "x", "all", True)],
+                     actions=[Action("fail", {"message": "boom"}), Action("add-trait", {"name": "T"})])
+        await repo.create_rule(first)
+        await asyncio.sleep(0.01)
+        await repo.create_rule(Rule(uuid=UUID_B, actions=[Action("fail", {"message": "x"})]))
+        rules = await repo.list_rules()
+        assert [r.uuid for r in rules] == [UUID_A, UUID_B]
+        loaded = await repo.get_rule(UUID_A)
+        assert loaded is not None and loaded.conditions == first.conditions
+        assert loaded.actions == first.actions
+
+    async def test_duplicate_uuid_conflicts(self, repo: Repository) -> None:
+        """A second rule with the same UUID is refused with the upstream message."""
+        await repo.create_rule(Rule(uuid=UUID_A, actions=[Action("fail", {"message": "x"})]))
+        with pytest.raises(Conflict, match=f"Rule with UUID {UUID_A} already exists"):
+            await repo.create_rule(Rule(uuid=UUID_A, actions=[Action("fail", {"message": "x"})]))
+
+    async def test_delete(self, repo: Repository) -> None:
+        """Deleting one rule or all of them removes them."""
+        await repo.create_rule(Rule(uuid=UUID_A, actions=[Action("fail", {"message": "x"})]))
+        assert await repo.delete_rule(UUID_A) and not await repo.delete_rule(UUID_A)
+        await repo.create_rule(Rule(uuid=UUID_B, actions=[Action("fail", {"message": "x"})]))
+        await repo.delete_all_rules()
+        assert await repo.list_rules() == []
