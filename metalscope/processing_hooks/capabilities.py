@@ -1,0 +1,38 @@
+"""The ``capabilities`` hook: boot mode and CPU-flag capabilities (spec 5.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metalscope.inventory import get_inventory
+from metalscope.node_changes import NodeChanges
+from metalscope.processing_hooks.spec import BaseHook
+
+
+class CapabilitiesHook(BaseHook):
+    """Merges ``boot_mode:<mode>`` and ``<capability>:true`` per CPU flag into capabilities.
+
+    Not gated by ``[processing]overwrite_existing``: capabilities are always merged.
+    """
+
+    def before_update(self, data: dict[str, Any], node: NodeChanges) -> None:
+        """Update the node's capabilities when anything was detected."""
+        inventory = get_inventory(data)
+        found = {**self.boot_mode(inventory), **self.cpu_capabilities(inventory)}
+        if found:
+            node.update_capabilities(**found)
+
+    def boot_mode(self, inventory: dict[str, Any]) -> dict[str, str]:
+        """``{"boot_mode": <mode>}`` when enabled and reported, else empty."""
+        mode = (inventory.get("boot") or {}).get("current_boot_mode")
+        if not self.settings.capabilities.boot_mode or not mode:
+            return {}
+        return {"boot_mode": str(mode)}
+
+    def cpu_capabilities(self, inventory: dict[str, Any]) -> dict[str, str]:
+        """One ``<capability>: "true"`` per configured flag the CPU has, in configured order."""
+        # A missing ``inventory.cpu`` is an unexpected error upstream too (spec 5.4).
+        flags = set(inventory["cpu"].get("flags") or [])
+        return {capability: "true"
+                for flag, capability in self.settings.capabilities.cpu_flags.items()
+                if flag in flags}
