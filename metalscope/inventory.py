@@ -46,16 +46,20 @@ def pxe_mac(data: dict[str, Any]) -> str | None:
     return value.lower()
 
 
+def _bmc(data: dict[str, Any], key: str, legacy_key: str, unknown: tuple[str, ...]) -> str | None:
+    """The inventory's value, else the legacy top-level one; "unknown" spellings mean None."""
+    inventory = data.get("inventory")
+    source = inventory if isinstance(inventory, dict) and key in inventory else data
+    value = source.get(key if source is inventory else legacy_key)
+    return None if not isinstance(value, str) or value in unknown else value
+
+
 def bmc_v4(data: dict[str, Any]) -> str | None:
-    inventory = data.get("inventory") if isinstance(data.get("inventory"), dict) else {}
-    value = inventory.get("bmc_address") if "bmc_address" in inventory else data.get("ipmi_address")
-    return None if value in UNKNOWN_BMC_V4 or not isinstance(value, str) else value
+    return _bmc(data, "bmc_address", "ipmi_address", UNKNOWN_BMC_V4)
 
 
 def bmc_v6(data: dict[str, Any]) -> str | None:
-    inventory = data.get("inventory") if isinstance(data.get("inventory"), dict) else {}
-    value = inventory.get("bmc_v6address") if "bmc_v6address" in inventory else data.get("ipmi_v6address")
-    return None if value in UNKNOWN_BMC_V6 or not isinstance(value, str) else value
+    return _bmc(data, "bmc_v6address", "ipmi_v6address", UNKNOWN_BMC_V6)
 
 
 def bmc_addresses(data: dict[str, Any]) -> list[str]:
