@@ -72,6 +72,8 @@ def _attach_optional_commands() -> None:
     except ImportError:  # pragma: no cover - the simulator ships with the package
         return
     main.add_command(simulate_ramdisk, "simulate-ramdisk")
+    from metalscope.demo import demo
+    main.add_command(demo, "demo")
 
 
 _attach_optional_commands()

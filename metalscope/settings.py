@@ -366,6 +366,7 @@ def build_conf() -> cfg.ConfigOpts:
     ks_loading.register_session_conf_options(conf, "ironic")
     ks_loading.register_auth_conf_options(conf, "ironic")
     ks_loading.register_adapter_conf_options(conf, "ironic")
+    conf.set_default("auth_type", "password", group="ironic")
     conf.set_default("service_type", "baremetal", group="ironic")
     conf.set_default("valid_interfaces", ["internal", "public"], group="ironic")
     return conf

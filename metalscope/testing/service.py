@@ -1,0 +1,121 @@
+"""LocalMetalScope: a MetalScope process on loopback, for the demo, tests and benchmarks.
+
+It writes an ironic-inspector style configuration file, creates the schema with
+``metalscope db upgrade`` and runs ``metalscope serve`` as a child process — the same
+commands an operator runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def render_config(sections: dict[str, dict[str, Any]]) -> str:
+    lines: list[str] = []
+    for section, options in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {value}" for key, value in options.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+class LocalMetalScope:
+    """Runs ``metalscope serve`` with a generated configuration file."""
+
+    def __init__(self, workdir: Path, ironic_url: str, port: int | None = None,
+                 options: dict[str, dict[str, Any]] | None = None,
+                 python: str = sys.executable) -> None:
+        self.workdir = Path(workdir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.python = python
+        self.config_file = self.workdir / "metalscope.conf"
+        self.log_file = self.workdir / "metalscope.log"
+        self.sections = self._sections(ironic_url, options or {})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _sections(self, ironic_url: str,
+                  options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        sections: dict[str, dict[str, Any]] = {
+            "DEFAULT": {"listen_address": "127.0.0.1", "listen_port": self.port,
+                        "auth_strategy": "noauth", "introspection_delay": 0,
+                        "clean_up_period": 5},
+            "database": {"connection": f"sqlite:///{self.workdir / 'metalscope.sqlite'}"},
+            "ironic": {"auth_type": "none", "endpoint_override": ironic_url},
+            "pxe_filter": {"driver": "noop"},
+            "processing": {"store_data": "database",
+                           "ramdisk_logs_dir": str(self.workdir / "ramdisk-logs")},
+        }
+        for section, values in options.items():
+            sections.setdefault(section, {}).update(values)
+        return sections
+
+    def _command(self, *args: str) -> list[str]:
+        return [self.python, "-m", "metalscope.cli", *args, "--config-file", str(self.config_file)]
+
+    def start(self, timeout: float = 60) -> LocalMetalScope:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(render_config(self.sections))
+        subprocess.run(self._command("db", "upgrade"), check=True, capture_output=True)
+        log = self.log_file.open("ab")
+        self.process = subprocess.Popen(self._command("serve"), stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, env={**os.environ})
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"metalscope serve exited with {self.process.returncode}:\n"
+                                   + self.log_tail())
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("metalscope serve did not answer in time:\n" + self.log_tail())
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_file.exists():
+            return ""
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        self.stop(signal.SIGKILL)
+
+    def __enter__(self) -> LocalMetalScope:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

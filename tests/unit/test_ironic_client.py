@@ -1,0 +1,327 @@
+"""IronicClient logic: error texts, retry decisions, negotiation, paging, auth refresh.
+
+HTTP is an ``httpx.MockTransport``; the real Ironic is exercised in tests/integration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import certifi
+import httpx
+import pytest
+from keystoneauth1 import session as ks_session
+
+from metalscope.errors import ConfigurationError, IronicError, NodeNotInIronic
+from metalscope.ironic_client import (
+    VERSION_HEADER,
+    IronicClient,
+    StaticCredentials,
+    _tls,
+    api_root,
+    choose_api_version,
+    error_message,
+    next_page_params,
+    retry_delay,
+    should_retry_exception,
+    should_retry_status,
+)
+from metalscope.settings import load_settings
+
+URL = "http://ironic.test:6385"
+UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
+LOCKED = f"Node {UUID} is locked by host conductor-1, please retry after the current operation is completed."
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def ironic_error(status: int, faultstring: str) -> httpx.Response:
+    """An error answer shaped like Ironic's: the fault is a JSON string inside JSON."""
+    inner = json.dumps({"faultcode": "Client", "faultstring": faultstring, "debuginfo": None})
+    return httpx.Response(status, json={"error_message": inner})
+
+
+def make_client(handler: Handler, credentials: Any = None, **options: Any) -> IronicClient:
+    options.setdefault("api_version", "1.109")
+    options.setdefault("backoff", 0)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return IronicClient(credentials or StaticCredentials(URL), http, **options)
+
+
+def answers(*responses: httpx.Response) -> tuple[Handler, list[httpx.Request]]:
+    """A handler giving ``responses`` in order, and the list of requests it saw."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return responses[min(len(seen), len(responses)) - 1]
+    return handle, seen
+
+
+class TestErrorMessage:
+    def test_faultstring_inside_json_string(self) -> None:
+        """Ironic's usual double-encoded body gives the bare faultstring."""
+        response = ironic_error(404, "Node nope could not be found.")
+        assert error_message(404, response.text) == "Node nope could not be found."
+
+    def test_microversion_error_uses_description(self) -> None:
+        inner = json.dumps({"code": 406, "title": "Not Acceptable",
+                            "description": "Version 1.200 was requested but is not supported."})
+        body = json.dumps({"error_message": inner})
+        assert error_message(406, body) == "Version 1.200 was requested but is not supported."
+
+    def test_error_message_already_an_object(self) -> None:
+        body = json.dumps({"error_message": {"faultstring": "boom"}})
+        assert error_message(500, body) == "boom"
+
+    def test_error_message_plain_string(self) -> None:
+        assert error_message(400, json.dumps({"error_message": "not json"})) == "not json"
+
+    def test_openstack_style_error(self) -> None:
+        body = json.dumps({"error": {"message": "The request you have made requires authentication."}})
+        assert error_message(401, body) == "The request you have made requires authentication."
+
+    def test_non_json_body_is_kept(self) -> None:
+        assert error_message(502, "<html>Bad Gateway</html>\n") == "<html>Bad Gateway</html>"
+
+    def test_empty_body_names_the_status(self) -> None:
+        assert error_message(500, "") == "HTTP 500"
+
+
+class TestRetryDecisions:
+    @pytest.mark.parametrize("status,message,expected", [
+        (409, LOCKED, True),
+        (409, f"Node {UUID} child_node x is presently locked", True),
+        (409, "A port with MAC address 52:54:00:00:00:01 already exists.", False),
+        (409, "A node with name n1 already exists.", False),
+        (503, "Requested action cannot be performed due to lack of free conductor workers.", True),
+        (500, "Internal Server Error", False),
+        (404, "Node x could not be found.", False),
+        (400, "locked", False),
+    ])
+    def test_status(self, status: int, message: str, expected: bool) -> None:
+        """Only a locked node and an unavailable service are worth another try."""
+        assert should_retry_status(status, message) is expected
+
+    @pytest.mark.parametrize("method,exc,expected", [
+        ("POST", httpx.ConnectError("refused"), True),
+        ("POST", httpx.ConnectTimeout("slow"), True),
+        ("POST", httpx.ReadTimeout("slow"), False),
+        ("PATCH", httpx.RemoteProtocolError("closed"), False),
+        ("GET", httpx.ReadTimeout("slow"), True),
+        ("PUT", httpx.ReadError("reset"), True),
+        ("DELETE", httpx.RemoteProtocolError("closed"), True),
+    ])
+    def test_transport_failure(self, method: str, exc: httpx.TransportError, expected: bool) -> None:
+        """A request that may have reached Ironic is repeated only if repeating is harmless."""
+        assert should_retry_exception(method, exc) is expected
+
+    def test_backoff_doubles_and_is_capped(self) -> None:
+        assert [retry_delay(n) for n in range(1, 7)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+        assert retry_delay(3, backoff=1, max_backoff=10) == 4.0
+
+
+class TestVersionsAndPaging:
+    @pytest.mark.parametrize("advertised,chosen", [("1.115", "1.109"), ("1.109", "1.109"),
+                                                   ("1.80", "1.80"), ("1.46", "1.46"),
+                                                   ("2.3", "1.109")])
+    def test_choose_api_version(self, advertised: str, chosen: str) -> None:
+        """min(Ironic's maximum, 1.109), compared numerically (1.80 < 1.109)."""
+        assert choose_api_version({"default_version": {"version": advertised}}) == chosen
+
+    def test_too_old_ironic(self) -> None:
+        with pytest.raises(IronicError, match="needs at least 1.46"):
+            choose_api_version({"default_version": {"version": "1.45"}})
+
+    def test_next_page(self) -> None:
+        page = {"ports": [{}], "next": f"{URL}/v1/ports/detail?sort_key=id&limit=2&marker=abc"}
+        assert next_page_params(page) == {"sort_key": "id", "limit": "2", "marker": "abc"}
+        assert next_page_params({"ports": []}) is None
+        assert next_page_params({"ports": [], "next": f"{URL}/v1/ports?limit=2"}) is None
+
+    @pytest.mark.parametrize("endpoint", [URL, URL + "/", URL + "/v1", URL + "/v1/"])
+    def test_api_root(self, endpoint: str) -> None:
+        assert api_root(endpoint) == URL
+        assert api_root("https://cloud.test/baremetal/") == "https://cloud.test/baremetal"
+
+
+class TestRetries:
+    async def test_locked_node_is_retried_until_it_works(self) -> None:
+        handler, seen = answers(ironic_error(409, LOCKED), ironic_error(409, LOCKED),
+                                httpx.Response(202))
+        client = make_client(handler)
+        await client.set_power_state(UUID, "rebooting")
+        assert client.calls == len(seen) == 3
+        assert all(json.loads(r.content) == {"target": "rebooting"} for r in seen)
+
+    async def test_gives_up_after_the_attempts(self) -> None:
+        handler, seen = answers(ironic_error(503, "No free conductor workers"))
+        client = make_client(handler, attempts=3)
+        with pytest.raises(IronicError) as caught:
+            await client.set_boot_device(UUID, "pxe")
+        assert (caught.value.status, caught.value.message) == (503, "No free conductor workers")
+        assert client.calls == len(seen) == 3
+
+    async def test_permanent_conflict_is_not_retried(self) -> None:
+        handler, seen = answers(ironic_error(409, "A port with MAC address 52:54:00:00:00:01 already exists."))
+        client = make_client(handler)
+        with pytest.raises(IronicError) as caught:
+            await client.create_port(UUID, "52:54:00:00:00:01")
+        assert caught.value.status == 409
+        assert "already exists" in caught.value.message
+        assert len(seen) == 1
+
+    async def test_unreachable_ironic(self) -> None:
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("Connection refused")
+        client = make_client(refuse, attempts=4)
+        with pytest.raises(IronicError) as caught:
+            await client.get_node(UUID)
+        assert caught.value.status is None
+        assert "Connection refused" in caught.value.message
+        assert client.calls == 4
+
+    async def test_post_is_not_repeated_after_a_read_timeout(self) -> None:
+        def slow(request: httpx.Request) -> httpx.Response:
+            raise httpx.ReadTimeout("timed out")
+        client = make_client(slow)
+        with pytest.raises(IronicError):
+            await client.create_node(driver="fake-hardware")
+        assert client.calls == 1
+
+
+class TestRequests:
+    async def test_negotiates_once_then_sends_the_version(self) -> None:
+        root = httpx.Response(200, json={"default_version": {"version": "1.115", "min_version": "1.1"}})
+        handler, seen = answers(root, httpx.Response(200, json={"uuid": UUID}))
+        client = make_client(handler, api_version=None)
+        await client.get_node(UUID)
+        await client.get_node(UUID)
+        assert [r.url.path for r in seen] == ["/", f"/v1/nodes/{UUID}", f"/v1/nodes/{UUID}"]
+        assert VERSION_HEADER not in seen[0].headers
+        assert seen[1].headers[VERSION_HEADER] == seen[2].headers[VERSION_HEADER] == "1.109"
+        assert client.api_version == "1.109" and client.calls == 3
+
+    async def test_get_node_errors(self) -> None:
+        handler, _ = answers(ironic_error(404, "Node n1 could not be found."))
+        with pytest.raises(NodeNotInIronic, match="^Node n1 was not found in Ironic$"):
+            await make_client(handler).get_node("n1")
+        handler, _ = answers(ironic_error(400, "Field bogus is not a valid field."))
+        with pytest.raises(IronicError) as caught:
+            await make_client(handler).get_node("n1", fields=["bogus"])
+        assert caught.value.message == "Cannot get node n1: Field bogus is not a valid field."
+        assert caught.value.status == 400
+
+    async def test_fields_and_quoting(self) -> None:
+        handler, seen = answers(httpx.Response(200, json={"uuid": UUID}))
+        await make_client(handler).get_node("a name/x", fields=["uuid", "driver_info"])
+        assert seen[0].url.raw_path == b"/v1/nodes/a%20name%2Fx?fields=uuid%2Cdriver_info"
+
+    async def test_paging_keeps_the_filter_ironic_drops(self) -> None:
+        """Ironic's ``next`` link loses ``node=``; the client keeps its own query."""
+        first = httpx.Response(200, json={"ports": [{"uuid": "p1"}, {"uuid": "p2"}],
+                                          "next": f"{URL}/v1/ports/detail?limit=2&marker=p2"})
+        last = httpx.Response(200, json={"ports": [{"uuid": "p3"}]})
+        handler, seen = answers(first, last)
+        ports = await make_client(handler, page_size=2).list_node_ports(UUID)
+        assert [p["uuid"] for p in ports] == ["p1", "p2", "p3"]
+        assert dict(seen[0].url.params) == {"node": UUID, "limit": "2"}
+        assert dict(seen[1].url.params) == {"node": UUID, "limit": "2", "marker": "p2"}
+
+    async def test_reset_interfaces_only_when_asked(self) -> None:
+        handler, seen = answers(httpx.Response(200, json={"uuid": UUID}))
+        client = make_client(handler)
+        ops = [{"op": "replace", "path": "/driver", "value": "ipmi"}]
+        await client.patch_node(UUID, ops)
+        await client.patch_node(UUID, ops, reset_interfaces=True)
+        assert [dict(r.url.params) for r in seen] == [{}, {"reset_interfaces": "True"}]
+        assert json.loads(seen[1].content) == ops
+
+    async def test_missing_trait_is_not_an_error(self) -> None:
+        handler, seen = answers(ironic_error(404, "Node x doesn't have a trait 'CUSTOM_X'"))
+        await make_client(handler).remove_trait(UUID, "CUSTOM_X")
+        assert seen[0].method == "DELETE" and seen[0].url.path.endswith("/traits/CUSTOM_X")
+        handler, _ = answers(ironic_error(400, "bad trait"))
+        with pytest.raises(IronicError, match="bad trait"):
+            await make_client(handler).remove_trait(UUID, "bad")
+
+    async def test_answer_that_is_not_json(self) -> None:
+        handler, _ = answers(httpx.Response(200, text="<html>proxy login</html>"))
+        with pytest.raises(IronicError, match="not JSON") as caught:
+            await make_client(handler).validate_node(UUID)
+        assert caught.value.status == 200
+
+
+class RotatingToken:
+    """Credentials whose token changes each time the previous one is reported stale."""
+
+    def __init__(self) -> None:
+        self.token = 1
+        self.stale_reports: list[Mapping[str, str]] = []
+
+    async def endpoint(self) -> str:
+        return URL + "/v1/"
+
+    async def headers(self, stale: Mapping[str, str] | None = None) -> dict[str, str]:
+        if stale is not None:
+            self.stale_reports.append(stale)
+            self.token += 1
+        return {"X-Auth-Token": f"token-{self.token}"}
+
+
+class TestAuthentication:
+    async def test_401_refreshes_the_token_once(self) -> None:
+        def handle(request: httpx.Request) -> httpx.Response:
+            ok = request.headers["X-Auth-Token"] == "token-2"
+            return httpx.Response(200, json={"uuid": UUID}) if ok else httpx.Response(401)
+        credentials = RotatingToken()
+        client = make_client(handle, credentials)
+        assert (await client.get_node(UUID))["uuid"] == UUID
+        assert credentials.stale_reports == [{"X-Auth-Token": "token-1"}]
+        assert client.calls == 2
+
+    async def test_second_401_is_an_error(self) -> None:
+        handler, seen = answers(httpx.Response(401, json={"error": {"message": "Unauthorized"}}))
+        client = make_client(handler, RotatingToken())
+        with pytest.raises(IronicError) as caught:
+            await client.get_node(UUID)
+        assert (caught.value.status, caught.value.message) == (401, "Unauthorized")
+        assert [r.headers["X-Auth-Token"] for r in seen] == ["token-1", "token-2"]
+        assert seen[0].url.path == f"/v1/nodes/{UUID}"  # "/v1/" of the endpoint not doubled
+
+
+class TestFromSettings:
+    async def test_embedded_defaults_send_no_auth_header(self) -> None:
+        client = IronicClient.from_settings(load_settings())
+        try:
+            credentials = client._credentials
+            assert await credentials.endpoint() == "http://127.0.0.1:6385"
+            assert await credentials.headers() == {}
+        finally:
+            await client.aclose()
+
+    async def test_http_basic(self, tmp_path: Path) -> None:
+        conf = tmp_path / "inspector.conf"
+        conf.write_text("[ironic]\nauth_type = http_basic\nusername = admin\npassword = secret\n"
+                        "endpoint = http://ironic.example:6385\n")
+        client = IronicClient.from_settings(load_settings([str(conf)]))
+        try:
+            assert await client._credentials.endpoint() == "http://ironic.example:6385"
+            assert await client._credentials.headers() == {"Authorization": "Basic YWRtaW46c2VjcmV0"}
+        finally:
+            await client.aclose()
+
+    def test_incomplete_auth_options(self, tmp_path: Path) -> None:
+        conf = tmp_path / "inspector.conf"
+        conf.write_text("[ironic]\nauth_type = password\n")
+        with pytest.raises(ConfigurationError, match=r"\[ironic\]"):
+            IronicClient.from_settings(load_settings([str(conf)]))
+
+    def test_tls_options(self) -> None:
+        assert _tls(ks_session.Session(verify=True)) is True
+        assert _tls(ks_session.Session(verify=False)) is False
+        context = _tls(ks_session.Session(verify=certifi.where()))
+        assert not isinstance(context, bool) and context.check_hostname
