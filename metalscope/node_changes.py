@@ -42,6 +42,9 @@ class PortCreate:
     address: str
     extra: dict[str, Any]
     pxe_enabled: bool
+    #: Other edits of the new port (``local_link_connection``, ``physical_network``), to PATCH
+    #: once Ironic has created it: the create request only carries the fields above.
+    ops: list[PatchOp] = field(default_factory=list)
 
 
 @dataclass
@@ -170,14 +173,16 @@ class NodeChanges:
             if port.get("uuid"):
                 self.pending.ports_patched.setdefault(port["uuid"], []).append(op)
             else:
-                self._fold_into_create(address.lower(), port)
+                self._fold_into_create(address.lower(), port, op)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _fold_into_create(self, address: str, port: dict[str, Any]) -> None:
+    def _fold_into_create(self, address: str, port: dict[str, Any], op: PatchOp) -> None:
         for created in self.pending.ports_created:
             if created.address == address:
                 created.extra = port.get("extra") or {}
                 created.pxe_enabled = bool(port.get("pxe_enabled", True))
+                if _split(op["path"])[0] not in _CREATE_FIELDS:
+                    created.ops.append(op)
 
     def _is_noop(self, op: PatchOp, doc: dict[str, Any] | None = None) -> bool:
         """An ``add``/``replace`` that writes the value already there changes nothing."""
@@ -202,6 +207,10 @@ class NodeChanges:
             target[parts[-1]] = copy.deepcopy(op.get("value"))
         elif op["op"] == "remove":
             target.pop(parts[-1], None)
+
+
+#: Port fields a create request carries itself; edits of any other field wait in ``ops``.
+_CREATE_FIELDS = frozenset({"extra", "pxe_enabled"})
 
 
 def _split(path: str) -> list[str]:

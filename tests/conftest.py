@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from metalscope.testing.ironic import LocalIronic
+from metalscope.testing.service import LocalMetalScope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +50,12 @@ def ironic(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                         schema_cache_dir=repo_root / ".work" / "ironic-schema")
     with local:
         yield local
+
+
+@pytest.fixture(scope="session")
+def metalscope(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
+    """One ``metalscope serve`` process (noauth, SQLite, store_data=database, noop PXE filter)
+    talking to the session's Ironic, for the integration and compat tiers."""
+    service = LocalMetalScope(tmp_path_factory.mktemp("metalscope"), ironic.url)
+    with service:
+        yield service

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metalscope.errors import IronicError
 from metalscope.node_changes import NodeChanges
@@ -27,21 +27,25 @@ async def flush_changes(ironic: IronicClient, changes: NodeChanges) -> None:
     for port_uuid in pending.ports_deleted:
         await ironic.delete_port(port_uuid)
     for port in pending.ports_created:
-        await _create_port(ironic, uuid, port.address, port.extra, port.pxe_enabled)
+        created = await _create_port(ironic, uuid, port.address, port.extra, port.pxe_enabled)
+        if created is not None and port.ops:
+            await _patch_port(ironic, created["uuid"], port.ops)
     for port_uuid, ops in pending.ports_patched.items():
         await _patch_port(ironic, port_uuid, ops)
     changes.pending = type(pending)()
 
 
 async def _create_port(ironic: IronicClient, uuid: str, address: str, extra: dict[str, object],
-                       pxe_enabled: bool) -> None:
+                       pxe_enabled: bool) -> dict[str, Any] | None:
+    """The created port, or None when its MAC belongs to another node (409)."""
     try:
-        await ironic.create_port(uuid, address, extra, pxe_enabled)
+        return await ironic.create_port(uuid, address, extra, pxe_enabled)
     except IronicError as exc:
         if exc.status != 409:
             raise
         LOG.warning("Port %s of node %s was not created, its MAC is already in use: %s",
                     address, uuid, exc)
+        return None
 
 
 async def _patch_port(ironic: IronicClient, port_uuid: str, ops: list[dict[str, object]]) -> None:
