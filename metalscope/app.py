@@ -45,6 +45,19 @@ def check_settings(settings: Settings) -> None:
                                  "instance serves the API and processes data; set it to True")
 
 
+def validate_startup(settings: Settings) -> None:
+    """Build what can be built without I/O, so a bad configuration fails before serving."""
+    from metalscope.ironic_client import IronicClient
+
+    check_settings(settings)
+    ExtensionRegistry.from_settings(settings)
+    create_filter(settings)
+    if settings.processing.store_data not in ("none", "database"):
+        raise ConfigurationError(f"[processing]store_data = {settings.processing.store_data} is "
+                                 "not available; use database or none")
+    asyncio.run(IronicClient.from_settings(settings).aclose())
+
+
 async def build_services(settings: Settings) -> Services:
     """The composition root: every long-lived service, built from the settings."""
     from metalscope.ironic_client import IronicClient

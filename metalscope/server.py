@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from metalscope.app import create_app
+from metalscope.app import create_app, validate_startup
 from metalscope.errors import ConfigurationError
 from metalscope.log_context import configure_logging
 from metalscope.settings import Settings
@@ -50,6 +50,7 @@ def run_server(settings: Settings) -> None:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,
                     settings.conf.ironic.endpoint_override)
+    validate_startup(settings)
     prepare_database(settings)
     app = create_app(settings)
     config = uvicorn.Config(app, **uvicorn_options(settings))

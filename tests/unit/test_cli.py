@@ -1,0 +1,63 @@
+"""The metalscope command: db upgrade, serve's schema check, configuration errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from metalscope.cli import main
+from metalscope.storage import migrate
+
+
+def write_conf(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "inspector.conf"
+    path.write_text(f"[DEFAULT]\nauth_strategy = noauth\nlisten_port = 1\n"
+                    f"[database]\nconnection = sqlite:///{tmp_path / 'db.sqlite'}\n"
+                    f"[pxe_filter]\ndriver = noop\n[ironic]\nauth_type = none\n"
+                    f"endpoint_override = http://127.0.0.1:9\n{extra}")
+    return path
+
+
+class TestDbUpgrade:
+    def test_creates_schema(self, tmp_path: Path) -> None:
+        """db upgrade brings an empty database to the head revision."""
+        conf = write_conf(tmp_path)
+        result = CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        assert result.exit_code == 0, result.output
+        assert migrate.head_revision() in result.output
+        assert migrate.schema_problem(f"sqlite:///{tmp_path / 'db.sqlite'}") is None
+
+
+class TestServe:
+    def test_refuses_old_schema(self, tmp_path: Path) -> None:
+        """serve with a configured database refuses to start until db upgrade ran."""
+        conf = write_conf(tmp_path)
+        result = subprocess.run([sys.executable, "-m", "metalscope.cli", "serve", "--config-file",
+                                 str(conf)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1
+        assert "Run `metalscope db upgrade`" in result.stderr
+
+    def test_refuses_unsupported_auth(self, tmp_path: Path) -> None:
+        """An auth strategy this build cannot honour stops start-up with a message."""
+        conf = write_conf(tmp_path, "[DEFAULT]\n")
+        conf.write_text(conf.read_text().replace("auth_strategy = noauth", "auth_strategy = keystone"))
+        CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        result = CliRunner().invoke(main, ["serve", "--config-file", str(conf)])
+        assert result.exit_code == 1 and "auth_strategy = keystone" in result.output
+
+    def test_unknown_hook(self, tmp_path: Path) -> None:
+        """An unknown processing hook name is refused by name at start-up."""
+        conf = write_conf(tmp_path, "[processing]\nprocessing_hooks = ramdisk_error,nosuchhook\n")
+        CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        result = subprocess.run([sys.executable, "-m", "metalscope.cli", "serve", "--config-file",
+                                 str(conf)], capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "nosuchhook" in result.stderr
+
+    def test_missing_config_file(self) -> None:
+        """A missing configuration file is reported, not a traceback."""
+        result = CliRunner().invoke(main, ["serve", "--config-file", "/no/such.conf"])
+        assert result.exit_code == 1 and "/no/such.conf" in result.output
