@@ -39,7 +39,7 @@ def parse_limit(value: str | None, maximum: int) -> int:
 def parse_states(value: str | None) -> list[str] | None:
     if value is None:
         return None
-    states = [s.strip() for s in value.split(",") if s.strip()]
+    states = [s.strip() for s in value.split(",")]
     valid = {s.value for s in State}
     bad = [s for s in states if s not in valid]
     if bad:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -13,7 +14,7 @@ class Condition:
     field: str
     multiple: str = "any"
     invert: bool = False
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.params, "op": self.op, "field": self.field,
@@ -23,7 +24,7 @@ class Condition:
 @dataclass
 class Action:
     action: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.params, "action": self.action}
@@ -33,7 +34,7 @@ class Action:
 class Rule:
     uuid: str
     actions: list[Action]
-    conditions: list[Condition] = field(default_factory=list)
+    conditions: list[Condition] = dataclasses.field(default_factory=list)
     description: str | None = None
     scope: str | None = None
     created_at: datetime.datetime | None = None
