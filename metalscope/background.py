@@ -69,6 +69,26 @@ async def forget_deleted_nodes(svc: Services) -> int:
     return dropped
 
 
+async def forget_old_records(svc: Services) -> int:
+    """Delete records finished more than ``[DEFAULT]node_status_keep_time`` ago (when set)."""
+    keep = svc.settings.default.node_status_keep_time
+    if keep <= 0 or not svc.coordinator.is_leader():
+        return 0
+    forgotten = 0
+    for uuid in await svc.repo.finished_before(utcnow() - datetime.timedelta(seconds=keep)):
+        lock = await svc.coordinator.acquire(uuid, blocking=False)
+        if lock is None:
+            continue
+        try:
+            record = await svc.repo.get_node(uuid)
+            if record is not None and record.finished:
+                await svc.repo.delete_node(uuid)
+                forgotten += 1
+        finally:
+            await lock.release()
+    return forgotten
+
+
 async def reconcile_pxe_filter(svc: Services) -> None:
     await svc.pxe_filter.reconcile()
 
@@ -93,6 +113,7 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     if period > 0:
         tasks.append(("timeout", period, lambda: time_out_introspections(svc)))
         tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc)))
+        tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))

@@ -51,7 +51,9 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.BoolOpt("standalone", default=True),
         cfg.BoolOpt("debug", default=False),
         cfg.StrOpt("transport_url"),
-        cfg.IntOpt("node_status_keep_time", deprecated_for_removal=True),
+        cfg.IntOpt("node_status_keep_time", default=0, min=0,
+                   help="Forget finished introspection records this many seconds after they "
+                        "finished (0, the default, keeps them until the node leaves Ironic)."),
         # MetalScope's own options.
         cfg.IntOpt("max_continue_body_size", default=8 * 1024 * 1024, min=1024,
                    help="Largest accepted /v1/continue body, in bytes (413 above)."),
@@ -170,6 +172,7 @@ class DefaultSection:
     can_manage_boot: bool
     standalone: bool
     debug: bool
+    node_status_keep_time: int
     max_continue_body_size: int
     max_request_body_size: int
     data_dir: str

@@ -165,6 +165,11 @@ class Repository:
         return [NodeRecord.from_row(r) for r in rows if State(r.state) in ACTIVE_STATES
                 or r.state == State.REAPPLYING.value]
 
+    async def finished_before(self, threshold: datetime.datetime) -> list[str]:
+        query = sa.select(t.nodes.c.uuid).where(t.nodes.c.finished_at < threshold)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def all_uuids(self) -> list[str]:
         async with self.engine.connect() as conn:
             return list((await conn.execute(sa.select(t.nodes.c.uuid))).scalars())

@@ -56,3 +56,20 @@ def test_node_deleted_from_ironic(fast_metalscope: LocalMetalScope, ironic: Loca
             time.sleep(0.2)
         response = api.get(f"/v1/introspection/{node['uuid']}")
     assert response.json()["error"]["message"] == f"Could not find node {node['uuid']} in cache"
+
+
+def test_old_records_forgotten(ironic: LocalIronic, make_node: Any,
+                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With node_status_keep_time set, finished records are forgotten after that long."""
+    options = {"DEFAULT": {"timeout": 1, "clean_up_period": 1, "node_status_keep_time": 1}}
+    node = make_node()
+    with LocalMetalScope(Path(tmp_path_factory.mktemp("keep")), ironic.url, options=options) as service:
+        with httpx.Client(base_url=service.url) as api:
+            assert api.post(f"/v1/introspection/{node['uuid']}?manage_boot=0").status_code == 202
+            deadline = time.monotonic() + 20
+            states = set()
+            while (response := api.get(f"/v1/introspection/{node['uuid']}")).status_code == 200:
+                states.add(response.json()["state"])
+                assert time.monotonic() < deadline, "record was never forgotten"
+                time.sleep(0.1)
+    assert "error" in states and response.status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 import time
 from typing import Any, Callable
 
@@ -86,8 +87,9 @@ class TestManagedIntrospection:
         assert wait_status(api, node["uuid"], lambda s: s["finished"])["state"] == "finished"
         assert ironic.get_node(node["uuid"])["power_state"] in (None, "power off")
 
-    def test_ramdisk_error_fails_waiting_node(self, api: httpx.Client, make_node: Any) -> None:
-        """A ramdisk-reported error ends the introspection in error with that reason."""
+    def test_ramdisk_error_fails_waiting_node(self, api: httpx.Client, make_node: Any,
+                                              metalscope: LocalMetalScope) -> None:
+        """A ramdisk-reported error ends the introspection in error and keeps its logs."""
         machine = make_machine(seed=11, index=5)
         node = make_node(macs=[machine.pxe_mac])
         start_and_wait(api, node["uuid"], manage_boot=False)
@@ -97,6 +99,8 @@ class TestManagedIntrospection:
         assert "Preprocessing hook ramdisk_error: Ramdisk reported error: disk collector crashed" in message
         status = api.get(f"/v1/introspection/{node['uuid']}").json()
         assert status["state"] == "error" and "disk collector crashed" in status["error"]
+        logs = list((metalscope.workdir / "ramdisk-logs").glob(f"{node['uuid']}_*.tar.gz"))
+        assert len(logs) == 1 and tarfile.is_tarfile(logs[0])
 
     def test_abort_then_continue_refused(self, api: httpx.Client, make_node: Any) -> None:
         """An aborted introspection is finished and later data for it is refused."""
