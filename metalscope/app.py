@@ -20,6 +20,7 @@ from metalscope.api import errors as api_errors
 from metalscope.api import introspection, root, rules
 from metalscope.api.responses import render_json
 from metalscope.api.versions import VersionMiddleware
+from metalscope.auth import create_authenticator
 from metalscope.coordination import LocalCoordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
@@ -36,10 +37,7 @@ LOG = logging.getLogger(__name__)
 
 def check_settings(settings: Settings) -> None:
     """Refuse configurations this build cannot honour, before anything starts."""
-    if settings.default.auth_strategy not in ("noauth",):
-        raise ConfigurationError(
-            f"[DEFAULT]auth_strategy = {settings.default.auth_strategy} is not available in this "
-            "version of MetalScope; use noauth behind a trusted network or proxy")
+    create_authenticator(settings)
     if not settings.default.standalone:
         raise ConfigurationError("[DEFAULT]standalone = False is not needed by MetalScope: every "
                                  "instance serves the API and processes data; set it to True")
@@ -70,7 +68,8 @@ async def build_services(settings: Settings) -> Services:
     return Services(settings=settings, repo=repo, ironic=IronicClient.from_settings(settings),
                     coordinator=LocalCoordinator(), extensions=ExtensionRegistry.from_settings(settings),
                     pxe_filter=create_filter(settings), data_store=create_store(settings, repo),
-                    pacer=BootPacer(settings.default.introspection_delay))
+                    pacer=BootPacer(settings.default.introspection_delay),
+                    auth=create_authenticator(settings))
 
 
 async def close_services(svc: Services) -> None:

@@ -110,3 +110,17 @@ class ServiceUnavailable(MetalScopeError):
 
 class ConfigurationError(MetalScopeError):
     """The configuration cannot work; the service refuses to start."""
+
+
+class NotAuthenticated(MetalScopeError):
+    """The route needs an authenticated caller (401)."""
+
+    def __init__(self) -> None:
+        super().__init__("Authentication required")
+
+
+class AccessDenied(MetalScopeError):
+    """The caller's roles do not allow this call (403)."""
+
+    def __init__(self) -> None:
+        super().__init__("Access denied by policy")

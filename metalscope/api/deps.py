@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from metalscope.auth import Identity
+from metalscope.errors import NotAuthenticated
 from metalscope.services import Services
 
 
@@ -17,5 +19,15 @@ def get_api_version(request: Request) -> tuple[int, int]:
     return request.scope.get("state", {}).get("api_version", (1, 18))  # type: ignore[no-any-return]
 
 
+async def authenticated(request: Request) -> Identity:
+    """The caller's identity; 401 for routes that need one when there is none (spec 2.3)."""
+    identity = await get_services(request).auth.authenticate(request.headers.get("authorization"))
+    if identity is None:
+        raise NotAuthenticated()
+    return identity
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+#: Route dependencies of every non-public route.
+PROTECTED = [Depends(authenticated)]
 ApiVersion = Annotated[tuple[int, int], Depends(get_api_version)]

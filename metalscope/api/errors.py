@@ -31,6 +31,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     errors.Conflict: 409,
     errors.StateConflict: 409,
     errors.ServiceUnavailable: 503,
+    errors.NotAuthenticated: 401,
+    errors.AccessDenied: 403,
     errors.ConfigurationError: 500,
 }
 

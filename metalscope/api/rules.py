@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from metalscope.api.body import read_json_object
-from metalscope.api.deps import ApiVersion, ServicesDep
+from metalscope.api.deps import PROTECTED, ApiVersion, ServicesDep
 from metalscope.api.links import mount_prefix
 from metalscope.api.responses import JSONResponse, no_content
 from metalscope.errors import InvalidRequest
 from metalscope.operations import rules
 
-router = APIRouter(prefix="/v1/rules")
+router = APIRouter(prefix="/v1/rules", dependencies=PROTECTED)
 _JSON_OBJECT_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
