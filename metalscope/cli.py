@@ -74,6 +74,8 @@ def _attach_optional_commands() -> None:
     main.add_command(simulate_ramdisk, "simulate-ramdisk")
     from metalscope.demo import demo
     main.add_command(demo, "demo")
+    from metalscope.rules.commands import rules as rules_group
+    main.add_command(rules_group, "rules")
 
 
 _attach_optional_commands()

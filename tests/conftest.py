@@ -1,14 +1,17 @@
 """Fixtures shared by every tier (unit, integration, compat).
 
-``ironic`` lives here rather than in a tier's conftest so that the integration and compat
-tiers share one Ironic process per test session. It starts only when a test asks for it.
+``ironic``, ``metalscope``, ``mac_factory`` and ``make_node`` live here rather than in a tier's
+conftest so that the integration and compat tiers share one Ironic and one MetalScope process
+per test session. They start only when a test asks for them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,8 @@ from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+NodeFactory = Callable[..., dict[str, Any]]
 
 
 def _running_in_ci() -> bool:
@@ -59,3 +64,33 @@ def metalscope(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory) ->
     service = LocalMetalScope(tmp_path_factory.mktemp("metalscope"), ironic.url)
     with service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def mac_factory() -> Callable[[], str]:
+    """Unique locally administered MAC addresses (unique across xdist-less reruns too)."""
+    counter = itertools.count(1)
+    prefix = os.getpid() & 0xFFFF
+
+    def make() -> str:
+        value = (0x02 << 40) | (prefix << 24) | next(counter)
+        return ":".join(f"{(value >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
+    return make
+
+
+@pytest.fixture
+def make_node(ironic: LocalIronic, mac_factory: Callable[[], str]) -> Iterator[NodeFactory]:
+    """Enroll ``fake-hardware`` nodes (with fresh MACs unless given); deleted after the test."""
+    created: list[str] = []
+
+    def make(name: str | None = None, driver_info: dict[str, Any] | None = None,
+             macs: list[str] | None = None, port_count: int = 1, **kwargs: Any) -> dict[str, Any]:
+        if macs is None:
+            macs = [mac_factory() for _ in range(port_count)]
+        node = ironic.enroll_node(name, driver_info or {}, macs, **kwargs)
+        created.append(node["uuid"])
+        return node
+
+    yield make
+    for uuid in created:
+        ironic.delete_node(uuid)
