@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
+from metalscope.cli_options import config_options, load_cli_settings
 from metalscope.errors import ConfigurationError
-from metalscope.settings import Settings, load_settings
-
-_config_options = [
-    click.option("--config-file", "config_files", multiple=True, type=click.Path(),
-                 help="An ironic-inspector style INI file (repeatable)."),
-    click.option("--config-dir", "config_dirs", multiple=True, type=click.Path(),
-                 help="A folder of *.conf files (repeatable)."),
-]
-
-
-def config_options(func: Any) -> Any:
-    for option in reversed(_config_options):
-        func = option(func)
-    return func
-
-
-def _load(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> Settings:
-    try:
-        return load_settings(list(config_files), list(config_dirs))
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:  # oslo.config parse and value errors
-        raise click.ClickException(f"Invalid configuration: {exc}") from exc
 
 
 @click.group()
@@ -43,7 +20,7 @@ def main() -> None:
 def serve(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
     """Serve the introspection API."""
     from metalscope.server import run_server
-    settings = _load(config_files, config_dirs)
+    settings = load_cli_settings(config_files, config_dirs)
     try:
         run_server(settings)
     except ConfigurationError as exc:
@@ -61,7 +38,7 @@ def db() -> None:
 def db_upgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...], revision: str) -> None:
     """Create or migrate the database schema."""
     from metalscope.storage import migrate
-    settings = _load(config_files, config_dirs)
+    settings = load_cli_settings(config_files, config_dirs)
     migrate.upgrade(settings.database.connection, revision)
     click.echo(f"Database schema is at {migrate.current_revision(settings.database.connection)}")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -44,27 +44,12 @@ from metalscope.rules.engine import (
 from metalscope.rules.ironic_format import RuleConversion, convert_document, format_report
 from metalscope.rules.model import Condition, Rule
 from metalscope.rules.validation import parse_rule
-from metalscope.settings import Settings, load_settings
+from metalscope.cli_options import config_options
+from metalscope.cli_options import load_cli_settings as load
+from metalscope.settings import Settings
 from metalscope.storage import migrate
 from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
-
-
-def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--config-file`` and ``--config-dir``, as ``serve`` takes them."""
-    func = click.option("--config-dir", "config_dirs", multiple=True, type=click.Path(),
-                        help="A folder of *.conf files (repeatable).")(func)
-    return click.option("--config-file", "config_files", multiple=True, type=click.Path(),
-                        help="An ironic-inspector style INI file (repeatable).")(func)
-
-
-def load(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> Settings:
-    try:
-        return load_settings(list(config_files), list(config_dirs))
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:  # oslo.config parse and value errors
-        raise click.ClickException(f"Invalid configuration: {exc}") from exc
 
 
 def registry(settings: Settings) -> ExtensionRegistry:
