@@ -24,7 +24,7 @@ from metalscope.auth import create_authenticator
 from metalscope.coordination import LocalCoordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
-from metalscope.pxe_filter.base import create_filter
+from metalscope.pxe_filter.base import check_filter_settings, create_filter
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate
@@ -49,7 +49,7 @@ def validate_startup(settings: Settings) -> None:
 
     check_settings(settings)
     ExtensionRegistry.from_settings(settings)
-    create_filter(settings)
+    check_filter_settings(settings)
     if settings.processing.store_data not in ("none", "database"):
         raise ConfigurationError(f"[processing]store_data = {settings.processing.store_data} is "
                                  "not available; use database or none")
@@ -64,10 +64,11 @@ async def build_services(settings: Settings) -> Services:
     if problem:
         raise ConfigurationError(problem)
     engine = create_engine(settings.database.connection)
-    repo = Repository(engine)
-    return Services(settings=settings, repo=repo, ironic=IronicClient.from_settings(settings),
+    repo, ironic = Repository(engine), IronicClient.from_settings(settings)
+    return Services(settings=settings, repo=repo, ironic=ironic,
                     coordinator=LocalCoordinator(), extensions=ExtensionRegistry.from_settings(settings),
-                    pxe_filter=create_filter(settings), data_store=create_store(settings, repo),
+                    pxe_filter=create_filter(settings, repo, ironic),
+                    data_store=create_store(settings, repo),
                     pacer=BootPacer(settings.default.introspection_delay),
                     auth=create_authenticator(settings))
 

@@ -53,6 +53,8 @@ def _attach_optional_commands() -> None:
     main.add_command(demo, "demo")
     from metalscope.rules.commands import rules as rules_group
     main.add_command(rules_group, "rules")
+    from metalscope.pxe_filter.command import pxe_filter_command
+    main.add_command(pxe_filter_command, "pxe-filter")
 
 
 _attach_optional_commands()

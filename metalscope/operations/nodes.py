@@ -55,10 +55,12 @@ async def fail_record(svc: Services, record: NodeRecord, message: str) -> NodeRe
         LOG.error("Node %s in state %s cannot move to error: %s", record.uuid, record.state.value,
                   message)
         return record
+    macs = (await svc.repo.attributes_of(record.uuid)).get("mac", [])
     try:
         failed = await svc.repo.transition(record, Event.ERROR, error=message)
     except (StateConflict, InvalidTransition) as exc:
         LOG.error("Could not record the failure of node %s (%s): %s", record.uuid, exc, message)
         return record
     LOG.error("Introspection of node %s failed: %s", record.uuid, message)
+    await svc.pxe_filter.deny(set(macs))
     return failed

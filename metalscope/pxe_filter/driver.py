@@ -1,0 +1,159 @@
+"""The life cycle shared by the dnsmasq and iptables filters (spec 8.3, 8.4).
+
+A :class:`DiffFilter` keeps the state its backend applied in memory. ``allow``/``deny`` look
+only at the MACs they are given (plus everything when the unknown-MAC verdict flips);
+``reconcile`` recomputes the whole desired state from the database and Ironic and applies the
+difference. Operations are serialised by one lock.
+
+Quirk Q-PXE-1 fixed: a failure marks the backend for re-initialisation and the next call
+re-opens it (re-reading what is actually applied) instead of failing until a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from metalscope.errors import IronicError
+from metalscope.pxe_filter.base import PXEFilterError
+from metalscope.pxe_filter.inputs import filter_inputs, list_ironic_macs, read_activity
+from metalscope.pxe_filter.policy import (Changes, DesiredState, FilterState, Layout,
+                                          desired_state, plan)
+from metalscope.settings import Settings
+from metalscope.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
+
+LOG = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    """Applies changes to one DHCP filtering mechanism and remembers what it applied."""
+
+    name: str
+    layout: Layout
+    #: What is applied right now, as far as the backend knows.
+    state: FilterState
+
+    async def open(self, initial: bool) -> None:
+        """Prepare the mechanism and load ``state`` from it (``initial``: at service start)."""
+
+    async def verify(self) -> None:
+        """Cheaply check that ``state`` still matches reality, repairing ``state`` if not."""
+
+    async def apply(self, changes: Changes, desired: DesiredState) -> None:
+        """Apply ``changes`` and record them in ``state``."""
+
+    async def launch(self) -> None:
+        """After the first sync at start-up (dnsmasq: the start command)."""
+
+    async def close(self) -> None:
+        """Service shutdown."""
+
+
+class DiffFilter:
+    """A PXE filter that applies only the difference between desired and applied state."""
+
+    def __init__(self, backend: Backend, settings: Settings, repo: Repository,
+                 ironic: IronicClient) -> None:
+        self.backend = backend
+        self._settings = settings
+        self._repo = repo
+        self._ironic = ironic
+        self._lock = asyncio.Lock()
+        self._ready = False
+        #: Ironic MACs as of the last full sync, plus those seen by allow/deny since.
+        self._ironic_macs: set[str] = set()
+        self._ethoib: dict[str, str] = {}
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self.backend.open(initial=True)
+            self._ready = True
+        try:
+            await self.reconcile()
+        except PXEFilterError as exc:
+            LOG.error("First PXE filter sync failed, retrying at the next sync: %s", exc)
+        await self.backend.launch()
+
+    async def allow(self, macs: set[str]) -> None:
+        await self._update(macs, starting=True)
+
+    async def deny(self, macs: set[str]) -> None:
+        try:
+            await self._update(macs, starting=False)
+        except PXEFilterError as exc:
+            LOG.warning("%s; the next sync closes the filter for %s", exc, ", ".join(sorted(macs)))
+        except Exception:
+            LOG.exception("Could not close the PXE filter for %s; the next sync will",
+                          ", ".join(sorted(macs)))
+
+    async def reconcile(self) -> None:
+        try:
+            ironic_macs, ethoib = await list_ironic_macs(self._settings, self._ironic)
+        except IronicError as exc:
+            LOG.warning("PXE filter sync skipped, cannot list Ironic ports: %s", exc)
+            return
+        # The database is read under the lock: an allow/deny that ran while Ironic answered
+        # is then seen here, and not undone with an older picture.
+        async with self._lock:
+            active, busy = await read_activity(self._repo, ethoib)
+            self._ironic_macs, self._ethoib = set(ironic_macs), ethoib
+            desired = desired_state(filter_inputs(self._settings, ironic_macs, active, busy))
+            await self._guarded(self._sync_all, desired)
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self._ready = False
+            await self.backend.close()
+
+    async def _update(self, macs: Iterable[str], starting: bool) -> None:
+        async with self._lock:
+            touched = {self._map(m) for m in macs}
+            active, busy = await read_activity(self._repo, self._ethoib, starting)
+            self._ironic_macs |= touched
+            desired = desired_state(filter_inputs(self._settings, self._ironic_macs, active,
+                                                  busy))
+            await self._guarded(self._sync_some, desired, touched)
+
+    def _map(self, mac: str) -> str:
+        mac = mac.lower()
+        return self._ethoib.get(mac, mac)
+
+    async def _guarded(self, step: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run ``step`` on an open backend; any failure marks it for re-initialisation."""
+        try:
+            if not self._ready:
+                LOG.info("Re-initialising the %s PXE filter", self.backend.name)
+                await self.backend.open(initial=False)
+                self._ready = True
+            await step(*args)
+        except Exception as exc:
+            self._ready = False
+            raise PXEFilterError(f"The {self.backend.name} PXE filter failed and will be "
+                                 f"re-initialised at its next use: {exc}") from exc
+
+    async def _sync_all(self, desired: DesiredState) -> None:
+        await self.backend.verify()
+        await self.backend.apply(plan(desired, self.backend.state, self.backend.layout), desired)
+
+    async def _sync_some(self, desired: DesiredState, touched: set[str]) -> None:
+        flips = desired.unknown is not self.backend.state.unknown
+        changes = plan(desired, self.backend.state, self.backend.layout,
+                       None if flips else touched)
+        await self.backend.apply(changes, desired)
+
+
+def build_driver(settings: Settings, repo: Repository, ironic: IronicClient) -> DiffFilter:
+    """The dnsmasq or iptables filter the settings ask for."""
+    backend: Backend
+    if settings.pxe_filter.driver == "dnsmasq":
+        from metalscope.pxe_filter.dnsmasq import HostsDir
+        backend = HostsDir.from_settings(settings)
+    else:
+        from metalscope.pxe_filter.iptables import Chain
+        backend = Chain.from_settings(settings)
+    return DiffFilter(backend, settings, repo, ironic)

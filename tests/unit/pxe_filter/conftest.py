@@ -1,0 +1,95 @@
+"""PXE filter fixtures: a real SQLite repository, an Ironic that lists ports, a command runner
+that records argv, and helpers that start and end introspections in the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metalscope.errors import IronicError
+from metalscope.pxe_filter.processes import Completed
+from metalscope.settings import Settings, load_settings
+from metalscope.state_machine import Event
+from metalscope.storage import migrate
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository
+
+
+class PortsIronic:
+    """Just ``list_ports``: the only Ironic call a full sync makes."""
+
+    def __init__(self, macs: Sequence[str] = ()) -> None:
+        self.ports: list[dict[str, Any]] = [{"address": m, "extra": {}} for m in macs]
+        self.fail = False
+        self.calls: list[list[str] | None] = []
+
+    def set_macs(self, macs: Sequence[str]) -> None:
+        self.ports = [{"address": m, "extra": {}} for m in macs]
+
+    async def list_ports(self, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        self.calls.append(list(fields) if fields else None)
+        if self.fail:
+            raise IronicError("Cannot reach Ironic: connection refused")
+        return [dict(p) for p in self.ports]
+
+
+Predicate = Callable[[list[str]], bool]
+Answer = Completed | Callable[[list[str]], Completed]
+
+
+class FakeRunner:
+    """Records every command; answers from ``responses`` (first matching argv prefix wins)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str | None]] = []
+        self.responses: list[tuple[Predicate, Answer]] = []
+
+    def on(self, predicate: Predicate, result: Answer) -> None:
+        self.responses.insert(0, (predicate, result))
+
+    async def __call__(self, argv: Sequence[str], stdin: bytes | None = None) -> Completed:
+        args = list(argv)
+        self.calls.append((args, stdin.decode() if stdin is not None else None))
+        for predicate, result in self.responses:
+            if predicate(args):
+                return result(args) if callable(result) else result
+        return Completed(tuple(args), 0)
+
+    @property
+    def argvs(self) -> list[list[str]]:
+        return [argv for argv, _ in self.calls]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
+    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
+    migrate.upgrade(url)
+    repository = Repository(create_engine(url))
+    yield repository
+    await repository.engine.dispose()
+
+
+@pytest.fixture
+def runner() -> FakeRunner:
+    return FakeRunner()
+
+
+def filter_settings(**sections: dict[str, Any]) -> Settings:
+    return load_settings(overrides=sections)
+
+
+async def start_introspection(repo: Repository, uuid: str, macs: list[str]) -> None:
+    await repo.start_introspection(uuid, False, [], None)
+    await repo.add_attributes(uuid, "mac", macs)
+
+
+async def end_introspection(repo: Repository, uuid: str) -> None:
+    record = await repo.get_node(uuid)
+    assert record is not None
+    await repo.transition(record, Event.ERROR, error="done")
