@@ -8,7 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.fakes import FakeIronic
-from tests.unit.api.conftest import error_of
+from metalscope.extensions import ExtensionRegistry
+from metalscope.settings import Settings
+from tests.unit.api.conftest import error_of, make_client
 
 V = {"X-OpenStack-Ironic-Inspector-API-Version": "1.18"}
 
@@ -183,3 +185,42 @@ class TestData:
         uuid = "0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1"
         response = client.post(f"/v1/introspection/{uuid}/data/unprocessed", content=b"[1,2]")
         assert response.status_code == 400 and error_of(response).endswith("got list")
+
+
+class RecordingFilter:
+    """A PXE filter that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.allowed: set[str] = set()
+        self.denied: set[str] = set()
+
+    async def allow(self, macs: set[str]) -> None:
+        self.allowed |= macs
+
+    async def deny(self, macs: set[str]) -> None:
+        self.denied |= macs
+
+    async def start(self) -> None: ...
+
+    async def reconcile(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def test_failed_introspection_closes_filter(settings: Settings, fake_ironic: FakeIronic) -> None:
+    """A ramdisk error closes the PXE filter for the node's MACs at once."""
+    recorder = RecordingFilter()
+    with make_client(settings, fake_ironic, ExtensionRegistry.from_settings(settings)) as client:
+        client.app.state.services.pxe_filter = recorder
+        _fail_with_ramdisk_error(client, fake_ironic, recorder)
+
+
+def _fail_with_ramdisk_error(client: TestClient, fake_ironic: FakeIronic,
+                             recorder: RecordingFilter) -> None:
+    node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"}, macs=["52:54:00:00:02:01"])
+    client.post(f"/v1/introspection/{node['uuid']}")
+    wait_state(client, node["uuid"], "waiting")
+    assert recorder.allowed == {"52:54:00:00:02:01"} and not recorder.denied
+    response = client.post("/v1/continue", json=ramdisk("192.0.2.12", error="boom"))
+    assert response.status_code == 400
+    assert recorder.denied == {"52:54:00:00:02:01"}
