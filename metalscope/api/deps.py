@@ -11,17 +11,24 @@ from metalscope.errors import NotAuthenticated
 from metalscope.services import Services
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are ``async def`` although they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, which costs a thread hop on every request.
+
+def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def get_api_version(request: Request) -> tuple[int, int]:
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def get_api_version(request: Request) -> tuple[int, int]:
     return request.scope.get("state", {}).get("api_version", (1, 18))  # type: ignore[no-any-return]
 
 
 async def authenticated(request: Request) -> Identity:
     """The caller's identity; 401 for routes that need one when there is none (spec 2.3)."""
-    identity = await get_services(request).auth.authenticate(request.headers.get("authorization"))
+    identity = await services_of(request).auth.authenticate(request.headers.get("authorization"))
     if identity is None:
         raise NotAuthenticated()
     return identity

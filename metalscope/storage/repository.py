@@ -25,6 +25,26 @@ from metalscope.storage import tables as t
 
 TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
 
+# The statements every introspection runs, built once with bound parameters: building a
+# statement and computing its cache key costs more CPU than running it on SQLite.
+_SELECT_NODE = sa.select(t.nodes).where(t.nodes.c.uuid == sa.bindparam("uuid"))
+_INSERT_NODE = sa.insert(t.nodes)
+# The SET clause comes from the parameters' column names; "match_*" are the expected values.
+_UPDATE_NODE = sa.update(t.nodes).where(t.nodes.c.uuid == sa.bindparam("match_uuid"),
+                                        t.nodes.c.state == sa.bindparam("match_state"),
+                                        t.nodes.c.version_id == sa.bindparam("match_version"))
+_INSERT_ATTRIBUTES = sa.insert(t.attributes)
+_DELETE_ATTRIBUTES = sa.delete(t.attributes).where(t.attributes.c.node_uuid == sa.bindparam("uuid"))
+_DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"))
+_SELECT_ATTRIBUTES = sa.select(t.attributes.c.name, t.attributes.c.value).where(
+    t.attributes.c.node_uuid == sa.bindparam("uuid"))
+_DATA_KEY = ((t.introspection_data.c.uuid == sa.bindparam("match_uuid"))
+             & (t.introspection_data.c.processed == sa.bindparam("match_processed")))
+_UPDATE_DATA = sa.update(t.introspection_data).where(_DATA_KEY)
+_INSERT_DATA = sa.insert(t.introspection_data)
+_SELECT_DATA = sa.select(t.introspection_data.c.data).where(_DATA_KEY)
+_SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, t.rules.c.uuid)
+
 
 def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -63,11 +83,12 @@ class Repository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._score_queries: dict[tuple[str, ...], sa.Select[tuple[str]]] = {}
 
     # -- status records --------------------------------------------------------------------
     async def get_node(self, uuid: str) -> NodeRecord | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(t.nodes).where(t.nodes.c.uuid == uuid))).first()
+            row = (await conn.execute(_SELECT_NODE, {"uuid": uuid})).first()
         return NodeRecord.from_row(row) if row else None
 
     async def start_introspection(self, uuid: str, manage_boot: bool, bmc_addresses: list[str],
@@ -88,10 +109,10 @@ class Repository:
 
     async def _insert_node(self, conn: AsyncConnection, record: NodeRecord) -> None:
         try:
-            await conn.execute(sa.insert(t.nodes).values(
-                uuid=record.uuid, state=record.state.value, started_at=record.started_at,
-                finished_at=None, error=None, manage_boot=record.manage_boot,
-                version_id=record.version_id))
+            await conn.execute(_INSERT_NODE, {
+                "uuid": record.uuid, "state": record.state.value,
+                "started_at": record.started_at, "finished_at": None, "error": None,
+                "manage_boot": record.manage_boot, "version_id": record.version_id})
         except IntegrityError as exc:
             raise StateConflict(f"Introspection of node {record.uuid} changed concurrently") from exc
 
@@ -124,11 +145,9 @@ class Repository:
             values["finished_at"] = utcnow()
             values["error"] = record.error if keep_error else error
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                sa.update(t.nodes)
-                .where(t.nodes.c.uuid == record.uuid, t.nodes.c.state == record.state.value,
-                       t.nodes.c.version_id == record.version_id)
-                .values(**values))
+            result = await conn.execute(_UPDATE_NODE, {
+                "match_uuid": record.uuid, "match_state": record.state.value,
+                "match_version": record.version_id, **values})
             if result.rowcount != 1:
                 raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
             if terminal:
@@ -184,17 +203,15 @@ class Repository:
         rows = [{"uuid": _token(), "node_uuid": uuid, "name": name, "value": v}
                 for v in dict.fromkeys(values)]
         if rows:
-            await conn.execute(sa.insert(t.attributes), rows)
+            await conn.execute(_INSERT_ATTRIBUTES, rows)
 
     async def _delete_lookup(self, conn: AsyncConnection, uuid: str) -> None:
-        await conn.execute(sa.delete(t.attributes).where(t.attributes.c.node_uuid == uuid))
-        await conn.execute(sa.delete(t.options).where(t.options.c.uuid == uuid))
+        await conn.execute(_DELETE_ATTRIBUTES, {"uuid": uuid})
+        await conn.execute(_DELETE_OPTIONS, {"uuid": uuid})
 
     async def attributes_of(self, uuid: str) -> dict[str, list[str]]:
-        query = sa.select(t.attributes.c.name, t.attributes.c.value).where(
-            t.attributes.c.node_uuid == uuid)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(_SELECT_ATTRIBUTES, {"uuid": uuid})).all()
         result: dict[str, list[str]] = {}
         for name, value in rows:
             result.setdefault(name, []).append(value)
@@ -202,13 +219,23 @@ class Repository:
 
     async def score_by_attributes(self, wanted: dict[str, list[str]]) -> Counter[str]:
         """One point per matching attribute row, per node (spec 4.3 step 1)."""
-        clauses = [sa.and_(t.attributes.c.name == name, t.attributes.c.value.in_(values))
-                   for name, values in sorted(wanted.items()) if values]
-        if not clauses:
+        names = tuple(sorted(name for name, values in wanted.items() if values))
+        if not names:
             return Counter()
-        query = sa.select(t.attributes.c.node_uuid).where(sa.or_(*clauses))
+        params = {f"values_{i}": wanted[name] for i, name in enumerate(names)}
         async with self.engine.connect() as conn:
-            return Counter((await conn.execute(query)).scalars())
+            return Counter((await conn.execute(self._score_query(names), params)).scalars())
+
+    def _score_query(self, names: tuple[str, ...]) -> sa.Select[tuple[str]]:
+        """The scoring query for these attribute names, built once per set of names."""
+        query = self._score_queries.get(names)
+        if query is None:
+            query = sa.select(t.attributes.c.node_uuid).where(sa.or_(*(
+                sa.and_(t.attributes.c.name == name,
+                        t.attributes.c.value.in_(sa.bindparam(f"values_{i}", expanding=True)))
+                for i, name in enumerate(names))))
+            self._score_queries[names] = query
+        return query
 
     async def active_macs(self) -> set[str]:
         query = sa.select(t.attributes.c.value).where(t.attributes.c.name == "mac")
@@ -218,19 +245,18 @@ class Repository:
     # -- stored introspection data ---------------------------------------------------------
     async def store_data(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
         text = json.dumps(data, separators=(",", ":"))
-        key = (t.introspection_data.c.uuid == uuid) & (t.introspection_data.c.processed == processed)
+        key = {"match_uuid": uuid, "match_processed": processed}
         async with self.engine.begin() as conn:
-            result = await conn.execute(sa.update(t.introspection_data).where(key).values(data=text))
+            result = await conn.execute(_UPDATE_DATA, {**key, "data": text})
             if result.rowcount == 0:
-                await conn.execute(sa.insert(t.introspection_data).values(
-                    uuid=uuid, processed=processed, data=text))
+                await conn.execute(_INSERT_DATA, {"uuid": uuid, "processed": processed,
+                                                  "data": text})
 
     async def get_data(self, uuid: str, processed: bool) -> str | None:
         """The stored JSON document, as text (served verbatim)."""
-        query = sa.select(t.introspection_data.c.data).where(
-            t.introspection_data.c.uuid == uuid, t.introspection_data.c.processed == processed)
         async with self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar()
+            return (await conn.execute(_SELECT_DATA, {"match_uuid": uuid,
+                                                      "match_processed": processed})).scalar()
 
     # -- rules -----------------------------------------------------------------------------
     async def create_rule(self, rule: Rule) -> Rule:
@@ -263,7 +289,7 @@ class Repository:
         return await self._load_rules(None)
 
     async def _load_rules(self, where: Any) -> list[Rule]:
-        query = sa.select(t.rules).order_by(t.rules.c.created_at, t.rules.c.uuid)
+        query = _SELECT_RULES
         if where is not None:
             query = query.where(where)
         async with self.engine.connect() as conn:
