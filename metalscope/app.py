@@ -21,7 +21,7 @@ from metalscope.api import introspection, root, rules
 from metalscope.api.responses import render_json
 from metalscope.api.versions import VersionMiddleware
 from metalscope.auth import create_authenticator
-from metalscope.coordination import LocalCoordinator
+from metalscope.coordination.factory import create_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
@@ -66,7 +66,8 @@ async def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.connection)
     repo, ironic = Repository(engine), IronicClient.from_settings(settings)
     return Services(settings=settings, repo=repo, ironic=ironic,
-                    coordinator=LocalCoordinator(), extensions=ExtensionRegistry.from_settings(settings),
+                    coordinator=create_coordinator(settings),
+                    extensions=ExtensionRegistry.from_settings(settings),
                     pxe_filter=create_filter(settings, repo, ironic),
                     data_store=create_store(settings, repo),
                     pacer=BootPacer(settings.default.introspection_delay),
@@ -96,6 +97,9 @@ def create_app(settings: Settings, services_factory: ServicesFactory = build_ser
         app.state.services = svc
         tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))
                  for name, interval, round_ in background.periodic_tasks(svc)]
+        # Records an earlier run of this (or a lost) instance left half-way are settled now,
+        # not one clean-up period later.
+        svc.background.spawn(background.recover_interrupted(svc), "recover-at-start")
         try:
             yield
         finally:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from metalscope.errors import IronicError, MetalScopeError
+from metalscope.operations import recovery
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
 from metalscope.storage.repository import utcnow
@@ -89,15 +90,28 @@ async def forget_old_records(svc: Services) -> int:
     return forgotten
 
 
+async def recover_interrupted(svc: Services) -> int:
+    """Bring introspections left behind by a stopped instance to an end (leader only)."""
+    if not svc.coordinator.is_leader():
+        return 0
+    return await recovery.recover_interrupted(svc)
+
+
 async def reconcile_pxe_filter(svc: Services) -> None:
     await svc.pxe_filter.reconcile()
 
 
 async def run_periodically(name: str, interval: float,
-                           round_: Callable[[], Awaitable[object]]) -> None:
-    """Run ``round_`` every ``interval`` seconds until cancelled; failures are logged."""
+                           round_: Callable[[], Awaitable[object]],
+                           first_delay: float | None = None) -> None:
+    """Run ``round_`` every ``interval`` seconds until cancelled; failures are logged.
+
+    The first round comes after ``first_delay`` seconds (default: one interval).
+    """
+    delay = interval if first_delay is None else first_delay
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(delay)
+        delay = interval
         try:
             await round_()
         except (MetalScopeError, IronicError) as exc:
@@ -114,6 +128,7 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
         tasks.append(("timeout", period, lambda: time_out_introspections(svc)))
         tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc)))
         tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
+        tasks.append(("recover", period, lambda: recover_interrupted(svc)))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from metalscope.api.body import parse_json, read_body, read_json_object, require_object
+from metalscope.api.body import parse_json, read_body, require_object
 from metalscope.api.deps import PROTECTED, ServicesDep
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
@@ -54,8 +54,9 @@ def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
 @router.post("/continue", summary="Ramdisk callback: post introspection data",
              openapi_extra=_JSON_OBJECT_BODY)
 async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
-    data = await read_json_object(request, svc.settings.default.max_continue_body_size)
-    uuid = await process.continue_introspection(svc, data)
+    raw = await read_body(request, svc.settings.default.max_continue_body_size)
+    data = require_object(parse_json(raw))
+    uuid = await process.continue_introspection(svc, data, process.callback_digest(raw))
     return JSONResponse({"uuid": uuid})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 from typing import Any
@@ -20,7 +21,7 @@ from metalscope.operations.nodes import check_provision_state, fail_record, reso
 from metalscope.ramdisk_logs import save_ramdisk_logs
 from metalscope.rules.engine import apply_rules
 from metalscope.services import Services
-from metalscope.state_machine import Event, is_allowed
+from metalscope.state_machine import Event, State, is_allowed
 from metalscope.storage.repository import NodeRecord, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -62,17 +63,62 @@ def run_before_update(svc: Services, data: dict[str, Any], changes: NodeChanges)
 
 
 # -- /v1/continue -----------------------------------------------------------------------------
-async def continue_introspection(svc: Services, data: dict[str, Any]) -> str:
-    """Process ramdisk data; return the node UUID or raise (the node then ends in error)."""
+def callback_digest(body: bytes) -> str:
+    """What identifies a callback body: a ramdisk's retry sends the very same bytes."""
+    return hashlib.sha256(body).hexdigest()
+
+
+async def continue_introspection(svc: Services, data: dict[str, Any],
+                                 digest: str | None = None) -> str:
+    """Process ramdisk data; return the node UUID or raise (the node then ends in error).
+
+    With the body's ``digest``, a retry of a callback already taken is recognised: it is
+    answered as the first one was, or, when the instance processing it stopped half-way,
+    processing resumes from this copy of the data.
+    """
     unprocessed = copy.deepcopy(without_logs(data))
+    resumed = await _retried(svc, digest) if digest else None
+    if isinstance(resumed, str):
+        return resumed
     failures = run_before_processing(svc, data)
-    found = await _find(svc, data, failures)
+    found = resumed or await _find(svc, data, failures)
     if found is None or failures:
-        await _report_preprocessing(svc, data, failures, found)
+        await _report_preprocessing(svc, data, failures, found, digest)
     assert found is not None
     record, lock = found
     with log_context.bound(node=record.uuid):
-        return await _process_locked(svc, record, lock, data, unprocessed)
+        return await _process_locked(svc, record, lock, data, unprocessed, digest,
+                                     resume=resumed is not None)
+
+
+async def _retried(svc: Services, digest: str) -> str | tuple[NodeRecord, NodeLock] | None:
+    """For a retried callback: the node UUID to answer with, or the locked record to resume.
+
+    None when the body was never seen (or belongs to an older introspection): the callback
+    is then looked up like any other.
+    """
+    uuid = await svc.repo.callback_node(digest)
+    if uuid is None:
+        return None
+    lock = await svc.coordinator.acquire(uuid, timeout=lookup.LOOKUP_LOCK_WAIT)
+    if lock is None:
+        raise NodeLocked(f"Node {uuid} is locked, please, retry later")
+    record = await svc.repo.get_node(uuid)
+    if record is None or await svc.repo.callback_node(digest) != uuid:
+        await lock.release()
+        return None
+    if record.state is State.PROCESSING:
+        # The lock was free, so the instance that took this callback is gone.
+        LOG.warning("Resuming the processing of node %s, interrupted when its instance stopped",
+                    uuid)
+        return record, lock
+    await lock.release()
+    if record.state is State.FINISHED:
+        LOG.info("Callback for node %s repeated after processing; answered again", uuid)
+        return uuid
+    if record.state is State.ERROR:
+        raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
+    return None
 
 
 async def _find(svc: Services, data: dict[str, Any],
@@ -112,25 +158,34 @@ async def _not_found(svc: Services, data: dict[str, Any], failures: list[str],
 
 
 async def _report_preprocessing(svc: Services, data: dict[str, Any], failures: list[str],
-                                found: tuple[NodeRecord, NodeLock] | None) -> None:
+                                found: tuple[NodeRecord, NodeLock] | None,
+                                digest: str | None = None) -> None:
     uuid = None
     if found is not None:
         record, lock = found
         uuid = record.uuid
-        await fail_record(svc, record, "\n".join(failures))
-        await lock.release()
+        try:
+            if digest is not None:
+                await svc.repo.record_callback(uuid, digest)
+            await fail_record(svc, record, "\n".join(failures))
+        finally:
+            await lock.release()
     _save_logs(svc, data, uuid)
     raise ProcessingFailed(PREPROCESSING_FAILED + "\n".join(failures))
 
 
 async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
-                          data: dict[str, Any], unprocessed: dict[str, Any]) -> str:
+                          data: dict[str, Any], unprocessed: dict[str, Any] | None,
+                          digest: str | None = None, resume: bool = False) -> str:
     handed_over = False
     try:
         if record.finished:
             raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
-        await _save_data(svc, record.uuid, False, unprocessed)
-        record, changes, keep_power_on = await _run_processing(svc, record, data)
+        if unprocessed is not None:
+            await _save_data(svc, record.uuid, False, unprocessed)
+        if digest is not None:
+            await svc.repo.record_callback(record.uuid, digest)
+        record, changes, keep_power_on = await _run_processing(svc, record, data, resume)
         handed_over = True
         svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on),
                              f"finish-{record.uuid}")
@@ -148,10 +203,11 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
     return record.uuid
 
 
-async def _run_processing(svc: Services, record: NodeRecord,
-                          data: dict[str, Any]) -> tuple[NodeRecord, NodeChanges, bool]:
+async def _run_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
+                          resume: bool = False) -> tuple[NodeRecord, NodeChanges, bool]:
     node = await svc.ironic.get_node(record.uuid)
-    record = await svc.repo.transition(record, Event.PROCESS)
+    if not (resume and record.state is State.PROCESSING):  # a resumed one is processing already
+        record = await svc.repo.transition(record, Event.PROCESS)
     keep_power_on = check_provision_state(node, svc.settings)
     changes = NodeChanges(node, await svc.ironic.list_node_ports(record.uuid))
     run_before_update(svc, data, changes)
@@ -224,6 +280,20 @@ def _save_logs(svc: Services, data: dict[str, Any], uuid: str | None) -> None:
                       data, uuid)
 
 
+async def resume_processing(svc: Services, record: NodeRecord, lock: NodeLock,
+                            stored: dict[str, Any]) -> str:
+    """Process an interrupted ``processing`` record again from its stored unprocessed data.
+
+    Takes over ``lock`` (released when done, as for a callback).
+    """
+    data = copy.deepcopy(stored)
+    failures = run_before_processing(svc, data)
+    if failures:
+        await _report_preprocessing(svc, data, failures, (record, lock))
+    with log_context.bound(node=record.uuid):
+        return await _process_locked(svc, record, lock, data, None, resume=True)
+
+
 # -- reapply ----------------------------------------------------------------------------------
 async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> None:
     """Re-run hooks and rules on stored (or given) data (spec 2.4.9, 5.6).
@@ -239,7 +309,7 @@ async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> N
         raise NodeLocked("Node locked, please, try again later")
     try:
         with log_context.bound(node=uuid):
-            await _reapply_locked(svc, uuid, data)
+            await reapply_locked(svc, uuid, data)
     finally:
         await lock.release()
 
@@ -257,7 +327,7 @@ async def _reapply_data(svc: Services, uuid: str, body: dict[str, Any] | None) -
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-async def _reapply_locked(svc: Services, uuid: str, data: dict[str, Any]) -> None:
+async def reapply_locked(svc: Services, uuid: str, data: dict[str, Any]) -> None:
     record = await svc.repo.get_node(uuid)
     if record is None or not is_allowed(record.state, Event.REAPPLY):
         LOG.warning("Reapply of node %s ignored in state %s", uuid, record and record.state.value)

@@ -24,6 +24,9 @@ from metalscope.state_machine import ACTIVE_STATES, Event, State, next_state
 from metalscope.storage import tables as t
 
 TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
+#: States that last only while an instance holds the node's lock and works on it.
+WORKING_STATES = frozenset({State.STARTING, State.PROCESSING, State.REAPPLYING, State.ABORTING,
+                            State.ENROLLING})
 
 # The statements every introspection runs, built once with bound parameters: building a
 # statement and computing its cache key costs more CPU than running it on SQLite.
@@ -43,6 +46,11 @@ _DATA_KEY = ((t.introspection_data.c.uuid == sa.bindparam("match_uuid"))
 _UPDATE_DATA = sa.update(t.introspection_data).where(_DATA_KEY)
 _INSERT_DATA = sa.insert(t.introspection_data)
 _SELECT_DATA = sa.select(t.introspection_data.c.data).where(_DATA_KEY)
+_DELETE_CALLBACK = sa.delete(t.ramdisk_callbacks).where(
+    t.ramdisk_callbacks.c.node_uuid == sa.bindparam("uuid"))
+_INSERT_CALLBACK = sa.insert(t.ramdisk_callbacks)
+_SELECT_CALLBACK = sa.select(t.ramdisk_callbacks.c.node_uuid).where(
+    t.ramdisk_callbacks.c.digest == sa.bindparam("digest")).limit(1)
 _SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, t.rules.c.uuid)
 
 
@@ -119,7 +127,8 @@ class Repository:
     async def _delete_node_rows(self, conn: AsyncConnection, uuid: str,
                                 expected: NodeRecord | None) -> None:
         for table, column in ((t.attributes, t.attributes.c.node_uuid), (t.options, t.options.c.uuid),
-                              (t.introspection_data, t.introspection_data.c.uuid)):
+                              (t.introspection_data, t.introspection_data.c.uuid),
+                              (t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid)):
             await conn.execute(sa.delete(table).where(column == uuid))
         query = sa.delete(t.nodes).where(t.nodes.c.uuid == uuid)
         if expected is not None:
@@ -189,6 +198,14 @@ class Repository:
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
+    async def unsettled(self) -> list[NodeRecord]:
+        """Records in a state that only lasts while an instance works on the node."""
+        states = [s.value for s in WORKING_STATES]
+        query = sa.select(t.nodes).where(t.nodes.c.state.in_(states))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [NodeRecord.from_row(r) for r in rows]
+
     async def all_uuids(self) -> list[str]:
         async with self.engine.connect() as conn:
             return list((await conn.execute(sa.select(t.nodes.c.uuid))).scalars())
@@ -257,6 +274,19 @@ class Repository:
         async with self.engine.connect() as conn:
             return (await conn.execute(_SELECT_DATA, {"match_uuid": uuid,
                                                       "match_processed": processed})).scalar()
+
+    # -- ramdisk callbacks ------------------------------------------------------------------
+    async def record_callback(self, uuid: str, digest: str) -> None:
+        """Remember that ``uuid`` is processed from the callback body with this digest."""
+        async with self.engine.begin() as conn:
+            await conn.execute(_DELETE_CALLBACK, {"uuid": uuid})
+            await conn.execute(_INSERT_CALLBACK, {"node_uuid": uuid, "digest": digest,
+                                                  "received_at": utcnow()})
+
+    async def callback_node(self, digest: str) -> str | None:
+        """The node whose current introspection came from a callback body with this digest."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(_SELECT_CALLBACK, {"digest": digest})).scalar()
 
     # -- rules -----------------------------------------------------------------------------
     async def create_rule(self, rule: Rule) -> Rule:

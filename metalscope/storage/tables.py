@@ -91,3 +91,13 @@ introspection_data = sa.Table(
     sa.Column("data", LongText, nullable=True),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )
+
+#: MetalScope's own: the digest of the ramdisk data an introspection is processed from, so
+#: a retried ``/v1/continue`` is recognised by any instance (migration 0002).
+ramdisk_callbacks = sa.Table(
+    "ramdisk_callbacks", metadata,
+    sa.Column("node_uuid", sa.String(36), sa.ForeignKey("nodes.uuid"), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, index=True),
+    sa.Column("received_at", Timestamp, nullable=False),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
