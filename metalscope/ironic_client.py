@@ -1,10 +1,12 @@
 """IronicClient: the asynchronous Ironic REST client of the service (spec section 14).
 
-One shared ``httpx.AsyncClient`` carries every request. keystoneauth1, configured by the
-``[ironic]`` section exactly as upstream, only resolves the endpoint (``endpoint_override`` or
-the catalog entry of ``service_type``/``valid_interfaces``/``region_name``) and the
-authentication headers; it blocks, so it runs in a thread, and its answers are cached until
-Ironic answers 401 (then they are fetched again, once per request).
+One shared ``httpx.AsyncClient`` carries every request: plain HTTP through the lean
+:class:`~metalscope.http_transport.StreamTransport`, HTTPS through httpx's own transport.
+keystoneauth1, configured by the ``[ironic]`` section exactly as upstream, only resolves the
+endpoint (``endpoint_override`` or the catalog entry of
+``service_type``/``valid_interfaces``/``region_name``) and the authentication headers; it
+blocks, so it runs in a thread, and its answers are cached until Ironic answers 401 (then they
+are fetched again, once per request).
 
 Microversion: upstream negotiates through openstacksdk, so this client does the same. On first
 use it reads Ironic's version document (``GET /``) and sends
@@ -38,6 +40,7 @@ from keystoneauth1 import noauth as ks_noauth
 from keystoneauth1 import session as ks_session
 
 from metalscope.errors import ConfigurationError, IronicError, NodeNotInIronic
+from metalscope.http_transport import StreamTransport
 from metalscope.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ DEFAULT_BACKOFF = 0.2
 DEFAULT_MAX_BACKOFF = 2.0
 DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
+#: Requests in flight at once, and connections kept open between requests.
+MAX_CONNECTIONS = 50
 
 # Methods that may be repeated after a failure that happened once the request was sent.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -292,10 +297,11 @@ class IronicClient:
         """A client for the ``[ironic]`` section; ``options`` go to the constructor."""
         adapter = _keystone_adapter(settings)
         timeout = settings.conf.ironic.timeout or DEFAULT_TIMEOUT
-        http = httpx.AsyncClient(verify=_tls(adapter.session),
-                                 timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
-                                 limits=httpx.Limits(max_connections=50,
-                                                     max_keepalive_connections=20))
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
+                              max_keepalive_connections=MAX_CONNECTIONS)
+        tls = httpx.AsyncHTTPTransport(verify=_tls(adapter.session), limits=limits)
+        http = httpx.AsyncClient(transport=StreamTransport(tls, MAX_CONNECTIONS),
+                                 timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
         return cls(KeystoneCredentials(adapter), http, **options)
 
     async def aclose(self) -> None:
