@@ -20,7 +20,7 @@ from metalscope.api import errors as api_errors
 from metalscope.api import introspection, root, rules
 from metalscope.api.responses import render_json
 from metalscope.api.versions import VersionMiddleware
-from metalscope.auth import create_authenticator
+from metalscope.auth import create_access_control
 from metalscope.coordination.factory import create_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
@@ -37,7 +37,7 @@ LOG = logging.getLogger(__name__)
 
 def check_settings(settings: Settings) -> None:
     """Refuse configurations this build cannot honour, before anything starts."""
-    create_authenticator(settings)
+    create_access_control(settings)
     if not settings.default.standalone:
         raise ConfigurationError("[DEFAULT]standalone = False is not needed by MetalScope: every "
                                  "instance serves the API and processes data; set it to True")
@@ -71,7 +71,7 @@ async def build_services(settings: Settings) -> Services:
                     pxe_filter=create_filter(settings, repo, ironic),
                     data_store=create_store(settings, repo),
                     pacer=BootPacer(settings.default.introspection_delay),
-                    auth=create_authenticator(settings))
+                    auth=create_access_control(settings))
 
 
 async def close_services(svc: Services) -> None:
@@ -79,6 +79,7 @@ async def close_services(svc: Services) -> None:
     await svc.pxe_filter.stop()
     await svc.coordinator.stop()
     await svc.ironic.aclose()
+    await svc.auth.aclose()
     await svc.repo.engine.dispose()
 
 

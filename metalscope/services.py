@@ -9,7 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from metalscope.auth import Authenticator, NoAuth
+from metalscope.auth import AccessControl, NoAuth
 from metalscope.coordination import Coordinator
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import PXEFilter
@@ -73,5 +73,5 @@ class Services:
     pxe_filter: PXEFilter
     data_store: DataStore
     pacer: BootPacer
-    auth: Authenticator = field(default_factory=NoAuth)
+    auth: AccessControl = field(default_factory=NoAuth)
     background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
 
-from metalscope.auth import Identity
 from metalscope.errors import NotAuthenticated
 from metalscope.services import Services
 
@@ -26,15 +26,25 @@ async def get_api_version(request: Request) -> tuple[int, int]:
     return request.scope.get("state", {}).get("api_version", (1, 18))  # type: ignore[no-any-return]
 
 
-async def authenticated(request: Request) -> Identity:
-    """The caller's identity; 401 for routes that need one when there is none (spec 2.3)."""
-    identity = await services_of(request).auth.authenticate(request.headers.get("authorization"))
-    if identity is None:
-        raise NotAuthenticated()
-    return identity
+def policy(rule: str, public: bool = False) -> list[Any]:
+    """Route dependencies: the caller must pass the policy rule ``rule`` (spec 2.3).
+
+    ``public`` routes (version discovery, the ramdisk callback) need no credentials; with
+    ``auth_strategy = keystone`` their rule is still evaluated (by default it allows everyone).
+    """
+    async def check_access(request: Request) -> None:
+        access = services_of(request).auth
+        try:
+            await access.check(rule, request.headers, public)
+        except NotAuthenticated as exc:
+            if access.challenge is None:
+                raise
+            raise HTTPException(401, exc.message,
+                                headers={"WWW-Authenticate": access.challenge}) from None
+
+    check_access.__name__ = f"policy_{rule.replace(':', '_')}"
+    return [Depends(check_access)]
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-#: Route dependencies of every non-public route.
-PROTECTED = [Depends(authenticated)]
 ApiVersion = Annotated[tuple[int, int], Depends(get_api_version)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from metalscope.api.body import parse_json, read_body, require_object
-from metalscope.api.deps import PROTECTED, ServicesDep
+from metalscope.api.deps import ServicesDep, policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
 from metalscope.errors import InvalidRequest
@@ -52,7 +52,8 @@ def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
 
 
 @router.post("/continue", summary="Ramdisk callback: post introspection data",
-             openapi_extra=_JSON_OBJECT_BODY)
+             openapi_extra=_JSON_OBJECT_BODY,
+             dependencies=policy("introspection:continue", public=True))
 async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
     raw = await read_body(request, svc.settings.default.max_continue_body_size)
     data = require_object(parse_json(raw))
@@ -61,7 +62,7 @@ async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResp
 
 
 @router.post("/introspection/{node_id}", summary="Start introspection", status_code=202,
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:start"))
 async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
     manage_boot = parse_manage_boot(request.query_params.get("manage_boot"),
                                     svc.settings.default.can_manage_boot)
@@ -71,14 +72,14 @@ async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONRespons
 
 
 @router.get("/introspection/{node_id}", summary="Introspection status of a node",
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:status"))
 async def get_status(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
     record = await status.get_status(svc, node_id)
     return JSONResponse(status_body(record, request_root(request)))
 
 
 @router.get("/introspection", summary="List introspection statuses",
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:status"))
 async def list_statuses(request: Request, svc: ServicesDep) -> JSONResponse:
     query = request.query_params
     records = await status.list_statuses(svc, query.get("marker"), query.get("limit"),
@@ -88,27 +89,28 @@ async def list_statuses(request: Request, svc: ServicesDep) -> JSONResponse:
 
 
 @router.post("/introspection/{node_id}/abort", summary="Abort introspection", status_code=202,
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:abort"))
 async def abort(node_id: str, svc: ServicesDep) -> JSONResponse:
     await introspect.abort_introspection(svc, node_id)
     return accepted()
 
 
 @router.get("/introspection/{node_id}/data", summary="Processed introspection data",
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:data"))
 async def get_data(node_id: str, svc: ServicesDep) -> Response:
     text = await status.get_data(svc, node_id, processed=True)
     return Response(text, media_type="application/json")
 
 
 @router.get("/introspection/{node_id}/data/unprocessed", summary="Unprocessed introspection data",
-             dependencies=PROTECTED)
+             dependencies=policy("introspection:data"))
 async def get_unprocessed_data(node_id: str, svc: ServicesDep) -> Response:
     text = await status.get_data(svc, node_id, processed=False)
     return Response(text, media_type="application/json")
 
 
-@router.post("/introspection/{node_id}/data/unprocessed", status_code=202, dependencies=PROTECTED,
+@router.post("/introspection/{node_id}/data/unprocessed", status_code=202,
+             dependencies=policy("introspection:reapply"),
              summary="Reapply processing on stored or given data", openapi_extra=_JSON_OBJECT_BODY)
 async def reapply(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
     raw = await read_body(request, svc.settings.default.max_continue_body_size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from metalscope.api.deps import policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse
 from metalscope.api.versions import MAX_VERSION, version_text
@@ -13,14 +14,16 @@ router = APIRouter()
 RESOURCES = ("continue", "introspection", "rules")
 
 
-@router.get("/", summary="List the API's major versions")
+@router.get("/", summary="List the API's major versions",
+            dependencies=policy("introspection", public=True))
 async def root(request: Request) -> JSONResponse:
     link = {"href": f"{request_root(request)}v1", "rel": "self"}
     return JSONResponse({"versions": [{"id": version_text(MAX_VERSION), "links": [link],
                                        "status": "CURRENT"}]})
 
 
-@router.get("/{version}", summary="List the resources of a major version")
+@router.get("/{version}", summary="List the resources of a major version",
+            dependencies=policy("introspection:version", public=True))
 async def version_root(request: Request, version: str) -> JSONResponse:
     if version != "v1":
         raise NotFound(f"Version {version} not found.")

@@ -1,7 +1,6 @@
-"""Authentication of API callers: ``noauth`` and ``http_basic`` (spec 2.3).
+"""``http_basic`` authentication: users from an htpasswd file with bcrypt hashes (spec 2.3).
 
-An :class:`Authenticator` turns request headers into an :class:`Identity` (or None for an
-unauthenticated caller); the HTTP layer decides what a route requires. No web framework here.
+Any authenticated user may call every route: upstream applies no policy in this mode.
 """
 
 from __future__ import annotations
@@ -10,34 +9,17 @@ import asyncio
 import base64
 import binascii
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar
 
 import bcrypt
 
-from metalscope.errors import ConfigurationError, InvalidRequest
-from metalscope.settings import Settings
+from metalscope.auth.base import Identity
+from metalscope.errors import ConfigurationError, InvalidRequest, NotAuthenticated
 
 BCRYPT_PREFIXES = ("$2y$", "$2a$", "$2b$")
-
-
-@dataclass(frozen=True)
-class Identity:
-    user: str
-    roles: tuple[str, ...] = ()
-
-
-class Authenticator(Protocol):
-    async def authenticate(self, authorization: str | None) -> Identity | None:
-        """The caller's identity, None when unauthenticated; InvalidRequest when malformed."""
-
-
-class NoAuth:
-    """``noauth``: every caller is trusted."""
-
-    async def authenticate(self, authorization: str | None) -> Identity | None:
-        return Identity("anonymous", ("admin",))
 
 
 def load_htpasswd(path: str) -> dict[str, bytes]:
@@ -87,6 +69,19 @@ class HttpBasicAuth:
 
     users: dict[str, bytes]
     _verified: set[str] = field(default_factory=set)
+    challenge: ClassVar[str | None] = None
+
+    async def check(self, rule: str, headers: Mapping[str, str], public: bool) -> Identity | None:
+        """Public routes need nothing; the others any valid user (no policy, as upstream)."""
+        if public:
+            return None
+        identity = await self.authenticate(headers.get("authorization"))
+        if identity is None:
+            raise NotAuthenticated()
+        return identity
+
+    async def aclose(self) -> None:
+        return None
 
     async def authenticate(self, authorization: str | None) -> Identity | None:
         if not authorization:
@@ -102,13 +97,3 @@ class HttpBasicAuth:
             self._verified.add(key)
         return Identity(user, ("admin",))
 
-
-def create_authenticator(settings: Settings) -> Authenticator:
-    strategy = settings.default.auth_strategy
-    if strategy == "noauth":
-        return NoAuth()
-    if strategy == "http_basic":
-        return HttpBasicAuth(load_htpasswd(settings.default.http_basic_auth_user_file))
-    raise ConfigurationError(
-        f"[DEFAULT]auth_strategy = {strategy} is not available in this version of MetalScope; "
-        "use http_basic or noauth")

@@ -40,13 +40,13 @@ class TestServe:
         assert result.returncode == 1
         assert "Run `metalscope db upgrade`" in result.stderr
 
-    def test_refuses_unsupported_auth(self, tmp_path: Path) -> None:
-        """An auth strategy this build cannot honour stops start-up with a message."""
+    def test_refuses_keystone_without_credentials(self, tmp_path: Path) -> None:
+        """keystone without service credentials in [keystone_authtoken] stops start-up."""
         conf = write_conf(tmp_path, "[DEFAULT]\n")
         conf.write_text(conf.read_text().replace("auth_strategy = noauth", "auth_strategy = keystone"))
         CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
         result = CliRunner().invoke(main, ["serve", "--config-file", str(conf)])
-        assert result.exit_code == 1 and "auth_strategy = keystone" in result.output
+        assert result.exit_code == 1 and "[keystone_authtoken]" in result.output
 
     def test_unknown_hook(self, tmp_path: Path) -> None:
         """An unknown processing hook name is refused by name at start-up."""
