@@ -23,7 +23,16 @@ def lookup_attributes(data: dict[str, Any]) -> dict[str, list[str]]:
     return {"bmc_address": inventory.bmc_addresses(data), "mac": inventory.lookup_macs(data)}
 
 
-async def find_introspection(svc: Services, data: dict[str, Any]) -> tuple[NodeRecord, NodeLock]:
+class RepeatedCallback(Exception):
+    """The callback's very body was processed to the end already (a ramdisk retry)."""
+
+    def __init__(self, record: NodeRecord) -> None:
+        super().__init__(record.uuid)
+        self.record = record
+
+
+async def find_introspection(svc: Services, data: dict[str, Any],
+                             digest: str | None = None) -> tuple[NodeRecord, NodeLock]:
     """Score records by matching attributes, lock the winner and check it is in progress."""
     wanted = {k: v for k, v in lookup_attributes(data).items() if v}
     scores = await svc.repo.score_by_attributes(wanted)
@@ -33,10 +42,11 @@ async def find_introspection(svc: Services, data: dict[str, Any]) -> tuple[NodeR
     winners = sorted(uuid for uuid, score in scores.items() if score == best)
     if len(winners) > 1:
         raise LookupFailed(f"Multiple nodes match the same number of attributes {wanted!r}: {winners!r}")
-    return await lock_unfinished(svc, winners[0])
+    return await lock_unfinished(svc, winners[0], digest)
 
 
-async def lock_unfinished(svc: Services, uuid: str) -> tuple[NodeRecord, NodeLock]:
+async def lock_unfinished(svc: Services, uuid: str,
+                          digest: str | None = None) -> tuple[NodeRecord, NodeLock]:
     lock = await svc.coordinator.acquire(uuid, timeout=LOOKUP_LOCK_WAIT)
     if lock is None:
         raise LookupFailed(f"Node {uuid} is locked, please, retry later")
@@ -47,6 +57,8 @@ async def lock_unfinished(svc: Services, uuid: str) -> tuple[NodeRecord, NodeLoc
                            "probably it's not on introspection now")
     if record.finished:
         await lock.release()
+        if digest is not None and await svc.repo.callback_node(digest) == uuid:
+            raise RepeatedCallback(record)  # a copy that waited for the lock behind the first
         raise LookupFailed(f"Introspection for node {uuid} already finished on "
                            f"{record.finished_at.isoformat() if record.finished_at else ''}")
     return record, lock

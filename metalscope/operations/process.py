@@ -72,30 +72,36 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
                                  digest: str | None = None) -> str:
     """Process ramdisk data; return the node UUID or raise (the node then ends in error).
 
-    With the body's ``digest``, a retry of a callback already taken is recognised: it is
-    answered as the first one was, or, when the instance processing it stopped half-way,
-    processing resumes from this copy of the data.
+    With the body's ``digest``, a retry of a callback already taken is recognised, on any
+    instance: it is answered as the first one was, or, when the instance processing it
+    stopped half-way, processing resumes from this copy of the data.
     """
     unprocessed = copy.deepcopy(without_logs(data))
-    resumed = await _retried(svc, digest) if digest else None
-    if isinstance(resumed, str):
-        return resumed
-    failures = run_before_processing(svc, data)
-    found = resumed or await _find(svc, data, failures)
+    try:
+        found = await _retried(svc, digest) if digest else None
+        failures = run_before_processing(svc, data)
+        found = found or await _find(svc, data, failures, digest)
+    except lookup.RepeatedCallback as repeat:
+        return _answer_repeat(repeat.record)
     if found is None or failures:
         await _report_preprocessing(svc, data, failures, found, digest)
     assert found is not None
     record, lock = found
+    resume = (record.state is State.PROCESSING and digest is not None
+              and await svc.repo.callback_node(digest) == record.uuid)
+    if resume:  # its lock was free: the instance that took this callback is gone
+        LOG.warning("Resuming the processing of node %s, interrupted when its instance stopped",
+                    record.uuid)
     with log_context.bound(node=record.uuid):
-        return await _process_locked(svc, record, lock, data, unprocessed, digest,
-                                     resume=resumed is not None)
+        return await _process_locked(svc, record, lock, data, unprocessed, digest, resume)
 
 
-async def _retried(svc: Services, digest: str) -> str | tuple[NodeRecord, NodeLock] | None:
-    """For a retried callback: the node UUID to answer with, or the locked record to resume.
+async def _retried(svc: Services, digest: str) -> tuple[NodeRecord, NodeLock] | None:
+    """The locked record of a retried callback whose processing was cut, to resume it.
 
-    None when the body was never seen (or belongs to an older introspection): the callback
-    is then looked up like any other.
+    Raises RepeatedCallback when that callback was processed to the end already; None when
+    the body was never seen (or belongs to an older introspection): it is then looked up
+    like any other.
     """
     uuid = await svc.repo.callback_node(digest)
     if uuid is None:
@@ -104,27 +110,26 @@ async def _retried(svc: Services, digest: str) -> str | tuple[NodeRecord, NodeLo
     if lock is None:
         raise NodeLocked(f"Node {uuid} is locked, please, retry later")
     record = await svc.repo.get_node(uuid)
-    if record is None or await svc.repo.callback_node(digest) != uuid:
-        await lock.release()
-        return None
-    if record.state is State.PROCESSING:
-        # The lock was free, so the instance that took this callback is gone.
-        LOG.warning("Resuming the processing of node %s, interrupted when its instance stopped",
-                    uuid)
+    if record is not None and record.state is State.PROCESSING:
         return record, lock
     await lock.release()
-    if record.state is State.FINISHED:
-        LOG.info("Callback for node %s repeated after processing; answered again", uuid)
-        return uuid
-    if record.state is State.ERROR:
-        raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
+    if record is not None and record.finished and await svc.repo.callback_node(digest) == uuid:
+        raise lookup.RepeatedCallback(record)
     return None
 
 
-async def _find(svc: Services, data: dict[str, Any],
-                failures: list[str]) -> tuple[NodeRecord, NodeLock] | None:
+def _answer_repeat(record: NodeRecord) -> str:
+    """The answer to a callback processed already: the node UUID, or its error again."""
+    if record.error:
+        raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
+    LOG.info("Callback for node %s repeated after processing; answered again", record.uuid)
+    return record.uuid
+
+
+async def _find(svc: Services, data: dict[str, Any], failures: list[str],
+                digest: str | None = None) -> tuple[NodeRecord, NodeLock] | None:
     try:
-        return await lookup.find_introspection(svc, data)
+        return await lookup.find_introspection(svc, data, digest)
     except NodeNotFoundInLookup as exc:
         return await _not_found(svc, data, failures, exc)
     except LookupFailed as exc:

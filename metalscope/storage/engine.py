@@ -70,6 +70,10 @@ def create_engine(connection: str) -> AsyncEngine:
     url = async_url(connection)
     _ensure_sqlite_folder(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": _backend(url) != "sqlite"}
+    if _backend(url) in ("mysql", "mariadb"):
+        # Every write is a compare-and-set on rows it names; REPEATABLE READ's gap locks
+        # would only make concurrent inserts of different nodes deadlock each other.
+        kwargs["isolation_level"] = "READ COMMITTED"
     engine = create_async_engine(url, **kwargs)
     if _backend(url) == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

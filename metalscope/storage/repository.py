@@ -22,6 +22,7 @@ from metalscope.errors import Conflict, StateConflict
 from metalscope.rules.model import Action, Condition, Rule
 from metalscope.state_machine import ACTIVE_STATES, Event, State, next_state
 from metalscope.storage import tables as t
+from metalscope.storage.transactions import transactions
 
 TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
 #: States that last only while an instance holds the node's lock and works on it.
@@ -108,11 +109,12 @@ class Repository:
         the meantime, StateConflict is raised and nothing is written.
         """
         record = NodeRecord(uuid, state, utcnow(), None, None, manage_boot, _token())
-        async with self.engine.begin() as conn:
-            if previous is not None:
-                await self._delete_node_rows(conn, uuid, previous)
-            await self._insert_node(conn, record)
-            await self._add_attributes(conn, uuid, "bmc_address", bmc_addresses)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                if previous is not None:
+                    await self._delete_node_rows(conn, uuid, previous)
+                await self._insert_node(conn, record)
+                await self._add_attributes(conn, uuid, "bmc_address", bmc_addresses)
         return record
 
     async def _insert_node(self, conn: AsyncConnection, record: NodeRecord) -> None:
@@ -153,22 +155,24 @@ class Repository:
         if terminal:
             values["finished_at"] = utcnow()
             values["error"] = record.error if keep_error else error
-        async with self.engine.begin() as conn:
-            result = await conn.execute(_UPDATE_NODE, {
-                "match_uuid": record.uuid, "match_state": record.state.value,
-                "match_version": record.version_id, **values})
-            if result.rowcount != 1:
-                raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
-            if terminal:
-                await self._delete_lookup(conn, record.uuid)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                result = await conn.execute(_UPDATE_NODE, {
+                    "match_uuid": record.uuid, "match_state": record.state.value,
+                    "match_version": record.version_id, **values})
+                if result.rowcount != 1:
+                    raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
+                if terminal:
+                    await self._delete_lookup(conn, record.uuid)
         return NodeRecord(record.uuid, new_state, values.get("started_at", record.started_at),
                           values.get("finished_at", record.finished_at),
                           values.get("error", record.error), record.manage_boot,
                           values["version_id"])
 
     async def delete_node(self, uuid: str) -> None:
-        async with self.engine.begin() as conn:
-            await self._delete_node_rows(conn, uuid, None)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                await self._delete_node_rows(conn, uuid, None)
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:
@@ -212,8 +216,9 @@ class Repository:
 
     # -- lookup attributes -----------------------------------------------------------------
     async def add_attributes(self, uuid: str, name: str, values: list[str]) -> None:
-        async with self.engine.begin() as conn:
-            await self._add_attributes(conn, uuid, name, values)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                await self._add_attributes(conn, uuid, name, values)
 
     async def _add_attributes(self, conn: AsyncConnection, uuid: str, name: str,
                               values: list[str]) -> None:
@@ -263,11 +268,12 @@ class Repository:
     async def store_data(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
         text = json.dumps(data, separators=(",", ":"))
         key = {"match_uuid": uuid, "match_processed": processed}
-        async with self.engine.begin() as conn:
-            result = await conn.execute(_UPDATE_DATA, {**key, "data": text})
-            if result.rowcount == 0:
-                await conn.execute(_INSERT_DATA, {"uuid": uuid, "processed": processed,
-                                                  "data": text})
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                result = await conn.execute(_UPDATE_DATA, {**key, "data": text})
+                if result.rowcount == 0:
+                    await conn.execute(_INSERT_DATA, {"uuid": uuid, "processed": processed,
+                                                      "data": text})
 
     async def get_data(self, uuid: str, processed: bool) -> str | None:
         """The stored JSON document, as text (served verbatim)."""
@@ -278,10 +284,11 @@ class Repository:
     # -- ramdisk callbacks ------------------------------------------------------------------
     async def record_callback(self, uuid: str, digest: str) -> None:
         """Remember that ``uuid`` is processed from the callback body with this digest."""
-        async with self.engine.begin() as conn:
-            await conn.execute(_DELETE_CALLBACK, {"uuid": uuid})
-            await conn.execute(_INSERT_CALLBACK, {"node_uuid": uuid, "digest": digest,
-                                                  "received_at": utcnow()})
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                await conn.execute(_DELETE_CALLBACK, {"uuid": uuid})
+                await conn.execute(_INSERT_CALLBACK, {"node_uuid": uuid, "digest": digest,
+                                                      "received_at": utcnow()})
 
     async def callback_node(self, digest: str) -> str | None:
         """The node whose current introspection came from a callback body with this digest."""
@@ -292,11 +299,12 @@ class Repository:
     async def create_rule(self, rule: Rule) -> Rule:
         created = utcnow()
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(sa.insert(t.rules).values(
-                    uuid=rule.uuid, created_at=created, description=rule.description,
-                    disabled=False, scope=rule.scope))
-                await self._insert_rule_parts(conn, rule)
+            async for attempt in transactions(self.engine):
+                async with attempt as conn:
+                    await conn.execute(sa.insert(t.rules).values(
+                        uuid=rule.uuid, created_at=created, description=rule.description,
+                        disabled=False, scope=rule.scope))
+                    await self._insert_rule_parts(conn, rule)
         except IntegrityError as exc:
             raise Conflict(f"Rule with UUID {rule.uuid} already exists") from exc
         rule.created_at = created
@@ -334,16 +342,18 @@ class Repository:
         return [_rule_from_rows(r, conds, acts) for r in rows]
 
     async def delete_rule(self, uuid: str) -> bool:
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.delete(t.rule_conditions).where(t.rule_conditions.c.rule == uuid))
-            await conn.execute(sa.delete(t.rule_actions).where(t.rule_actions.c.rule == uuid))
-            result = await conn.execute(sa.delete(t.rules).where(t.rules.c.uuid == uuid))
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                await conn.execute(sa.delete(t.rule_conditions).where(t.rule_conditions.c.rule == uuid))
+                await conn.execute(sa.delete(t.rule_actions).where(t.rule_actions.c.rule == uuid))
+                result = await conn.execute(sa.delete(t.rules).where(t.rules.c.uuid == uuid))
         return bool(result.rowcount)
 
     async def delete_all_rules(self) -> None:
-        async with self.engine.begin() as conn:
-            for table in (t.rule_conditions, t.rule_actions, t.rules):
-                await conn.execute(sa.delete(table))
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                for table in (t.rule_conditions, t.rule_actions, t.rules):
+                    await conn.execute(sa.delete(table))
 
 
 def _rule_from_rows(row: Any, conds: list[Any], acts: list[Any]) -> Rule:

@@ -1,0 +1,81 @@
+"""Write transactions that are tried again when the database sheds them.
+
+InnoDB resolves a deadlock by rolling one transaction back (error 1213), PostgreSQL does the
+same (SQLSTATE 40P01) and may refuse a serialisation (40001); SQLite answers "database is
+locked" past its busy timeout. Such a transaction did nothing and can simply run again::
+
+    async for attempt in transactions(engine):
+        async with attempt as conn:
+            ...  # statements; committed when the block ends
+
+Other errors propagate at once, and so does a retryable one on the last attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+LOG = logging.getLogger(__name__)
+ATTEMPTS = 5
+MYSQL_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock
+POSTGRES_STATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the database rolled the transaction back and it can simply run again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in POSTGRES_STATES:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in MYSQL_CODES:
+        return True
+    return "database is locked" in str(orig)
+
+
+class Attempt:
+    """One try: ``async with`` begins a transaction and commits (or rolls back) at the end."""
+
+    def __init__(self, engine: AsyncEngine, last: bool) -> None:
+        self._engine = engine
+        self._last = last
+        self._begin = engine.begin()
+        self.done = False
+
+    async def __aenter__(self) -> AsyncConnection:
+        return await self._begin.__aenter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> bool:
+        try:
+            await self._begin.__aexit__(exc_type, exc, tb)  # commit, or roll back on error
+        except Exception as failure:  # the commit itself was refused
+            if self._last or not is_retryable(failure):
+                raise
+            LOG.info("Database transaction shed (%s); trying again", failure.orig)  # type: ignore[attr-defined]
+            return False
+        if exc is None:
+            self.done = True
+            return False
+        if not self._last and is_retryable(exc):
+            LOG.info("Database transaction shed (%s); trying again", exc.orig)  # type: ignore[attr-defined]
+            return True  # swallowed: the loop runs the block again
+        return False
+
+
+async def transactions(engine: AsyncEngine, attempts: int = ATTEMPTS) -> AsyncIterator[Attempt]:
+    for number in range(attempts):
+        attempt = Attempt(engine, last=number == attempts - 1)
+        yield attempt
+        if attempt.done:
+            return
+        await asyncio.sleep(random.uniform(0.005, 0.02) * 2 ** number)
