@@ -1,4 +1,4 @@
-"""Integration fixtures: an IronicClient on the session's real Ironic.
+"""Integration fixtures: an IronicClient on the session's real Ironic; a real Keystone.
 
 The ``ironic``, ``mac_factory`` and ``make_node`` fixtures are in ``tests/conftest.py`` so the
 compat tier shares them.
@@ -6,13 +6,16 @@ compat tier shares them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
 from metalscope.testing.ironic import LocalIronic
+from metalscope.testing.keystone import LocalKeystone
 
 
 @pytest.fixture
@@ -28,3 +31,24 @@ async def ironic_client(ironic_settings: Settings) -> AsyncIterator[IronicClient
     client = IronicClient.from_settings(ironic_settings)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def keystone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKeystone]:
+    """One real Keystone (SQLite, fernet tokens, bootstrap admin) for the whole session.
+
+    Its virtual environment comes from ``METALSCOPE_KEYSTONE_VENV`` (default
+    ``.venv-keystone``). Without it the tests that need Keystone are skipped, except under CI,
+    where they fail.
+    """
+    bin_dir = Path(os.environ.get("METALSCOPE_KEYSTONE_VENV") or repo_root / ".venv-keystone") / "bin"
+    if not (bin_dir / "keystone-manage").is_file():
+        reason = (f"Keystone is not installed: {bin_dir / 'keystone-manage'} is missing "
+                  "(run scripts/setup, or point METALSCOPE_KEYSTONE_VENV at a Keystone venv)")
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{reason}; CI is set, so this is an error", pytrace=False)
+        pytest.skip(reason)
+    local = LocalKeystone(tmp_path_factory.mktemp("keystone"), bin_dir,
+                          schema_cache_dir=repo_root / ".work" / "keystone-schema")
+    with local:
+        yield local
