@@ -2,9 +2,11 @@
 
 The benchmark puts one between each inspector and Ironic, so both inspectors' Ironic API calls
 are counted the same way, whatever HTTP client they use. Each client connection gets its own
-connection to the target and bytes are copied unchanged in both directions; only the
-client-to-target direction is parsed, just enough to delimit requests (``Content-Length`` or
-chunked bodies). That keeps the proxy's own cost (CPU and latency) negligible next to Ironic's.
+connection to the target; requests and answers are copied unchanged, parsed just enough to
+delimit them (``Content-Length`` or chunked bodies). When the target closed that connection
+while it was idle, the next request goes over a new one, so its idle time-out does not reach
+the client as a dropped request. That keeps the proxy's own cost (CPU and latency) negligible
+next to Ironic's.
 
 Run as a child process: ``counting_proxy.py --target 127.0.0.1:6385`` prints
 ``listening <port>`` on stdout, then answers commands read from stdin, one per line:
@@ -68,46 +70,87 @@ async def _relay_chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWri
         writer.write(await reader.readexactly(size + 2))
 
 
-async def _relay_requests(client: asyncio.StreamReader, target: asyncio.StreamWriter,
-                          counts: Counts) -> None:
-    try:
-        while True:
-            head = await client.readuntil(b"\r\n\r\n")
-            method, request_target = head.split(b" ", 2)[:2]
-            counts.by_call[call_name(method.decode(), request_target.decode())] += 1
-            target.write(head)
-            if (_header(head, b"transfer-encoding") or b"").lower() == b"chunked":
-                await _relay_chunked(client, target)
-            elif length := int(_header(head, b"content-length") or 0):
-                target.write(await client.readexactly(length))
-            await target.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
+async def _relay_message(head: bytes, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter, has_body: bool = True) -> bool:
+    """Copy one message whose head was read already; False when it ends with the connection."""
+    writer.write(head)
+    if not has_body:
+        return True
+    if (_header(head, b"transfer-encoding") or b"").lower().endswith(b"chunked"):
+        await _relay_chunked(reader, writer)
+    elif (length := _header(head, b"content-length")) is not None:
+        writer.write(await reader.readexactly(int(length)))
+    elif head.startswith(b"HTTP/"):  # an answer without length lasts until the end
+        while data := await reader.read(_CHUNK):
+            writer.write(data)
+        return False
+    return True
+
+
+def _answer_has_body(request_head: bytes, answer_head: bytes) -> bool:
+    status = answer_head.split(b" ", 2)[1]
+    return not (request_head.startswith(b"HEAD ") or status in (b"204", b"304")
+                or status.startswith(b"1"))
+
+
+class _Target:
+    """The connection to the target behind one client connection, opened again after the
+    target closed it while idle (as Ironic's server does after 10 s), so that the proxy does
+    not turn the target's idle time-out into failed requests the client would not have seen
+    talking to the target directly."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.reader is None or self.writer is None or self.reader.at_eof():
+            self.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self.reader, self.writer
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def _exchange(head: bytes, client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                    target: _Target) -> bool:
+    """Relay one request and its answer; False when the client connection must close."""
+    target_reader, target_writer = await target.streams()
+    await _relay_message(head, client[0], target_writer)
+    await target_writer.drain()
+    answer = await target_reader.readuntil(b"\r\n\r\n")
+    while answer.split(b" ", 2)[1].startswith(b"1") and answer.split(b" ", 2)[1] != b"101":
+        client[1].write(answer)  # an interim answer (100 Continue) precedes the real one
+        answer = await target_reader.readuntil(b"\r\n\r\n")
+    reusable = await _relay_message(answer, target_reader, client[1],
+                                    _answer_has_body(head, answer))
+    await client[1].drain()
+    if not reusable or (_header(answer, b"connection") or b"").lower() == b"close":
         target.close()
-
-
-async def _relay_bytes(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    try:
-        while data := await source.read(_CHUNK):
-            sink.write(data)
-            await sink.drain()
-    except ConnectionError:
-        pass
-    finally:
-        sink.close()
+        return False
+    return True
 
 
 async def _serve_connection(client_reader: asyncio.StreamReader,
                             client_writer: asyncio.StreamWriter, host: str, port: int,
                             counts: Counts) -> None:
+    target = _Target(host, port)
     try:
-        target_reader, target_writer = await asyncio.open_connection(host, port)
-    except OSError:
+        while True:
+            head = await client_reader.readuntil(b"\r\n\r\n")
+            method, request_target = head.split(b" ", 2)[:2]
+            counts.by_call[call_name(method.decode(), request_target.decode())] += 1
+            if not await _exchange(head, (client_reader, client_writer), target):
+                break
+    except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        pass  # either side went away: close both, as a direct connection would end
+    finally:
+        target.close()
         client_writer.close()
-        return
-    await asyncio.gather(_relay_requests(client_reader, target_writer, counts),
-                         _relay_bytes(target_reader, client_writer))
 
 
 async def _answer_commands(counts: Counts) -> None:
