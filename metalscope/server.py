@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 from typing import Any
 
 import uvicorn
@@ -12,7 +13,7 @@ import uvicorn
 from metalscope.app import create_app, validate_startup
 from metalscope.errors import ConfigurationError
 from metalscope.log_context import configure_logging
-from metalscope.settings import Settings
+from metalscope.settings import Settings, SslSection
 from metalscope.storage import migrate
 
 LOG = logging.getLogger(__name__)
@@ -37,11 +38,47 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     if not default.listen_unix_socket:
         options.update(host=default.listen_address, port=default.listen_port)
     if default.use_ssl:
-        if not settings.ssl.cert_file or not settings.ssl.key_file:
-            raise ConfigurationError("[DEFAULT]use_ssl needs [ssl]cert_file and [ssl]key_file")
-        options.update(ssl_certfile=settings.ssl.cert_file, ssl_keyfile=settings.ssl.key_file,
-                       ssl_ca_certs=settings.ssl.ca_file)
+        options.update(tls_options(settings.ssl))
     return options
+
+
+def tls_options(section: SslSection) -> dict[str, Any]:
+    """uvicorn's TLS options from ``[ssl]`` (checked first, as upstream checks them).
+
+    ``ca_file`` makes client certificates mandatory (verified against it), as upstream's
+    server does. ``version`` is accepted and ignored: the server negotiates the highest TLS
+    version both sides support.
+    """
+    check_tls_files(section)
+    if section.version:
+        LOG.warning("[ssl]version = %s is ignored: TLS versions are negotiated", section.version)
+    options: dict[str, Any] = {"ssl_certfile": section.cert_file, "ssl_keyfile": section.key_file}
+    if section.ca_file:
+        options.update(ssl_ca_certs=section.ca_file, ssl_cert_reqs=ssl.CERT_REQUIRED)
+    if section.ciphers:
+        options["ssl_ciphers"] = section.ciphers
+    return options
+
+
+def check_tls_files(section: SslSection) -> None:
+    """The certificate and key exist and belong together; ConfigurationError otherwise."""
+    if not section.cert_file or not section.key_file:
+        raise ConfigurationError("When running server in SSL mode, you must specify both a "
+                                 "[ssl]cert_file and [ssl]key_file option value in your "
+                                 "configuration file")
+    for name in ("cert_file", "key_file", "ca_file"):
+        path = getattr(section, name)
+        if path and not os.path.exists(path):
+            raise ConfigurationError(f"Unable to find {name} : {path}")
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(section.cert_file, section.key_file)
+        if section.ca_file:
+            context.load_verify_locations(section.ca_file)
+        if section.ciphers:
+            context.set_ciphers(section.ciphers)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigurationError(f"Invalid [ssl] files or ciphers: {exc}") from exc
 
 
 def run_server(settings: Settings) -> None:

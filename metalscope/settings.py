@@ -167,6 +167,8 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.StrOpt("cert_file"),
         cfg.StrOpt("key_file"),
         cfg.StrOpt("ca_file"),
+        cfg.StrOpt("version"),
+        cfg.StrOpt("ciphers"),
     ],
 }
 
@@ -344,6 +346,8 @@ class SslSection:
     cert_file: str | None
     key_file: str | None
     ca_file: str | None
+    version: str | None
+    ciphers: str | None
 
 
 @dataclass(frozen=True)
