@@ -55,6 +55,8 @@ def _attach_optional_commands() -> None:
     main.add_command(rules_group, "rules")
     from metalscope.pxe_filter.command import pxe_filter_command
     main.add_command(pxe_filter_command, "pxe-filter")
+    from metalscope.policy_commands import policy
+    main.add_command(policy, "policy")
 
 
 _attach_optional_commands()

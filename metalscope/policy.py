@@ -124,6 +124,11 @@ class PolicyEnforcer:
             LOG.warning("The policy file defines rules MetalScope does not use: %s",
                         ", ".join(sorted(unknown)))
 
+    def effective_rules(self) -> dict[str, str]:
+        """Every rule's check string as evaluated: defaults, file overrides, legacy defaults."""
+        self._enforcer.load_rules()
+        return {name: str(check) for name, check in sorted(self._enforcer.rules.items())}
+
     def allows(self, rule: str, credentials: Mapping[str, Any]) -> bool:
         """Whether ``credentials`` pass ``rule``.
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from metalscope.cli import main
 from metalscope.errors import ConfigurationError
 from metalscope.policy import API_RULES, HELPER_RULES, RULE_NAMES, PolicyEnforcer, sample_policy
 from metalscope.settings import load_settings
@@ -197,3 +199,28 @@ class TestSample:
         policy = enforcer(tmp_path, policy_file=str(path))
         for caller, (credentials, allowed) in NEW_DEFAULTS.items():
             assert passed(policy, credentials) == allowed, caller
+
+
+class TestCommands:
+    def test_defaults(self) -> None:
+        """``metalscope policy defaults`` prints the sample policy file."""
+        result = CliRunner().invoke(main, ["policy", "defaults"])
+        assert result.exit_code == 0 and result.output == sample_policy()
+
+    def test_show_with_overrides(self, tmp_path: Path) -> None:
+        """``metalscope policy show`` prints the rules in force, file and legacy defaults included."""
+        (tmp_path / "policy.yaml").write_text('"introspection:start": "role:member"\n')
+        conf = tmp_path / "inspector.conf"
+        conf.write_text("[oslo_policy]\nenforce_new_defaults = false\n")
+        result = CliRunner().invoke(main, ["policy", "show", "--config-file", str(conf)])
+        assert result.exit_code == 0, result.output
+        lines = dict(line.split(": ", 1) for line in result.output.splitlines())
+        assert lines['"introspection:start"'] == '"role:member"'
+        assert "rule:is_admin or rule:is_observer" in lines['"introspection:status"']
+
+    def test_show_broken_file(self, tmp_path: Path) -> None:
+        (tmp_path / "policy.yaml").write_text("{[\n")
+        conf = tmp_path / "inspector.conf"
+        conf.write_text("[DEFAULT]\n")
+        result = CliRunner().invoke(main, ["policy", "show", "--config-file", str(conf)])
+        assert result.exit_code == 1 and "Invalid policy file" in result.output
