@@ -30,6 +30,14 @@ from metalscope.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
+#: Longer tokens are refused without asking Keystone (fernet and JWS tokens are far shorter).
+MAX_TOKEN_LENGTH = 8192
+
+
+def plausible_token(token: str) -> bool:
+    """Whether ``token`` could be a Keystone token at all: printable ASCII, bounded length."""
+    return len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable()
+
 
 class Validator(Protocol):
     async def validate(self, token: str) -> ValidToken | None: ...
@@ -83,6 +91,8 @@ class KeystoneAccess:
 
     async def identity(self, token: str) -> Identity | None:
         """The identity behind ``token`` (None if invalid), from the cache or Keystone."""
+        if not plausible_token(token):
+            return None
         cached = self.cache.get(token)
         if cached is not None:
             return cached.identity

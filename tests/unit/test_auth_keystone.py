@@ -15,7 +15,7 @@ from metalscope.auth import create_access_control
 from metalscope.auth.base import Identity
 from metalscope.auth.keystone import KeystoneAccess
 from metalscope.auth.keystone_tokens import (
-    TokenValidator, ValidToken, identity_from_token, parse_token)
+    ServiceCredentials, TokenValidator, ValidToken, identity_from_token, parse_token)
 from metalscope.auth.token_cache import TokenCache
 from metalscope.errors import AccessDenied, ConfigurationError, NotAuthenticated, ServiceUnavailable
 from metalscope.policy import PolicyEnforcer
@@ -335,3 +335,36 @@ memcached_servers = 127.0.0.1:11211
         assert validator.service.auth_url == "http://keystone.test/identity"
         assert validator.service._region_name == "RegionTwo"
         assert validator.service._interface == "internal"
+
+
+class FakePlugin:
+    """keystoneauth plugin stand-in: a catalog with or without the identity endpoint."""
+
+    auth_url = "http://keystone.test/identity"
+
+    def __init__(self, catalog_url: str | None) -> None:
+        self.catalog_url = catalog_url
+        self.calls: list[dict[str, Any]] = []
+
+    def get_endpoint(self, session: Any, **kwargs: Any) -> str | None:
+        self.calls.append(kwargs)
+        if "endpoint_override" in kwargs:
+            return f"{kwargs['endpoint_override']}/v3/"
+        return self.catalog_url
+
+
+class TestServiceEndpoint:
+    async def test_from_catalog(self) -> None:
+        """The identity endpoint of the configured interface and region, looked up once."""
+        plugin = FakePlugin("http://internal.test:5000/v3/")
+        service = ServiceCredentials(plugin, None, "internal", "RegionTwo")  # type: ignore[arg-type]
+        assert await service.endpoint() == "http://internal.test:5000/v3"
+        assert await service.endpoint() == "http://internal.test:5000/v3"
+        assert plugin.calls == [{"service_type": "identity", "interface": "internal",
+                                 "region_name": "RegionTwo", "version": (3, 0)}]
+
+    async def test_falls_back_to_auth_url(self, caplog: pytest.LogCaptureFixture) -> None:
+        """No such endpoint in the catalog: auth_url is used, with a warning."""
+        service = ServiceCredentials(FakePlugin(None), None, "admin", None)  # type: ignore[arg-type]
+        assert await service.endpoint() == "http://keystone.test/identity/v3"
+        assert "No admin identity endpoint" in caplog.text

@@ -120,6 +120,15 @@ class TestKeystoneAnswers:
             assert response.headers["www-authenticate"] == 'Keystone uri="http://keystone.test/identity"'
             assert "x-openstack-ironic-inspector-api-maximum-version" in response.headers
 
+    @pytest.mark.parametrize("token", ["caf\u00e9", "x" * 9000, "a b\x7f"])
+    def test_implausible_token(self, keystone_client: tuple[TestClient, CountingValidator],
+                               token: str) -> None:
+        """Tokens that cannot be Keystone's are a 401 without a question to Keystone."""
+        client, validator = keystone_client
+        response = client.get("/v1/introspection", headers={"X-Auth-Token": token.encode("latin-1")})
+        assert response.status_code == 401 and error_of(response) == "Authentication required"
+        assert validator.calls == 0
+
     def test_reader(self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
         client, _validator = keystone_client
         reader = {"X-Auth-Token": "reader"}
