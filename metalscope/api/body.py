@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import Request
@@ -28,10 +29,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def parse_json(raw: bytes) -> Any:
-    """Parsed JSON, or the marker ``NotImplemented`` when the bytes are not JSON."""
+    """Parsed JSON, or the marker ``NotImplemented`` when the bytes are not JSON.
+
+    ``NaN``, ``Infinity`` and numbers too large for a float (``1e999``) are refused: accepted,
+    they would be stored and served back as ``NaN``/``Infinity``, which is not JSON (RFC 8259).
+    """
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return NotImplemented
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from metalscope import errors
 from metalscope.api.responses import error_response
@@ -53,16 +54,32 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts for this path, for the ``Allow`` header of a 405.
+
+    The router's own 405 names only the methods of the first route matching the path, and
+    ``GET`` and ``POST /v1/introspection/{node_id}`` are two routes: each method is tried.
+    """
+    routes = request.app.router.routes
+    return ", ".join(method for method in HTTP_METHODS
+                     if any(route.matches(dict(request.scope, method=method))[0] is Match.FULL
+                            for route in routes))
+
+
 def install_error_handlers(app: FastAPI, debug: bool) -> None:
     async def domain_error(_request: Request, exc: Exception) -> Response:
         return error_response(status_for(exc), str(exc))
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return error_response(404, NOT_FOUND_MESSAGE)
         if exc.status_code == 405:
-            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE, headers=exc.headers)
+            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE,
+                                  headers={"Allow": allowed_methods(request)})
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:

@@ -23,6 +23,7 @@ SERVICE_TYPE = "baremetal-introspection"
 MIN_HEADER = "X-OpenStack-Ironic-Inspector-API-Minimum-Version"
 MAX_HEADER = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
+MALFORMED_VERSION = "Malformed API version: expected string in form of X.Y or latest"
 #: Paths answered outside the versioned API (no version headers, spec 2.4.11).
 UNVERSIONED_PATHS = ("/healthcheck",)
 
@@ -43,9 +44,13 @@ def parse_version(value: str | None) -> tuple[int, int]:
     if value is None or not value.strip() or value.strip().lower() == "latest":
         return MAX_VERSION
     match = _VERSION_RE.match(value.strip())
-    if not match:
-        raise VersionError(400, "Malformed API version: expected string in form of X.Y or latest")
-    version = (int(match.group(1)), int(match.group(2)))
+    try:
+        # int() also refuses numbers of more than 4,300 digits (Python's conversion limit).
+        version = (int(match.group(1)), int(match.group(2))) if match else None
+    except ValueError:
+        version = None
+    if version is None:
+        raise VersionError(400, MALFORMED_VERSION)
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise VersionError(406, f"Unsupported API version {version_text(version)}, supported "
                                 f"range is {version_text(MIN_VERSION)} to {version_text(MAX_VERSION)}")
