@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from metalscope import __version__, background
 from metalscope.api import errors as api_errors
-from metalscope.api import introspection, root, rules
+from metalscope.api import introspection, openapi, root, rules
 from metalscope.api.responses import render_json
 from metalscope.api.versions import VersionMiddleware
 from metalscope.auth import create_access_control
@@ -116,6 +116,7 @@ def create_app(settings: Settings, services_factory: ServicesFactory = build_ser
     app.include_router(introspection.router)
     app.include_router(rules.router)
     app.include_router(root.router)
+    openapi.install(app)
     if settings.healthcheck.enabled:
         app.add_api_route("/healthcheck", _healthcheck, methods=["GET", "HEAD"],
                           include_in_schema=False)

@@ -1,0 +1,73 @@
+"""The OpenAPI document: every route described, a valid document, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from fastapi.openapi.utils import get_openapi
+from starlette.testclient import TestClient
+
+from metalscope.api.openapi import OPERATIONS, build_document
+from metalscope.app import create_app
+from metalscope.settings import load_settings
+
+
+def app_document() -> dict[str, Any]:
+    return build_document(create_app(load_settings(overrides={})))
+
+
+def test_every_route_is_described() -> None:
+    """Each documented route has a description in OPERATIONS, and each description a route."""
+    app = create_app(load_settings(overrides={}))
+    plain = get_openapi(title="routes", version="0", routes=app.routes)
+    routes = {(method, path) for path, methods in plain["paths"].items() for method in methods}
+    assert routes == set(OPERATIONS)
+
+
+def test_document_is_valid_openapi() -> None:
+    """Schemathesis loads every operation of the document without a schema error."""
+    schema = schemathesis.openapi.from_dict(app_document())
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == len(OPERATIONS)
+
+
+def test_no_validation_error_responses() -> None:
+    """FastAPI's 422 never happens (inputs are read by hand): it is not documented."""
+    document = app_document()
+    codes = {code for methods in document["paths"].values() for operation in methods.values()
+             for code in operation["responses"]}
+    assert "422" not in codes and "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_protected_routes_document_auth_errors() -> None:
+    """Public routes (spec 2.3) never answer 401; every other route may; all may answer 403."""
+    public = {("get", "/"), ("get", "/{version}"), ("post", "/v1/continue")}
+    for (method, path), operation in OPERATIONS.items():
+        responses = operation.render(None)["responses"]
+        assert ("401" in responses) is ((method, path) not in public), (method, path)
+        assert {"400", "403", "406", "503"} <= set(responses)
+
+
+def test_rule_request_lists_installed_operators_and_actions() -> None:
+    """The rule body's op and action enums are the installed entry points."""
+    rule = app_document()["components"]["schemas"]["RuleRequest"]
+    condition = rule["properties"]["conditions"]["anyOf"][0]["items"]
+    assert {"eq", "matches", "in-net"} <= set(condition["properties"]["op"]["enum"])
+    action = rule["properties"]["actions"]["items"]
+    assert {"fail", "set-attribute", "add-trait"} <= set(action["properties"]["action"]["enum"])
+
+
+def test_served_with_version_headers(client: TestClient) -> None:
+    """GET /openapi.json serves the document, like every response with the version headers."""
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json() == app_document()
+    assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.18"
+
+
+def test_other_single_segments_still_unknown_versions(client: TestClient) -> None:
+    """Serving /openapi.json leaves the "Version <x> not found." answer of other segments."""
+    response = client.get("/openapi.yaml")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"message": "Version openapi.yaml not found."}}
