@@ -1,6 +1,6 @@
-"""The processes of one measurement: a fresh Ironic holding the enrolled fleet, a counting
-proxy in front of it and an inspector behind the proxy; plus the fleet itself, enrolled once
-per node count, and optional py-spy profiling."""
+"""The processes of one measurement: a fresh Ironic holding the enrolled fleet and an
+inspector using it, whose calls are counted in Ironic's request log; plus the fleet itself,
+enrolled once per node count, and optional py-spy profiling."""
 
 from __future__ import annotations
 
@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from counting_proxy import CountingProxy
 from inspectors import Inspector, MetalScopeInspector, UpstreamInspector
+from ironic_calls import IronicCallLog
 from workload import Probes, enroll_fleet
 
 from metalscope.simulator import SimulatedNode, make_fleet
 from metalscope.testing.ironic import LocalIronic, ironic_release
-from metalscope.testing.service import free_port
 
 SEED = 2026
 
@@ -36,7 +35,7 @@ def log(message: str) -> None:
 @dataclass(frozen=True)
 class Toolchain:
     """Where the programs come from: the Ironic virtual environment (Ironic and upstream
-    ironic-inspector) and the Python that runs MetalScope and the proxy."""
+    ironic-inspector) and the Python that runs MetalScope."""
 
     ironic_bin: Path
     metalscope_python: Path
@@ -85,7 +84,7 @@ def _both(first: Callable[[], object], second: Callable[[], object]) -> None:
 
 
 class Rig:
-    """Fresh Ironic from the fleet's database, counting proxy, inspector behind the proxy.
+    """Fresh Ironic from the fleet's database and an inspector talking to it.
 
     Ironic and the inspector start (and stop) at the same time: the inspector does not need
     Ironic until the first request.
@@ -95,18 +94,17 @@ class Rig:
         shutil.rmtree(workdir, ignore_errors=True)
         self.ironic = LocalIronic(workdir / "ironic", tools.ironic_bin,
                                   schema_cache_dir=fleet.cache_dir)
-        self.proxy = CountingProxy(self.ironic.url, free_port(), str(tools.metalscope_python))
+        self.calls = IronicCallLog(self.ironic.log_file)
         self.inspector: Inspector
         if inspector_name == "metalscope":
-            self.inspector = MetalScopeInspector(workdir / inspector_name, self.proxy.url,
+            self.inspector = MetalScopeInspector(workdir / inspector_name, self.ironic.url,
                                                  str(tools.metalscope_python))
         else:
-            self.inspector = UpstreamInspector(workdir / inspector_name, self.proxy.url,
+            self.inspector = UpstreamInspector(workdir / inspector_name, self.ironic.url,
                                                tools.ironic_bin)
 
     def __enter__(self) -> Rig:
         try:
-            self.proxy.start()
             _both(self.ironic.start, self.inspector.start)
         except BaseException:
             self.__exit__(None, None, None)
@@ -116,12 +114,11 @@ class Rig:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         _both(self.inspector.stop, self.ironic.stop)
-        self.proxy.stop()
 
     def probes(self) -> Probes:
         assert self.ironic.process is not None
-        return Probes(self.inspector.pid(), self.ironic.process.pid, self.proxy.counts,
-                      self.proxy.reset)
+        return Probes(self.inspector.pid(), self.ironic.process.pid, self.calls.counts,
+                      self.calls.reset)
 
 
 @contextlib.contextmanager

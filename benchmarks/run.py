@@ -6,12 +6,12 @@
 For every node count N the fleet is enrolled once (``manageable``, BMC address in
 ``driver_info``, the PXE MAC as a port) in a real Ironic (fake hardware, SQLite, noauth) and that
 database is kept. Then, for every concurrency C and for each inspector in turn: a fresh Ironic
-starts from that database, a counting proxy is put in front of it, the inspector starts behind
-the proxy, introspection starts on every node (``manage_boot=false``), the simulated ramdisks
-call back C at a time (with IPA's retries), and the figures are taken. Tables go to stdout,
-progress to stderr, everything to ``benchmarks/results/latest.json``. ``scripts/setup`` runs
-first: it creates (or checks) the virtual environment holding Ironic and upstream
-ironic-inspector, pinned in ``constraints/ironic-sandbox.txt``.
+starts from that database, the inspector starts against it, introspection starts on every
+node (``manage_boot=false``), the simulated ramdisks call back C at a time (with IPA's
+retries), and the figures are taken; Ironic API calls are counted in Ironic's request log.
+Tables go to stdout, progress to stderr, everything to ``benchmarks/results/latest.json``.
+``scripts/setup`` runs first: it creates (or checks) the virtual environment holding Ironic
+and upstream ironic-inspector, pinned in ``constraints/ironic-sandbox.txt``.
 """
 
 from __future__ import annotations

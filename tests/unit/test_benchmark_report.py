@@ -1,19 +1,17 @@
-"""The side-by-side benchmark's own parts: call names, the counting proxy, percentiles,
-ratios, targets."""
+"""The side-by-side benchmark's own parts: Ironic call counting, percentiles, ratios,
+targets."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from counting_proxy import Counts, _serve_connection, call_name  # noqa: E402
+from ironic_calls import call_name, count_calls  # noqa: E402
 from report import METRICS, check_targets, percentile, ratio  # noqa: E402
 from workload import last_finished  # noqa: E402
 
@@ -31,33 +29,14 @@ def test_call_names_erase_identifiers(method: str, target: str, name: str) -> No
     assert call_name(method, target) == name
 
 
-async def test_proxy_counts_and_outlives_the_targets_idle_close() -> None:
-    async def target(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")  # GETs only: no body
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        await writer.drain()
-        writer.close()  # as a server's idle time-out would, right after the answer
-
-    counts, client_connections = Counts(), []
-    server = await asyncio.start_server(target, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        client_connections.append(writer)
-        await _serve_connection(reader, writer, "127.0.0.1", port, counts)
-
-    proxy = await asyncio.start_server(serve, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as client:
-            for _ in range(3):
-                assert (await client.get(f"/v1/nodes/{UUID}")).text == "ok"
-                await asyncio.sleep(0.02)
-    finally:
-        proxy.close()
-        server.close()
-    assert counts.snapshot() == {"total": 3, "by_call": {"GET /v1/nodes/{uuid}": 3}}
-    assert len(client_connections) == 1  # the client never saw the target's closes
+def test_calls_counted_from_ironics_request_log() -> None:
+    log = (b"2026-11-29 06:00:26.655 31592 INFO ironic.api [None req-1 - - - - - -] 127.0.0.1 - "
+           b"GET /v1/ports/detail?node=" + UUID.encode() + b" - 200 (42.45ms)\n"
+           b"2026-11-29 06:00:26.700 31592 INFO ironic.conductor.manager [-] Node updated\n"
+           b"2026-11-29 06:00:26.701 31592 INFO ironic.api [None req-2 - - - - - -] 127.0.0.1 - "
+           b"PATCH /v1/nodes/" + UUID.encode() + b" - 200 (80.01ms)\n")
+    assert count_calls(log) == {"total": 2, "by_call": {"GET /v1/ports/detail?node": 1,
+                                                        "PATCH /v1/nodes/{uuid}": 1}}
 
 
 def test_nearest_rank_percentile() -> None:
