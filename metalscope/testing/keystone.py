@@ -10,7 +10,8 @@ Identity API and issue tokens.
 Start-up, measured with Keystone 30.0 on two cores: the server process needs about 6 s to
 import Keystone; it starts first and imports while ``db_sync`` (about 3 s, skipped when the
 empty schema is cached by Keystone release in ``schema_cache_dir``) and ``bootstrap`` (about
-4.5 s) run beside it, so ``start()`` returns in about 8 s. The fernet keys are written
+4.5 s) run beside it, so ``start()`` returns in about 7.5 s (12.5 s without the cached schema);
+``stop()`` is immediate. The fernet keys are written
 directly (a fernet key is 32 random bytes, base64) instead of by ``keystone-manage
 fernet_setup``, which would cost another 3 s of imports. Passwords are hashed with bcrypt at
 the lowest cost (``password_hash_rounds = 4``) so that issuing tokens stays fast.
@@ -116,12 +117,12 @@ class LocalKeystone:
         write_fernet_keys(self.workdir / "fernet-receipts")
         server = self.workdir / "serve_keystone.py"
         server.write_text(_SERVER)
-        log = self.log_file.open("ab")
         env = {**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(self.config_file)}
         # Started first: it spends seconds importing Keystone while the database is prepared.
-        self.process = subprocess.Popen([str(self.bin_dir / "python"), str(server), str(self.port)],
-                                        stdout=log, stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.bin_dir / "python"), str(server), str(self.port)], stdout=log,
+                stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             self._prepare_database()
             self._wait_ready()
