@@ -1,0 +1,118 @@
+"""A MetalScope of the fuzz tier's own, with nodes and rules for the fuzzer to find.
+
+The fuzzer creates rules, starts and aborts introspections and posts ramdisk data, so it gets
+a ``metalscope serve`` process of its own (against the session's real Ironic): nothing it
+leaves behind reaches the other tiers. Before the first request the process is given state
+to hit, under fixed UUIDs and names so that the fuzzing configuration (built when the test
+module is imported) can name them: a finished introspection with stored data, one waiting
+for its ramdisk, a node never introspected, an active node and two rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from metalscope.simulator import make_node as make_machine
+from metalscope.simulator import ramdisk_data
+from metalscope.testing.ironic import LocalIronic
+from metalscope.testing.service import LocalMetalScope
+
+#: Simulator seed of the fuzz tier's machines; no other test uses it, so MACs do not clash.
+MACHINE_SEED = 7007
+
+
+@dataclass(frozen=True)
+class SeededNode:
+    uuid: str
+    name: str
+    index: int
+    provision_state: str = "manageable"
+
+
+FINISHED = SeededNode("f0000000-0000-4000-8000-000000000001", "fuzz-finished", 1)
+WAITING = SeededNode("f0000000-0000-4000-8000-000000000002", "fuzz-waiting", 2)
+FRESH = SeededNode("f0000000-0000-4000-8000-000000000003", "fuzz-fresh", 3)
+ACTIVE = SeededNode("f0000000-0000-4000-8000-000000000004", "fuzz-active", 4, "active")
+NODES = (FINISHED, WAITING, FRESH, ACTIVE)
+RULE_UUIDS = ("f1000000-0000-4000-8000-000000000001", "f1000000-0000-4000-8000-000000000002")
+#: The PXE MACs of the seeded machines, for ramdisk data the lookup can match.
+MACS = tuple(make_machine(seed=MACHINE_SEED, index=n.index, virtual=False).pxe_mac for n in NODES)
+
+
+def _rules() -> list[dict[str, object]]:
+    return [
+        {"uuid": RULE_UUIDS[0], "description": "big memory",
+         "conditions": [{"op": "ge", "field": "memory_mb", "value": 1024}],
+         "actions": [{"action": "set-capability", "name": "fuzz", "value": "yes"}]},
+        {"uuid": RULE_UUIDS[1], "scope": "fuzz",
+         "actions": [{"action": "add-trait", "name": "CUSTOM_FUZZ"}]},
+    ]
+
+
+def _wait_state(api: httpx.Client, uuid: str, states: set[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while api.get(f"/v1/introspection/{uuid}").json().get("state") not in states:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"node {uuid} did not reach {states}")
+        time.sleep(0.1)
+
+
+def _introspect(api: httpx.Client, node: SeededNode, post_data: bool) -> None:
+    response = api.post(f"/v1/introspection/{node.uuid}", params={"manage_boot": "false"})
+    assert response.status_code == 202, response.text
+    _wait_state(api, node.uuid, {"waiting"})
+    if post_data:
+        machine = make_machine(seed=MACHINE_SEED, index=node.index, virtual=False)
+        response = api.post("/v1/continue", json=ramdisk_data(machine))
+        assert response.status_code == 200, response.text
+        _wait_state(api, node.uuid, {"finished"})
+
+
+def seed(api: httpx.Client, ironic: LocalIronic) -> None:
+    """Enroll the seeded nodes, run their introspections and create the rules."""
+    for node, mac in zip(NODES, MACS):
+        ironic.enroll_node(node.name, {}, [mac], provision_state=node.provision_state,
+                           uuid=node.uuid)
+    _introspect(api, FINISHED, post_data=True)
+    _introspect(api, WAITING, post_data=False)
+    for rule in _rules():
+        response = api.post("/v1/rules", json=rule)
+        assert response.status_code == 201, response.text
+
+
+@pytest.fixture(scope="session")
+def fuzz_target(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[LocalMetalScope]:
+    """A seeded ``metalscope serve`` (noauth, SQLite, stored data) only the fuzz tier uses."""
+    service = LocalMetalScope(tmp_path_factory.mktemp("metalscope-fuzz"), ironic.url)
+    with service:
+        with httpx.Client(base_url=service.url, timeout=30) as api:
+            seed(api, ironic)
+        yield service
+    for node in NODES:
+        ironic.delete_node(node.uuid)
+
+
+#: What the API logs with the traceback of an exception no handler expected (a 500).
+UNHANDLED = "Unexpected error while handling a request"
+
+
+@pytest.fixture
+def service_log(fuzz_target: LocalMetalScope) -> Iterator[Path]:
+    """The service's log; the test fails if a request raised an unhandled exception meanwhile.
+
+    Background work (reapply, processing) logs its own failures with tracebacks by design;
+    only the API's last-resort handler counts here.
+    """
+    size = fuzz_target.log_file.stat().st_size
+    yield fuzz_target.log_file
+    with fuzz_target.log_file.open(errors="replace") as log:
+        log.seek(size)
+        written = log.read()
+    assert UNHANDLED not in written, written[written.index(UNHANDLED):][:4000]
