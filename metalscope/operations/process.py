@@ -74,13 +74,14 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
 
     With the body's ``digest``, a retry of a callback already taken is recognised, on any
     instance: it is answered as the first one was, or, when the instance processing it
-    stopped half-way, processing resumes from this copy of the data.
+    stopped half-way, processing resumes from this copy of the data. An introspection
+    waiting for these MACs or BMC always comes first: only data that no longer finds a node
+    is checked against the digests.
     """
     unprocessed = copy.deepcopy(without_logs(data))
+    failures = run_before_processing(svc, data)
     try:
-        found = await _retried(svc, digest) if digest else None
-        failures = run_before_processing(svc, data)
-        found = found or await _find(svc, data, failures, digest)
+        found = await _find(svc, data, failures, digest)
     except lookup.RepeatedCallback as repeat:
         return _answer_repeat(repeat.record)
     if found is None or failures:
@@ -96,26 +97,14 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
         return await _process_locked(svc, record, lock, data, unprocessed, digest, resume)
 
 
-async def _retried(svc: Services, digest: str) -> tuple[NodeRecord, NodeLock] | None:
-    """The locked record of a retried callback whose processing was cut, to resume it.
-
-    Raises RepeatedCallback when that callback was processed to the end already; None when
-    the body was never seen (or belongs to an older introspection): it is then looked up
-    like any other.
-    """
+async def _check_repeated(svc: Services, digest: str) -> None:
+    """Raise RepeatedCallback when this very body was processed to the end already."""
     uuid = await svc.repo.callback_node(digest)
     if uuid is None:
-        return None
-    lock = await svc.coordinator.acquire(uuid, timeout=lookup.LOOKUP_LOCK_WAIT)
-    if lock is None:
-        raise NodeLocked(f"Node {uuid} is locked, please, retry later")
+        return
     record = await svc.repo.get_node(uuid)
-    if record is not None and record.state is State.PROCESSING:
-        return record, lock
-    await lock.release()
-    if record is not None and record.finished and await svc.repo.callback_node(digest) == uuid:
+    if record is not None and record.finished:
         raise lookup.RepeatedCallback(record)
-    return None
 
 
 def _answer_repeat(record: NodeRecord) -> str:
@@ -131,6 +120,8 @@ async def _find(svc: Services, data: dict[str, Any], failures: list[str],
     try:
         return await lookup.find_introspection(svc, data, digest)
     except NodeNotFoundInLookup as exc:
+        if digest is not None:
+            await _check_repeated(svc, digest)
         return await _not_found(svc, data, failures, exc)
     except LookupFailed as exc:
         failures.append(f"Look up error: {exc}")
