@@ -149,6 +149,22 @@ def ratio_summary(runs: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(runs: Sequence[dict[str, Any]]) -> str:
+    """Every run in one table: a row per metric, a column per (N, C), cells
+    ``MetalScope / upstream (ratio)``; the README's form."""
+    rows = [("MetalScope / upstream (times better)", "unit",
+             *(f"N={r['nodes']} C={r['concurrency']}" for r in runs))]
+    for metric in METRICS:
+        cells = []
+        for run in runs:
+            ms = run[METALSCOPE].get(metric.key, math.nan)
+            up = run[UPSTREAM].get(metric.key, math.nan)
+            cells.append(f"{ms:.{metric.digits}f} / {up:.{metric.digits}f} "
+                         f"({run['ratios'].get(metric.key, math.nan):.1f}x)")
+        rows.append((metric.label, metric.unit, *cells))
+    return _render(rows)
+
+
 # -- targets ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import psutil  # noqa: E402
 
 from report import (  # noqa: E402
     METALSCOPE, METRICS, RATIO_LEGEND, UPSTREAM, check_targets, figures, ratio, ratio_summary,
-    table, targets_text,
+    side_by_side, table, targets_text,
 )
 from inspectors import PROCESSING_HOOKS  # noqa: E402
 from rig import SEED, Fleet, Rig, Toolchain, log, py_spy  # noqa: E402
@@ -174,6 +174,7 @@ def show(path: Path) -> None:
     for run in report["runs"]:
         print(table(run["nodes"], run["concurrency"], run) + "\n")
     print(ratio_summary(report["runs"]) + "\n")
+    print(side_by_side(report["runs"]) + "\n")
     print(targets_text(check_targets(report["runs"])))
 
 
