@@ -30,9 +30,26 @@ def get_inventory(data: dict[str, Any]) -> dict[str, Any]:
         raise HookError("Hardware inventory is empty or missing")
     if not inventory.get("interfaces") or not isinstance(inventory["interfaces"], list):
         raise HookError("No network interfaces provided in the inventory")
+    if not all(isinstance(nic, dict) for nic in inventory["interfaces"]):
+        raise HookError("Malformed inventory: every interface must be an object")
     if not inventory.get("disks"):
         inventory["disks"] = []
+    if not isinstance(inventory["disks"], list) or not all(
+            isinstance(disk, dict) for disk in inventory["disks"]):
+        raise HookError("Malformed inventory: disks must be a list of objects")
     return inventory
+
+
+def section(inventory: dict[str, Any], key: str) -> dict[str, Any]:
+    """An object-valued inventory section (``cpu``, ``boot``...): {} when not reported,
+    HookError when it is something else than an object."""
+    value = inventory.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HookError(f"Malformed inventory: {key} must be an object, got "
+                        f"{type(value).__name__}")
+    return value
 
 
 def pxe_mac(data: dict[str, Any]) -> str | None:

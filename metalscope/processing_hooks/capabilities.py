@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metalscope.inventory import get_inventory
+from metalscope.inventory import get_inventory, section
 from metalscope.node_changes import NodeChanges
 from metalscope.processing_hooks.spec import BaseHook
 
@@ -24,15 +24,16 @@ class CapabilitiesHook(BaseHook):
 
     def boot_mode(self, inventory: dict[str, Any]) -> dict[str, str]:
         """``{"boot_mode": <mode>}`` when enabled and reported, else empty."""
-        mode = (inventory.get("boot") or {}).get("current_boot_mode")
+        mode = section(inventory, "boot").get("current_boot_mode")
         if not self.settings.capabilities.boot_mode or not mode:
             return {}
         return {"boot_mode": str(mode)}
 
     def cpu_capabilities(self, inventory: dict[str, Any]) -> dict[str, str]:
         """One ``<capability>: "true"`` per configured flag the CPU has, in configured order."""
-        # A missing ``inventory.cpu`` is an unexpected error upstream too (spec 5.4).
-        flags = set(inventory["cpu"].get("flags") or [])
+        # Upstream fails with an unexpected error (500) without ``inventory.cpu`` (spec 5.4);
+        # here a CPU that is not reported simply has no flags.
+        flags = set(section(inventory, "cpu").get("flags") or [])
         return {capability: "true"
                 for flag, capability in self.settings.capabilities.cpu_flags.items()
                 if flag in flags}

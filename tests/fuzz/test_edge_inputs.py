@@ -168,24 +168,32 @@ def test_garbled_data_for_a_waiting_node(api: httpx.Client, service_log: Path,
     assert_clean(api.post("/v1/continue", json=data))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spec 5.4: a missing or malformed inventory.cpu is an unexpected error during processing, "
-    "which spec 2.4.3 answers with 500; the capabilities hook keeps that on purpose "
-    "(reported; the fix belongs in metalscope/inventory.py or the hooks)"))
-def test_data_without_cpu_for_a_waiting_node(api: httpx.Client) -> None:
-    """Complete-looking ramdisk data without ``inventory.cpu`` for a node that is waiting."""
+@pytest.mark.parametrize("cpu", [None, "x", ["flags"]], ids=["no-cpu", "cpu-str", "cpu-list"])
+def test_data_with_missing_or_malformed_cpu_for_a_waiting_node(api: httpx.Client,
+                                                                cpu: object) -> None:
+    """Complete-looking ramdisk data without a usable ``inventory.cpu``: a 4xx (upstream
+    answered 500), and the node ends settled with the reason rather than half-processed."""
     response = api.post(f"/v1/introspection/{NODES[2].uuid}", params={"manage_boot": "0"})
     assert response.status_code == 202, response.text
     for _ in range(300):
         if api.get(f"/v1/introspection/{NODES[2].uuid}").json()["state"] == "waiting":
             break
         time.sleep(0.1)
-    data = {"inventory": {"interfaces": [{"name": "eth0", "mac_address": MACS[2],
-                                          "ipv4_address": "192.0.2.3"}],
-                          "memory": {"physical_mb": 1024}},
-            "boot_interface": MACS[2]}
-    response = api.post("/v1/continue", json=data)
+    inventory: dict[str, object] = {
+        "interfaces": [{"name": "eth0", "mac_address": MACS[2], "ipv4_address": "192.0.2.3"}],
+        "memory": {"physical_mb": 1024}}
+    if cpu is not None:
+        inventory["cpu"] = cpu
+    response = api.post("/v1/continue", json={"inventory": inventory, "boot_interface": MACS[2]})
     assert response.status_code < 500, response.text
+    for _ in range(300):
+        status = api.get(f"/v1/introspection/{NODES[2].uuid}").json()
+        if status["finished"]:
+            break
+        time.sleep(0.1)
+    assert status["state"] in ("finished", "error"), (response.text, status)
+    if response.status_code >= 400:
+        assert status["error"], status
 
 
 def test_waiting_node_still_answers(api: httpx.Client) -> None:

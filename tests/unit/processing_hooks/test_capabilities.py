@@ -2,6 +2,7 @@
 
 import pytest
 
+from metalscope.errors import HookError
 from metalscope.processing_hooks.capabilities import CapabilitiesHook
 from tests.factories import inventory, node_changes, ramdisk_data, settings
 
@@ -59,9 +60,18 @@ class TestBeforeUpdate:
         hook.before_update(ramdisk_data(), node)
         assert node.properties["capabilities"] == SPEC_CAPABILITIES
 
-    def test_missing_cpu_is_unexpected(self) -> None:
-        """An inventory without cpu fails with an unexpected (non-hook) error."""
+    def test_missing_cpu_means_no_cpu_capabilities(self) -> None:
+        """Without ``inventory.cpu`` (upstream: a 500) there is simply nothing to report."""
         data = ramdisk_data()
         del data["inventory"]["cpu"]
-        with pytest.raises(KeyError):
+        node = node_changes()
+        CapabilitiesHook(settings()).before_update(data, node)
+        assert "cpu_vt" not in str(node.properties.get("capabilities", ""))
+
+    @pytest.mark.parametrize("cpu", ["x", ["vmx"], 3])
+    def test_malformed_cpu_is_a_hook_error(self, cpu: object) -> None:
+        """A ``cpu`` that is not an object fails processing with a clear message (a 400)."""
+        data = ramdisk_data()
+        data["inventory"]["cpu"] = cpu
+        with pytest.raises(HookError, match="Malformed inventory: cpu must be an object"):
             CapabilitiesHook(settings()).before_update(data, node_changes())
