@@ -22,6 +22,7 @@ from metalscope.api.responses import render_json
 from metalscope.api.versions import VersionMiddleware
 from metalscope.auth import create_access_control
 from metalscope.coordination.factory import create_coordinator
+from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
@@ -94,6 +95,7 @@ def create_app(settings: Settings, services_factory: ServicesFactory = build_ser
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc: Services = await services_factory(settings)
         await svc.coordinator.start()
+        LOG.info("Coordination: %s", describe_coordinator(svc.coordinator))
         await svc.pxe_filter.start()
         app.state.services = svc
         tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))

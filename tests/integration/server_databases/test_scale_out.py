@@ -53,15 +53,15 @@ def fleet(ironic: LocalIronic) -> Iterator[list[tuple[str, SimulatedNode]]]:
 
 
 @contextlib.contextmanager
-def instances(workdir: Path, database: ScratchDatabase, ironic_urls: list[str]
-              ) -> Iterator[list[LocalMetalScope]]:
+def instances(workdir: Path, database: ScratchDatabase, ironic_urls: list[str],
+              extra: dict[str, dict[str, Any]] | None = None) -> Iterator[list[LocalMetalScope]]:
     """One instance per Ironic URL, all on ``database``; stopped (or already dead) at exit."""
     started: list[LocalMetalScope] = []
     try:
         for index, ironic_url in enumerate(ironic_urls):
             service = LocalMetalScope(workdir / f"instance-{index}", ironic_url, options={
                 "DEFAULT": {"clean_up_period": 2},
-                "database": {"connection": database.url}})
+                "database": {"connection": database.url}, **(extra or {})})
             started.append(service.start())
         yield started
     finally:
@@ -213,3 +213,41 @@ def test_the_same_callback_on_every_instance_at_once_is_processed_once(
         assert [(r.status_code, r.json()) for r in responses] == [(200, {"uuid": uuid})] * 3
         assert wait_settled(services[2].url, [uuid])[uuid]["state"] == "finished"
         assert finished_lines(services)[uuid] == 1
+
+
+def test_with_a_tooz_redis_backend_a_cut_processing_resumes_once_its_lock_expires(
+        ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]], tmp_path: Path) -> None:
+    """``[coordination]backend_url = redis://``: the dead instance's lock expires (tooz's
+    lock timeout, 30 s) and the ramdisk's retry then finishes the node on the other one."""
+    from tests.integration.server_databases.test_shared_locks import REDIS_URL, require_redis
+
+    require_redis()
+    uuid, machine = fleet[2]
+    coordination = {"coordination": {"backend_url": REDIS_URL}}
+    patient = RetryPolicy(attempts=12, backoff=lambda retry: 5.0)
+    with ScratchDatabase.create("postgresql") as database, \
+            RoundRobinBalancer([("127.0.0.1", ironic.port)], delay=0.3) as slow_ironic, \
+            instances(tmp_path, database, [slow_ironic.url, ironic.url], coordination) as services, \
+            RoundRobinBalancer(backends(services)) as balancer:
+        doomed, other = services
+        assert "tooz backend redis://" in other.log_file.read_text()
+        start_all(other.url, [uuid])
+        outcome: list[httpx.Response] = []
+
+        async def ramdisk() -> None:
+            async with httpx.AsyncClient(timeout=180) as client:
+                outcome.append(await post_inventory(
+                    client, f"{balancer.url}/v1/continue", ramdisk_data(machine),
+                    attempts=patient.attempts, backoff=patient.backoff))
+
+        posting = threading.Thread(target=lambda: asyncio.run(ramdisk()))
+        posting.start()
+        deadline = time.monotonic() + 60
+        while statuses(other.url)[uuid]["state"] != "processing":
+            assert time.monotonic() < deadline, "the first instance never started processing"
+            time.sleep(0.05)
+        doomed.kill()
+        posting.join(240)
+        assert outcome and outcome[0].status_code == 200 and outcome[0].json() == {"uuid": uuid}
+        status = wait_settled(other.url, [uuid])[uuid]
+        assert status["state"] == "finished" and status["error"] is None
