@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -41,6 +40,7 @@ from keystoneauth1 import session as ks_session
 
 from metalscope.errors import ConfigurationError, IronicError, NodeNotInIronic
 from metalscope.http_transport import StreamTransport
+from metalscope.keystone_tls import httpx_verify
 from metalscope.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -242,21 +242,6 @@ async def _keystone_call(func: Callable[[], T]) -> T:
         raise IronicError(f"Cannot authenticate to Ironic: {exc}", status) from exc
 
 
-def _tls(session: ks_session.Session) -> ssl.SSLContext | bool:
-    """httpx ``verify`` from the keystoneauth session: ``cafile``, ``insecure``, ``certfile``."""
-    verify, cert = session.verify, session.cert
-    if not cert and not isinstance(verify, str):
-        return bool(verify)
-    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-    if verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if cert:
-        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
-        context.load_cert_chain(certfile, keyfile)
-    return context
-
-
 def _keystone_adapter(settings: Settings) -> ks_adapter.Adapter:
     conf = settings.conf
     try:
@@ -299,7 +284,7 @@ class IronicClient:
         timeout = settings.conf.ironic.timeout or DEFAULT_TIMEOUT
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
                               max_keepalive_connections=MAX_CONNECTIONS)
-        tls = httpx.AsyncHTTPTransport(verify=_tls(adapter.session), limits=limits)
+        tls = httpx.AsyncHTTPTransport(verify=httpx_verify(adapter.session), limits=limits)
         http = httpx.AsyncClient(transport=StreamTransport(tls, MAX_CONNECTIONS),
                                  timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
         return cls(KeystoneCredentials(adapter), http, **options)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +30,7 @@ from keystoneauth1 import session as ks_session
 
 from metalscope.auth.base import Identity
 from metalscope.errors import ConfigurationError, ServiceUnavailable
+from metalscope.keystone_tls import httpx_verify
 from metalscope.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -160,21 +160,6 @@ async def _keystone_call(func: Callable[[], T]) -> T:
         raise ServiceUnavailable(UNAVAILABLE) from exc
 
 
-def tls_verify(session: ks_session.Session) -> ssl.SSLContext | bool:
-    """httpx ``verify`` from the keystoneauth session (``cafile``, ``insecure``, ``certfile``)."""
-    verify, cert = session.verify, session.cert
-    if not cert and not isinstance(verify, str):
-        return bool(verify)
-    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-    if verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if cert:
-        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
-        context.load_cert_chain(certfile, keyfile)
-    return context
-
-
 # -- validation (httpx) -----------------------------------------------------------------------
 
 class TokenValidator:
@@ -193,7 +178,7 @@ class TokenValidator:
         section = settings.keystone_authtoken
         timeout = httpx.Timeout(DEFAULT_TIMEOUT,
                                 connect=section.http_connect_timeout or CONNECT_TIMEOUT)
-        http = httpx.AsyncClient(verify=tls_verify(service.session), timeout=timeout)
+        http = httpx.AsyncClient(verify=httpx_verify(service.session), timeout=timeout)
         return cls(service, http, section.http_request_max_retries)
 
     async def validate(self, token: str) -> ValidToken | None:

@@ -20,7 +20,6 @@ from metalscope.ironic_client import (
     VERSION_HEADER,
     IronicClient,
     StaticCredentials,
-    _tls,
     api_root,
     choose_api_version,
     error_message,
@@ -30,6 +29,7 @@ from metalscope.ironic_client import (
     should_retry_status,
 )
 from metalscope.settings import load_settings
+from metalscope.keystone_tls import httpx_verify
 
 URL = "http://ironic.test:6385"
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
@@ -321,7 +321,7 @@ class TestFromSettings:
             IronicClient.from_settings(load_settings([str(conf)]))
 
     def test_tls_options(self) -> None:
-        assert _tls(ks_session.Session(verify=True)) is True
-        assert _tls(ks_session.Session(verify=False)) is False
-        context = _tls(ks_session.Session(verify=certifi.where()))
+        assert httpx_verify(ks_session.Session(verify=True)) is True
+        assert httpx_verify(ks_session.Session(verify=False)) is False
+        context = httpx_verify(ks_session.Session(verify=certifi.where()))
         assert not isinstance(context, bool) and context.check_hostname

@@ -127,6 +127,31 @@ def unsettled_report(current: dict[str, dict[str, Any]], uuids: list[str]) -> st
     return f"states {dict(left)}, errors {sorted(errors)[:5]}"
 
 
+def kill_while_processing(uuid: str, machine: SimulatedNode, doomed: LocalMetalScope,
+                          other: LocalMetalScope, balancer: RoundRobinBalancer,
+                          policy: RetryPolicy) -> httpx.Response:
+    """Post the node's data through the balancer (it reaches ``doomed`` first), SIGKILL
+    ``doomed`` once the node is processing, and return the ramdisk's final answer."""
+    outcome: list[httpx.Response] = []
+
+    async def ramdisk() -> None:
+        async with httpx.AsyncClient(timeout=180) as client:
+            outcome.append(await post_inventory(
+                client, f"{balancer.url}/v1/continue", ramdisk_data(machine),
+                attempts=policy.attempts, backoff=policy.backoff))
+
+    posting = threading.Thread(target=lambda: asyncio.run(ramdisk()))
+    posting.start()
+    deadline = time.monotonic() + 60
+    while statuses(other.url)[uuid]["state"] != "processing":
+        assert time.monotonic() < deadline, "the first instance never started processing"
+        time.sleep(0.05)
+    doomed.kill()
+    posting.join(300)
+    assert outcome, "the ramdisk got no answer"
+    return outcome[0]
+
+
 def test_fleet_through_three_instances_survives_a_killed_one(
         ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]],
         scratch_database: ScratchDatabase, tmp_path: Path) -> None:
@@ -173,23 +198,8 @@ def test_processing_cut_by_a_kill_resumes_on_the_ramdisk_retry(
             RoundRobinBalancer(backends(services)) as balancer:
         doomed, other = services
         start_all(other.url, [uuid])
-        outcome: list[httpx.Response] = []
-
-        async def ramdisk() -> None:
-            async with httpx.AsyncClient(timeout=120) as client:
-                outcome.append(await post_inventory(
-                    client, f"{balancer.url}/v1/continue", ramdisk_data(machine),
-                    attempts=QUICK_RETRIES.attempts, backoff=QUICK_RETRIES.backoff))
-
-        posting = threading.Thread(target=lambda: asyncio.run(ramdisk()))
-        posting.start()
-        deadline = time.monotonic() + 60
-        while statuses(other.url)[uuid]["state"] != "processing":
-            assert time.monotonic() < deadline, "the first instance never started processing"
-            time.sleep(0.05)
-        doomed.kill()
-        posting.join(180)
-        assert outcome and outcome[0].status_code == 200 and outcome[0].json() == {"uuid": uuid}
+        answer = kill_while_processing(uuid, machine, doomed, other, balancer, QUICK_RETRIES)
+        assert answer.status_code == 200 and answer.json() == {"uuid": uuid}
         status = wait_settled(other.url, [uuid])[uuid]
         assert status["state"] == "finished" and status["error"] is None
         assert "Resuming the processing of node " + uuid in other.log_file.read_text()
@@ -232,22 +242,7 @@ def test_with_a_tooz_redis_backend_a_cut_processing_resumes_once_its_lock_expire
         doomed, other = services
         assert "tooz backend redis://" in other.log_file.read_text()
         start_all(other.url, [uuid])
-        outcome: list[httpx.Response] = []
-
-        async def ramdisk() -> None:
-            async with httpx.AsyncClient(timeout=180) as client:
-                outcome.append(await post_inventory(
-                    client, f"{balancer.url}/v1/continue", ramdisk_data(machine),
-                    attempts=patient.attempts, backoff=patient.backoff))
-
-        posting = threading.Thread(target=lambda: asyncio.run(ramdisk()))
-        posting.start()
-        deadline = time.monotonic() + 60
-        while statuses(other.url)[uuid]["state"] != "processing":
-            assert time.monotonic() < deadline, "the first instance never started processing"
-            time.sleep(0.05)
-        doomed.kill()
-        posting.join(240)
-        assert outcome and outcome[0].status_code == 200 and outcome[0].json() == {"uuid": uuid}
+        answer = kill_while_processing(uuid, machine, doomed, other, balancer, patient)
+        assert answer.status_code == 200 and answer.json() == {"uuid": uuid}
         status = wait_settled(other.url, [uuid])[uuid]
         assert status["state"] == "finished" and status["error"] is None
