@@ -30,7 +30,7 @@ from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate
 from metalscope.storage.data_store import create_store
-from metalscope.storage.engine import create_engine
+from metalscope.storage.engine import create_engine, pool_options
 from metalscope.storage.repository import Repository
 
 LOG = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ async def build_services(settings: Settings) -> Services:
     problem = await asyncio.to_thread(migrate.schema_problem, settings.database.connection)
     if problem:
         raise ConfigurationError(problem)
-    engine = create_engine(settings.database.connection)
+    engine = create_engine(settings.database.connection, pool_options(settings.database))
     repo, ironic = Repository(engine), IronicClient.from_settings(settings)
     return Services(settings=settings, repo=repo, ironic=ironic,
                     coordinator=create_coordinator(settings),

@@ -81,6 +81,11 @@ _OPTS: dict[str, list[cfg.Opt]] = {
     ],
     "database": [
         cfg.StrOpt("connection", default="sqlite:///ironic_inspector.sqlite", secret=True),
+        # oslo.db's pool options, with its defaults (PostgreSQL and MariaDB/MySQL only).
+        cfg.IntOpt("max_pool_size", default=5, min=1),
+        cfg.IntOpt("max_overflow", default=50, min=0),
+        cfg.IntOpt("pool_timeout", default=30, min=1),
+        cfg.IntOpt("connection_recycle_time", default=3600),
     ],
     "ironic": [
         cfg.IntOpt("retry_interval", default=2),
@@ -224,6 +229,10 @@ class ProcessingSection:
 @dataclass(frozen=True)
 class DatabaseSection:
     connection: str
+    max_pool_size: int = 5
+    max_overflow: int = 50
+    pool_timeout: int = 30
+    connection_recycle_time: int = 3600
 
 
 @dataclass(frozen=True)

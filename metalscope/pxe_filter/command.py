@@ -28,14 +28,14 @@ async def run_filter(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Start the filter, reconcile it every sync period until ``stop`` is set, tear it down."""
     from metalscope.ironic_client import IronicClient
     from metalscope.storage import migrate
-    from metalscope.storage.engine import create_engine
+    from metalscope.storage.engine import create_engine, pool_options
     from metalscope.storage.repository import Repository
 
     problem = await asyncio.to_thread(migrate.schema_problem, settings.database.connection)
     if problem:
         raise ConfigurationError(problem)
     stop = stop or _stop_on_signals()
-    engine = create_engine(settings.database.connection)
+    engine = create_engine(settings.database.connection, pool_options(settings.database))
     ironic = IronicClient.from_settings(settings)
     pxe_filter = create_filter(settings, Repository(engine), ironic)
     try:

@@ -48,7 +48,7 @@ from metalscope.cli_options import config_options
 from metalscope.cli_options import load_cli_settings as load
 from metalscope.settings import Settings
 from metalscope.storage import migrate
-from metalscope.storage.engine import create_engine
+from metalscope.storage.engine import create_engine, pool_options
 from metalscope.storage.repository import Repository
 
 
@@ -65,7 +65,7 @@ async def open_repository(settings: Settings) -> AsyncIterator[Repository]:
     problem = migrate.schema_problem(settings.database.connection)
     if problem is not None:
         raise click.ClickException(problem)
-    engine = create_engine(settings.database.connection)
+    engine = create_engine(settings.database.connection, pool_options(settings.database))
     try:
         yield Repository(engine)
     finally:

@@ -7,6 +7,7 @@ driver for the same database; migrations use the synchronous URL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(connection: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolOptions:
+    """oslo.db's ``[database]`` pool options (server databases only)."""
+
+    max_pool_size: int = 5
+    max_overflow: int = 50
+    pool_timeout: int = 30
+    connection_recycle_time: int = 3600
+
+
+def create_engine(connection: str, pool: PoolOptions | None = None) -> AsyncEngine:
     """The asyncio engine the service uses."""
     url = async_url(connection)
     _ensure_sqlite_folder(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": _backend(url) != "sqlite"}
+    if _backend(url) != "sqlite":
+        pool = pool or PoolOptions()
+        kwargs.update(pool_size=pool.max_pool_size, max_overflow=pool.max_overflow,
+                      pool_timeout=pool.pool_timeout, pool_recycle=pool.connection_recycle_time)
     if _backend(url) in ("mysql", "mariadb"):
         # Every write is a compare-and-set on rows it names; REPEATABLE READ's gap locks
         # would only make concurrent inserts of different nodes deadlock each other.
@@ -88,3 +103,9 @@ def create_sync_engine(connection: str) -> sa.Engine:
     if _backend(url) == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def pool_options(database: Any) -> PoolOptions:
+    """The pool options of a ``[database]`` settings section."""
+    return PoolOptions(database.max_pool_size, database.max_overflow, database.pool_timeout,
+                       database.connection_recycle_time)
