@@ -177,11 +177,8 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
     try:
         if record.finished:
             raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
-        if unprocessed is not None:
-            await _save_data(svc, record.uuid, False, unprocessed)
-        if digest is not None:
-            await svc.repo.record_callback(record.uuid, digest)
-        record, changes, keep_power_on = await _run_processing(svc, record, data, resume)
+        record = await _begin(svc, record, unprocessed, digest, resume)
+        record, changes, keep_power_on = await _run_processing(svc, record, data)
         handed_over = True
         svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on),
                              f"finish-{record.uuid}")
@@ -199,11 +196,21 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
     return record.uuid
 
 
-async def _run_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
-                          resume: bool = False) -> tuple[NodeRecord, NodeChanges, bool]:
+async def _begin(svc: Services, record: NodeRecord, unprocessed: dict[str, Any] | None,
+                 digest: str | None, resume: bool) -> NodeRecord:
+    """Store the unprocessed data and the body's digest and move to ``processing``: one
+    transaction when the data lives in the database."""
+    in_repository = svc.data_store.in_repository
+    if unprocessed is not None and not in_repository:
+        await _save_data(svc, record.uuid, False, unprocessed)
+    move = not (resume and record.state is State.PROCESSING)  # a resumed one is processing
+    return await svc.repo.begin_processing(
+        record, unprocessed if in_repository else None, digest, move)
+
+
+async def _run_processing(svc: Services, record: NodeRecord,
+                          data: dict[str, Any]) -> tuple[NodeRecord, NodeChanges, bool]:
     node = await svc.ironic.get_node(record.uuid)
-    if not (resume and record.state is State.PROCESSING):  # a resumed one is processing already
-        record = await svc.repo.transition(record, Event.PROCESS)
     keep_power_on = check_provision_state(node, svc.settings)
     changes = NodeChanges(node, await svc.ironic.list_node_ports(record.uuid))
     run_before_update(svc, data, changes)

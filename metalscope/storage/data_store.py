@@ -11,6 +11,9 @@ from metalscope.storage.repository import Repository
 
 class DataStore(Protocol):
     enabled: bool
+    #: Whether the data lives in the repository's database (then written in the same
+    #: transactions as the status record).
+    in_repository: bool
 
     async def save(self, uuid: str, processed: bool, data: dict[str, Any]) -> None: ...
 
@@ -22,6 +25,7 @@ class NoStore:
     """``store_data = none``: saving is a no-op, nothing can be read back."""
 
     enabled = False
+    in_repository = False
 
     async def save(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
         return None
@@ -34,6 +38,7 @@ class DatabaseStore:
     """``store_data = database``: one row per (node, processed flag)."""
 
     enabled = True
+    in_repository = True
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo

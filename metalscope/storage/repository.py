@@ -147,27 +147,38 @@ class Repository:
         Reaching ``finished`` or ``error`` sets ``finished_at`` and ``error`` and deletes the
         lookup attributes (the upstream "finish" routine, spec 3.4).
         """
-        new_state = next_state(record.state, event)
-        values: dict[str, Any] = {"state": new_state.value, "version_id": _token()}
-        if started_at is not None:
-            values["started_at"] = started_at
-        terminal = new_state in TERMINAL_STATES and event is not Event.REAPPLY
-        if terminal:
-            values["finished_at"] = utcnow()
-            values["error"] = record.error if keep_error else error
+        change = _Change(record, event, error, keep_error, started_at)
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                result = await conn.execute(_UPDATE_NODE, {
-                    "match_uuid": record.uuid, "match_state": record.state.value,
-                    "match_version": record.version_id, **values})
-                if result.rowcount != 1:
-                    raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
-                if terminal:
-                    await self._delete_lookup(conn, record.uuid)
-        return NodeRecord(record.uuid, new_state, values.get("started_at", record.started_at),
-                          values.get("finished_at", record.finished_at),
-                          values.get("error", record.error), record.manage_boot,
-                          values["version_id"])
+                await self._apply(conn, change)
+        return change.result
+
+    async def begin_processing(self, record: NodeRecord, unprocessed: dict[str, Any] | None,
+                               digest: str | None, move: bool = True) -> NodeRecord:
+        """What a callback records before its hooks run, in one transaction: the unprocessed
+        data (when stored in the database), the body's digest, and (``move``) the
+        ``process`` transition with compare-and-set."""
+        text = None if unprocessed is None else json.dumps(unprocessed, separators=(",", ":"))
+        change = _Change(record, Event.PROCESS) if move else None
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                if text is not None:
+                    await self._store_text(conn, record.uuid, False, text)
+                if digest is not None:
+                    await self._record_callback(conn, record.uuid, digest)
+                if change is not None:
+                    await self._apply(conn, change)
+        return record if change is None else change.result
+
+    async def _apply(self, conn: AsyncConnection, change: _Change) -> None:
+        record = change.record
+        result = await conn.execute(_UPDATE_NODE, {
+            "match_uuid": record.uuid, "match_state": record.state.value,
+            "match_version": record.version_id, **change.values})
+        if result.rowcount != 1:
+            raise StateConflict(f"Introspection of node {record.uuid} changed concurrently")
+        if change.terminal:
+            await self._delete_lookup(conn, record.uuid)
 
     async def delete_node(self, uuid: str) -> None:
         async for attempt in transactions(self.engine):
@@ -267,13 +278,17 @@ class Repository:
     # -- stored introspection data ---------------------------------------------------------
     async def store_data(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
         text = json.dumps(data, separators=(",", ":"))
-        key = {"match_uuid": uuid, "match_processed": processed}
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                result = await conn.execute(_UPDATE_DATA, {**key, "data": text})
-                if result.rowcount == 0:
-                    await conn.execute(_INSERT_DATA, {"uuid": uuid, "processed": processed,
-                                                      "data": text})
+                await self._store_text(conn, uuid, processed, text)
+
+    async def _store_text(self, conn: AsyncConnection, uuid: str, processed: bool,
+                          text: str) -> None:
+        key = {"match_uuid": uuid, "match_processed": processed}
+        result = await conn.execute(_UPDATE_DATA, {**key, "data": text})
+        if result.rowcount == 0:
+            await conn.execute(_INSERT_DATA, {"uuid": uuid, "processed": processed,
+                                              "data": text})
 
     async def get_data(self, uuid: str, processed: bool) -> str | None:
         """The stored JSON document, as text (served verbatim)."""
@@ -286,9 +301,12 @@ class Repository:
         """Remember that ``uuid`` is processed from the callback body with this digest."""
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                await conn.execute(_DELETE_CALLBACK, {"uuid": uuid})
-                await conn.execute(_INSERT_CALLBACK, {"node_uuid": uuid, "digest": digest,
-                                                      "received_at": utcnow()})
+                await self._record_callback(conn, uuid, digest)
+
+    async def _record_callback(self, conn: AsyncConnection, uuid: str, digest: str) -> None:
+        await conn.execute(_DELETE_CALLBACK, {"uuid": uuid})
+        await conn.execute(_INSERT_CALLBACK, {"node_uuid": uuid, "digest": digest,
+                                              "received_at": utcnow()})
 
     async def callback_node(self, digest: str) -> str | None:
         """The node whose current introspection came from a callback body with this digest."""
@@ -364,3 +382,25 @@ def _rule_from_rows(row: Any, conds: list[Any], acts: list[Any]) -> Rule:
                     for c in conds if c.rule == row.uuid],
         actions=[Action(action=a.action, params=json.loads(a.params or "{}"))
                  for a in acts if a.rule == row.uuid])
+
+
+class _Change:
+    """One state change: the values to write and the record it produces."""
+
+    def __init__(self, record: NodeRecord, event: Event, error: str | None = None,
+                 keep_error: bool = False, started_at: datetime.datetime | None = None) -> None:
+        new_state = next_state(record.state, event)
+        values: dict[str, Any] = {"state": new_state.value, "version_id": _token()}
+        if started_at is not None:
+            values["started_at"] = started_at
+        self.terminal = new_state in TERMINAL_STATES and event is not Event.REAPPLY
+        if self.terminal:
+            values["finished_at"] = utcnow()
+            values["error"] = record.error if keep_error else error
+        self.record = record
+        self.values = values
+        self.result = NodeRecord(record.uuid, new_state,
+                                 values.get("started_at", record.started_at),
+                                 values.get("finished_at", record.finished_at),
+                                 values.get("error", record.error), record.manage_boot,
+                                 values["version_id"])
