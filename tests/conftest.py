@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from metalscope.storage import migrate
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
 
@@ -29,6 +32,16 @@ def _running_in_ci() -> bool:
 
 def _ironic_venv(repo_root: Path) -> Path:
     return Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic")
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
+    """A repository over a fresh, migrated SQLite database."""
+    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
+    migrate.upgrade(url)
+    repository = Repository(create_engine(url))
+    yield repository
+    await repository.engine.dispose()
 
 
 @pytest.fixture(scope="session")

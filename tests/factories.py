@@ -11,6 +11,8 @@ from typing import Any
 
 from metalscope.node_changes import NodeChanges
 from metalscope.settings import Settings, load_settings
+from metalscope.state_machine import Event
+from metalscope.storage.repository import Repository
 
 GIB = 1 << 30
 
@@ -179,3 +181,16 @@ def node_changes(ports: list[dict[str, Any]] | None = None, **node_overrides: An
 def settings(**sections: dict[str, Any]) -> Settings:
     """Settings from embedded defaults plus per-section overrides, e.g. ``processing={...}``."""
     return load_settings(overrides=sections)
+
+
+async def start_introspection(repo: Repository, uuid: str, macs: list[str]) -> None:
+    """An unmanaged introspection of ``uuid`` waiting for these MACs (record level)."""
+    await repo.start_introspection(uuid, False, [], None)
+    await repo.add_attributes(uuid, "mac", macs)
+
+
+async def end_introspection(repo: Repository, uuid: str) -> None:
+    """End the introspection of ``uuid`` (in error), as a filter sees it."""
+    record = await repo.get_node(uuid)
+    assert record is not None
+    await repo.transition(record, Event.ERROR, error="done")

@@ -10,8 +10,7 @@ import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -21,10 +20,8 @@ from metalscope.pxe_filter.driver import DiffFilter
 from metalscope.pxe_filter.iptables import Chain, ChainConfig
 from metalscope.pxe_filter.processes import Completed, run_command
 from metalscope.settings import Settings
-from metalscope.state_machine import Event
-from metalscope.storage import migrate
-from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
+from tests.factories import end_introspection, start_introspection
 
 pytestmark = pytest.mark.integration
 
@@ -81,15 +78,6 @@ def mac_rule(mac: str, target: str) -> str:
     return f"-A {CHAIN} -m mac --mac-source {mac} -j {target}"
 
 
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
-    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
-    migrate.upgrade(url)
-    repository = Repository(create_engine(url))
-    yield repository
-    await repository.engine.dispose()
-
-
 def with_driver(settings: Settings, **pxe_filter: Any) -> Settings:
     return settings.replace(pxe_filter=dataclasses.replace(
         settings.pxe_filter, driver="iptables", **pxe_filter))
@@ -101,15 +89,6 @@ def make_filter(netns: str, settings: Settings, repo: Repository,
     return DiffFilter(chain, settings, repo, ironic), chain
 
 
-async def start_introspection(repo: Repository, uuid: str, macs: list[str]) -> None:
-    await repo.start_introspection(uuid, False, [], None)
-    await repo.add_attributes(uuid, "mac", macs)
-
-
-async def end_introspection(repo: Repository, uuid: str) -> None:
-    record = await repo.get_node(uuid)
-    assert record is not None
-    await repo.transition(record, Event.ERROR, error="done")
 
 
 class TestRealIptables:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,22 +15,11 @@ from metalscope.processing_hooks.spec import NodeNotFoundHook
 from metalscope.processing_hooks.validate_interfaces import ValidateInterfacesHook
 from metalscope.settings import Settings
 from metalscope.state_machine import State
-from metalscope.storage import migrate
-from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
 from tests.factories import PXE_MAC, inventory, ramdisk_data, settings
 from tests.fakes import FakeIronic
 
 FIELDS = {"management_interface": "noop", "resource_class": "baremetal"}
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
-    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
-    migrate.upgrade(url)
-    repository = Repository(create_engine(url))
-    yield repository
-    await repository.engine.dispose()
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@ that records argv, and helpers that start and end introspections in the database
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -12,10 +11,7 @@ import pytest
 from metalscope.errors import IronicError
 from metalscope.pxe_filter.processes import Completed
 from metalscope.settings import Settings, load_settings
-from metalscope.state_machine import Event
-from metalscope.storage import migrate
-from metalscope.storage.engine import create_engine
-from metalscope.storage.repository import Repository
+from tests.factories import end_introspection, start_introspection  # noqa: F401 (shared)
 
 
 class PortsIronic:
@@ -67,29 +63,9 @@ class FakeRunner:
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
-    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
-    migrate.upgrade(url)
-    repository = Repository(create_engine(url))
-    yield repository
-    await repository.engine.dispose()
-
-
-@pytest.fixture
 def runner() -> FakeRunner:
     return FakeRunner()
 
 
 def filter_settings(**sections: dict[str, Any]) -> Settings:
     return load_settings(overrides=sections)
-
-
-async def start_introspection(repo: Repository, uuid: str, macs: list[str]) -> None:
-    await repo.start_introspection(uuid, False, [], None)
-    await repo.add_attributes(uuid, "mac", macs)
-
-
-async def end_introspection(repo: Repository, uuid: str) -> None:
-    record = await repo.get_node(uuid)
-    assert record is not None
-    await repo.transition(record, Event.ERROR, error="done")

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from metalscope.errors import Conflict, InvalidTransition, StateConflict
 from metalscope.rules.model import Action, Condition, Rule
 from metalscope.state_machine import Event, State
-from metalscope.storage import migrate
-from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
 
 UUID_A = "11111111-1111-4111-8111-111111111111"
 UUID_B = "22222222-2222-4222-8222-222222222222"
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
-    url = f"sqlite:///{tmp_path / 'ms.sqlite'}"
-    migrate.upgrade(url)
-    repository = Repository(create_engine(url))
-    yield repository
-    await repository.engine.dispose()
 
 
 class TestStatusRecords:
