@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 
-from metalscope.testing.service import LocalMetalScope, free_port, render_config
+from metalscope.testing.service import LocalMetalScope, free_port, render_config, wait_until_answers
 
 #: The hooks both inspectors run: upstream's ``$default_processing_hooks``, spelled out.
 PROCESSING_HOOKS = ("ramdisk_error,root_disk_selection,scheduler,validate_interfaces,"
@@ -114,19 +112,10 @@ class UpstreamInspector:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"ironic-inspector exited with {self.process.returncode}, "
-                                   f"see {self.log_file}")
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"ironic-inspector did not answer in time, see {self.log_file}")
+        problem = wait_until_answers(self.url, self.process, START_TIMEOUT)
+        if problem is not None:
+            self.stop()
+            raise RuntimeError(f"ironic-inspector {problem}, see {self.log_file}")
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -26,6 +26,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_answers(url: str, process: subprocess.Popen[bytes] | None, timeout: float,
+                       verify: Any = True) -> str | None:
+    """Wait until ``GET url/`` answers 200: None then, else what went wrong (the process
+    exited, or no answer within ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return f"exited with {process.returncode}"
+        try:
+            if httpx.get(url + "/", verify=verify, timeout=1).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return "did not answer in time"
+
+
 def render_config(sections: dict[str, dict[str, Any]]) -> str:
     lines: list[str] = []
     for section, options in sections.items():
@@ -49,6 +66,8 @@ class LocalMetalScope:
         self.log_file = self.workdir / "metalscope.log"
         self.sections = self._sections(ironic_url, options or {})
         self.process: subprocess.Popen[bytes] | None = None
+        #: httpx ``verify`` for the readiness probe (a CA file or context when serving TLS).
+        self.verify: Any = True
 
     def _sections(self, ironic_url: str,
                   options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -80,19 +99,10 @@ class LocalMetalScope:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"metalscope serve exited with {self.process.returncode}:\n"
-                                   + self.log_tail())
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("metalscope serve did not answer in time:\n" + self.log_tail())
+        problem = wait_until_answers(self.url, self.process, timeout, self.verify)
+        if problem is not None:
+            self.stop()
+            raise RuntimeError(f"metalscope serve {problem}:\n" + self.log_tail())
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_file.exists():

@@ -9,7 +9,6 @@ upstream's server does.
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,21 +35,6 @@ class HttpsMetalScope(LocalMetalScope):
                                                        "ssl": ssl_options})
         self.url = f"https://localhost:{self.port}"
         self.verify = verify
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"metalscope serve exited with {self.process.returncode}:\n"
-                                   + self.log_tail())
-            try:
-                if httpx.get(self.url + "/", verify=self.verify, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("metalscope serve did not answer in time:\n" + self.log_tail())
 
 
 @pytest.fixture(scope="module")
