@@ -146,5 +146,10 @@ async def _abort_locked(svc: Services, uuid: str) -> None:
             await svc.ironic.set_power_state(uuid, "power off")
         except IronicError as exc:
             LOG.warning("Failed to power off node %s after abort: %s", uuid, exc)
+    await complete_abort(svc, record, macs)
+
+
+async def complete_abort(svc: Services, record: NodeRecord, macs: list[str]) -> None:
+    """The end of an abort: ``error`` "Canceled by operator", the node's MACs denied again."""
     await svc.repo.transition(record, Event.ABORT_END, error=CANCELED)
     await svc.pxe_filter.deny(set(macs))

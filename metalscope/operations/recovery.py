@@ -27,7 +27,7 @@ from metalscope.errors import MetalScopeError
 from metalscope.operations import introspect, process
 from metalscope.operations.nodes import fail_record
 from metalscope.services import Services
-from metalscope.state_machine import Event, State
+from metalscope.state_machine import State
 from metalscope.storage.repository import WORKING_STATES, NodeRecord
 
 LOG = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ async def _settle(svc: Services, record: NodeRecord) -> None:
             return
     if record.state is State.ABORTING:
         macs = (await svc.repo.attributes_of(record.uuid)).get("mac", [])
-        await svc.repo.transition(record, Event.ABORT_END, error=introspect.CANCELED)
-        await svc.pxe_filter.deny(set(macs))
+        await introspect.complete_abort(svc, record, macs)
         return
     reason = INTERRUPTED.format(state=record.state.value)
     if record.state in (State.PROCESSING, State.REAPPLYING):
