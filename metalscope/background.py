@@ -44,9 +44,8 @@ async def _time_out(svc: Services, uuid: str, threshold: datetime.datetime) -> i
     if (record is None or record.finished or record.started_at is None
             or record.started_at >= threshold or not is_allowed(record.state, Event.TIMEOUT)):
         return 0
-    macs = (await svc.repo.attributes_of(uuid)).get("mac", [])
     LOG.error("Introspection of node %s timed out in state %s", uuid, record.state.value)
-    await svc.repo.transition(record, Event.TIMEOUT, error=TIMEOUT_MESSAGE)
+    _, macs = await svc.repo.settle(record, Event.TIMEOUT, error=TIMEOUT_MESSAGE)
     await svc.pxe_filter.deny(set(macs))
     return 1
 

@@ -139,17 +139,16 @@ async def _abort_locked(svc: Services, uuid: str) -> None:
     if record is None or record.state is State.ERROR or not is_allowed(record.state, Event.ABORT):
         LOG.info("Abort of node %s ignored in state %s", uuid, record and record.state.value)
         return
-    macs = (await svc.repo.attributes_of(uuid)).get("mac", [])
     record = await svc.repo.transition(record, Event.ABORT)
     if record.manage_boot:
         try:
             await svc.ironic.set_power_state(uuid, "power off")
         except IronicError as exc:
             LOG.warning("Failed to power off node %s after abort: %s", uuid, exc)
-    await complete_abort(svc, record, macs)
+    await complete_abort(svc, record)
 
 
-async def complete_abort(svc: Services, record: NodeRecord, macs: list[str]) -> None:
+async def complete_abort(svc: Services, record: NodeRecord) -> None:
     """The end of an abort: ``error`` "Canceled by operator", the node's MACs denied again."""
-    await svc.repo.transition(record, Event.ABORT_END, error=CANCELED)
+    _, macs = await svc.repo.settle(record, Event.ABORT_END, error=CANCELED)
     await svc.pxe_filter.deny(set(macs))

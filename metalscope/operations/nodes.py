@@ -49,15 +49,17 @@ def check_provision_state(node: dict[str, Any], settings: Settings) -> bool:
         f'Invalid provision state for introspection: "{state}", valid states are "{valid}"')
 
 
-async def fail_record(svc: Services, record: NodeRecord, message: str) -> NodeRecord:
-    """Finish the record in ``error`` with ``message``; a lost race is logged, not raised."""
+async def fail_record(svc: Services, record: NodeRecord, message: str,
+                      processed: str | None = None) -> NodeRecord:
+    """Finish the record in ``error`` with ``message`` (storing the ``processed`` data JSON
+    in the same transaction, when given); a lost race is logged, not raised."""
     if not is_allowed(record.state, Event.ERROR):
         LOG.error("Node %s in state %s cannot move to error: %s", record.uuid, record.state.value,
                   message)
         return record
-    macs = (await svc.repo.attributes_of(record.uuid)).get("mac", [])
     try:
-        failed = await svc.repo.transition(record, Event.ERROR, error=message)
+        failed, macs = await svc.repo.settle(record, Event.ERROR, error=message,
+                                             processed=processed)
     except (StateConflict, InvalidTransition) as exc:
         LOG.error("Could not record the failure of node %s (%s): %s", record.uuid, exc, message)
         return record

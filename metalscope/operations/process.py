@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from metalscope.operations.node_update import flush_changes
 from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
 from metalscope.ramdisk_logs import save_ramdisk_logs
 from metalscope.rules.engine import apply_rules
+from metalscope.rules.model import Rule
 from metalscope.services import Services
 from metalscope.state_machine import Event, State, is_allowed
 from metalscope.storage.repository import NodeRecord, utcnow
@@ -40,6 +40,11 @@ class ProcessingFailed(MetalScopeError):
 
 def without_logs(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "logs"}
+
+
+def data_text(data: dict[str, Any]) -> str:
+    """Introspection data as stored: compact JSON, without the ramdisk logs."""
+    return json.dumps(without_logs(data), separators=(",", ":"))
 
 
 def run_before_processing(svc: Services, data: dict[str, Any]) -> list[str]:
@@ -78,7 +83,7 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     waiting for these MACs or BMC always comes first: only data that no longer finds a node
     is checked against the digests.
     """
-    unprocessed = copy.deepcopy(without_logs(data))
+    unprocessed = data_text(data)  # before the hooks change ``data``
     failures = run_before_processing(svc, data)
     try:
         found = await _find(svc, data, failures, digest)
@@ -171,23 +176,24 @@ async def _report_preprocessing(svc: Services, data: dict[str, Any], failures: l
 
 
 async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
-                          data: dict[str, Any], unprocessed: dict[str, Any] | None,
+                          data: dict[str, Any], unprocessed: str | None,
                           digest: str | None = None, resume: bool = False) -> str:
     handed_over = False
+    outcome = _Outcome()
     try:
         if record.finished:
             raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
-        record = await _begin(svc, record, unprocessed, digest, resume)
-        record, changes, keep_power_on = await _run_processing(svc, record, data)
+        record, rules = await _begin(svc, record, unprocessed, digest, resume)
+        changes, keep_power_on = await _run_processing(svc, record, data, rules, outcome)
         handed_over = True
-        svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on),
+        svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on, outcome),
                              f"finish-{record.uuid}")
     except MetalScopeError as exc:
-        await _fail_processing(svc, record, data, exc)
+        await _fail_processing(svc, record, data, exc, outcome)
     except Exception as exc:
         LOG.exception("Unexpected error while processing node %s", record.uuid)
         message = f"Unexpected exception {type(exc).__name__} during processing: {exc}"
-        await _fail_processing(svc, record, data, ProcessingFailed(message, 500))
+        await _fail_processing(svc, record, data, ProcessingFailed(message, 500), outcome)
     finally:
         if not handed_over:
             await lock.release()
@@ -196,32 +202,50 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
     return record.uuid
 
 
-async def _begin(svc: Services, record: NodeRecord, unprocessed: dict[str, Any] | None,
-                 digest: str | None, resume: bool) -> NodeRecord:
-    """Store the unprocessed data and the body's digest and move to ``processing``: one
-    transaction when the data lives in the database."""
+class _Outcome:
+    """The processed data of one processing, once the hooks have produced it: stored with
+    the record's final transition, whether it ends ``finished`` or ``error``."""
+
+    def __init__(self) -> None:
+        self.processed: str | None = None
+
+
+async def _begin(svc: Services, record: NodeRecord, unprocessed: str | None,
+                 digest: str | None, resume: bool) -> tuple[NodeRecord, list[Rule]]:
+    """Store the unprocessed data and the body's digest, move to ``processing`` and read
+    the rules: one transaction when the data lives in the database."""
     in_repository = svc.data_store.in_repository
     if unprocessed is not None and not in_repository:
-        await _save_data(svc, record.uuid, False, unprocessed)
+        await _save_data(svc, record.uuid, False, json.loads(unprocessed))
     move = not (resume and record.state is State.PROCESSING)  # a resumed one is processing
     return await svc.repo.begin_processing(
         record, unprocessed if in_repository else None, digest, move)
 
 
-async def _run_processing(svc: Services, record: NodeRecord,
-                          data: dict[str, Any]) -> tuple[NodeRecord, NodeChanges, bool]:
+async def _run_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
+                          rules: list[Rule], outcome: _Outcome) -> tuple[NodeChanges, bool]:
     node = await svc.ironic.get_node(record.uuid)
     keep_power_on = check_provision_state(node, svc.settings)
     changes = NodeChanges(node, await svc.ironic.list_node_ports(record.uuid))
     run_before_update(svc, data, changes)
-    await svc.data_store.save(record.uuid, True, without_logs(data))
-    await _apply_rules(svc, data, changes)
+    await _keep_processed(svc, record.uuid, data, outcome)
+    await _apply_rules(svc, rules, data, changes)
     await flush_changes(svc.ironic, changes)
-    return record, changes, keep_power_on
+    return changes, keep_power_on
 
 
-async def _apply_rules(svc: Services, data: dict[str, Any], changes: NodeChanges) -> None:
-    rules = await svc.repo.list_rules()
+async def _keep_processed(svc: Services, uuid: str, data: dict[str, Any],
+                          outcome: _Outcome) -> None:
+    """The processed data, stored before the rules run (as upstream): in the database it is
+    written with the final transition; any other store gets it now."""
+    if svc.data_store.in_repository:
+        outcome.processed = data_text(data)
+    else:
+        await svc.data_store.save(uuid, True, without_logs(data))
+
+
+async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
+                       changes: NodeChanges) -> None:
     if not rules:
         return
     try:
@@ -233,39 +257,41 @@ async def _apply_rules(svc: Services, data: dict[str, Any], changes: NodeChanges
 
 
 async def _fail_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
-                           exc: MetalScopeError) -> None:
+                           exc: MetalScopeError, outcome: _Outcome) -> None:
     current = await svc.repo.get_node(record.uuid)
     if current is not None and not current.finished:
-        await fail_record(svc, current, str(exc))
+        await fail_record(svc, current, str(exc), processed=outcome.processed)
     _save_logs(svc, data, record.uuid)
     raise exc
 
 
 async def _finish(svc: Services, record: NodeRecord, lock: NodeLock, changes: NodeChanges,
-                  keep_power_on: bool) -> None:
-    """After answering the ramdisk: power off if managed, close the filter, mark finished."""
+                  keep_power_on: bool, outcome: _Outcome) -> None:
+    """After answering the ramdisk: power off if managed, then mark finished (with the
+    processed data) and close the filter."""
     try:
         if record.manage_boot and svc.settings.processing.power_off and not keep_power_on:
-            if not await _power_off(svc, record, changes):
+            if not await _power_off(svc, record, changes, outcome):
                 return
-        macs = set(changes.ports) | set((await svc.repo.attributes_of(record.uuid)).get("mac", []))
-        await svc.repo.transition(record, Event.FINISH)
-        await svc.pxe_filter.deny(macs)
+        _, macs = await svc.repo.settle(record, Event.FINISH, processed=outcome.processed)
+        await svc.pxe_filter.deny(set(changes.ports) | set(macs))
         LOG.info("Introspection of node %s finished", record.uuid)
     except MetalScopeError as exc:
-        await fail_record(svc, record, str(exc))
+        await fail_record(svc, record, str(exc), processed=outcome.processed)
     finally:
         await lock.release()
 
 
-async def _power_off(svc: Services, record: NodeRecord, changes: NodeChanges) -> bool:
+async def _power_off(svc: Services, record: NodeRecord, changes: NodeChanges,
+                     outcome: _Outcome) -> bool:
     try:
         await svc.ironic.set_power_state(record.uuid, "power off")
     except IronicError as exc:
         if changes.provision_state == "enroll":
             return True
         await fail_record(svc, record, f"Failed to power off node {record.uuid}, check its power "
-                                       f"management configuration: {exc}")
+                                       f"management configuration: {exc}",
+                          processed=outcome.processed)
         return False
     return True
 
@@ -287,9 +313,10 @@ async def resume_processing(svc: Services, record: NodeRecord, lock: NodeLock,
                             stored: dict[str, Any]) -> str:
     """Process an interrupted ``processing`` record again from its stored unprocessed data.
 
-    Takes over ``lock`` (released when done, as for a callback).
+    Takes over ``lock`` (released when done, as for a callback). The hooks change
+    ``stored`` in place, as they change a callback's data.
     """
-    data = copy.deepcopy(stored)
+    data = stored
     failures = run_before_processing(svc, data)
     if failures:
         await _report_preprocessing(svc, data, failures, (record, lock))
@@ -336,19 +363,20 @@ async def reapply_locked(svc: Services, uuid: str, data: dict[str, Any]) -> None
         LOG.warning("Reapply of node %s ignored in state %s", uuid, record and record.state.value)
         return
     record = await svc.repo.transition(record, Event.REAPPLY, started_at=utcnow())
+    outcome = _Outcome()
     try:
         failures = run_before_processing(svc, data)
         if failures:
             raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
         changes = NodeChanges(await svc.ironic.get_node(uuid), await svc.ironic.list_node_ports(uuid))
         run_before_update(svc, data, changes)
-        await svc.data_store.save(uuid, True, without_logs(data))
-        await _apply_rules(svc, data, changes)
+        await _keep_processed(svc, uuid, data, outcome)
+        await _apply_rules(svc, await svc.repo.list_rules(), data, changes)
         await flush_changes(svc.ironic, changes)
-        await svc.repo.transition(record, Event.FINISH)
+        await svc.repo.settle(record, Event.FINISH, processed=outcome.processed)
     except (MetalScopeError, InvalidTransition) as exc:
-        await fail_record(svc, record, str(exc))
+        await fail_record(svc, record, str(exc), processed=outcome.processed)
     except Exception as exc:
         LOG.exception("Unexpected error while reapplying node %s", uuid)
         await fail_record(svc, record, f"Unexpected exception {type(exc).__name__} during "
-                                       f"processing: {exc}")
+                                       f"processing: {exc}", processed=outcome.processed)

@@ -76,8 +76,7 @@ async def _settle(svc: Services, record: NodeRecord) -> None:
             await process.reapply_locked(svc, record.uuid, stored)
             return
     if record.state is State.ABORTING:
-        macs = (await svc.repo.attributes_of(record.uuid)).get("mac", [])
-        await introspect.complete_abort(svc, record, macs)
+        await introspect.complete_abort(svc, record)
         return
     reason = INTERRUPTED.format(state=record.state.value)
     if record.state in (State.PROCESSING, State.REAPPLYING):

@@ -153,22 +153,39 @@ class Repository:
                 await self._apply(conn, change)
         return change.result
 
-    async def begin_processing(self, record: NodeRecord, unprocessed: dict[str, Any] | None,
-                               digest: str | None, move: bool = True) -> NodeRecord:
+    async def settle(self, record: NodeRecord, event: Event, *, error: str | None = None,
+                     processed: str | None = None) -> tuple[NodeRecord, list[str]]:
+        """Apply a terminal ``event`` (``finish``, ``error``, ``timeout``, ...) in one
+        transaction with what goes with it: the processed data (JSON text, when stored in the
+        database) and the read of the lookup MACs the transition deletes, returned so that the
+        caller can deny them in the PXE filter."""
+        change = _Change(record, event, error)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                if processed is not None:
+                    await self._store_text(conn, record.uuid, True, processed)
+                rows = (await conn.execute(_SELECT_ATTRIBUTES, {"uuid": record.uuid})).all()
+                await self._apply(conn, change)
+        return change.result, [value for name, value in rows if name == "mac"]
+
+    async def begin_processing(self, record: NodeRecord, unprocessed: str | None,
+                               digest: str | None, move: bool = True,
+                               ) -> tuple[NodeRecord, list[Rule]]:
         """What a callback records before its hooks run, in one transaction: the unprocessed
-        data (when stored in the database), the body's digest, and (``move``) the
-        ``process`` transition with compare-and-set."""
-        text = None if unprocessed is None else json.dumps(unprocessed, separators=(",", ":"))
+        data (JSON text, when stored in the database), the body's digest, and (``move``) the
+        ``process`` transition with compare-and-set. Returns the record and the
+        introspection rules, read in the same transaction."""
         change = _Change(record, Event.PROCESS) if move else None
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                if text is not None:
-                    await self._store_text(conn, record.uuid, False, text)
+                if unprocessed is not None:
+                    await self._store_text(conn, record.uuid, False, unprocessed)
                 if digest is not None:
                     await self._record_callback(conn, record.uuid, digest)
                 if change is not None:
                     await self._apply(conn, change)
-        return record if change is None else change.result
+                rules = await self._read_rules(conn, None)
+        return (record if change is None else change.result), rules
 
     async def _apply(self, conn: AsyncConnection, change: _Change) -> None:
         record = change.record
@@ -345,18 +362,19 @@ class Repository:
         return await self._load_rules(None)
 
     async def _load_rules(self, where: Any) -> list[Rule]:
-        query = _SELECT_RULES
-        if where is not None:
-            query = query.where(where)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-            if not rows:
-                return []
-            uuids = [r.uuid for r in rows]
-            conds = (await conn.execute(sa.select(t.rule_conditions).where(
-                t.rule_conditions.c.rule.in_(uuids)).order_by(t.rule_conditions.c.id))).all()
-            acts = (await conn.execute(sa.select(t.rule_actions).where(
-                t.rule_actions.c.rule.in_(uuids)).order_by(t.rule_actions.c.id))).all()
+            return await self._read_rules(conn, where)
+
+    async def _read_rules(self, conn: AsyncConnection, where: Any) -> list[Rule]:
+        query = _SELECT_RULES if where is None else _SELECT_RULES.where(where)
+        rows = (await conn.execute(query)).all()
+        if not rows:
+            return []
+        uuids = [r.uuid for r in rows]
+        conds = (await conn.execute(sa.select(t.rule_conditions).where(
+            t.rule_conditions.c.rule.in_(uuids)).order_by(t.rule_conditions.c.id))).all()
+        acts = (await conn.execute(sa.select(t.rule_actions).where(
+            t.rule_actions.c.rule.in_(uuids)).order_by(t.rule_actions.c.id))).all()
         return [_rule_from_rows(r, conds, acts) for r in rows]
 
     async def delete_rule(self, uuid: str) -> bool:

@@ -150,7 +150,8 @@ class TestManagedIntrospection:
             api.delete(f"/v1/rules/{created.json()['uuid']}")
 
     def test_fail_rule(self, api: httpx.Client, make_node: Any) -> None:
-        """A fail action ends processing with its message (400 to the ramdisk)."""
+        """A fail action ends processing with its message (400 to the ramdisk); the
+        processed data stays readable."""
         machine = make_machine(seed=11, index=9)
         node = make_node(macs=[machine.pxe_mac])
         created = api.post("/v1/rules", json={"conditions": [], "actions": [
@@ -162,5 +163,10 @@ class TestManagedIntrospection:
             assert response.json()["error"]["message"] == "not for this cloud"
             status = api.get(f"/v1/introspection/{node['uuid']}").json()
             assert status["state"] == "error" and status["error"] == "not for this cloud"
+            # The processed data was kept before the rules ran, as upstream does.
+            stored = api.get(f"/v1/introspection/{node['uuid']}/data")
+            assert stored.status_code == 200
+            assert stored.json()["inventory"]["cpu"]["count"] == machine.cpu.count
+            assert "logs" not in stored.json()
         finally:
             api.delete(f"/v1/rules/{created['uuid']}")

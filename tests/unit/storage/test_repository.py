@@ -53,6 +53,40 @@ class TestStatusRecords:
         assert failed.finished and failed.error == "boom" and failed.state is State.ERROR
         assert await repo.attributes_of(UUID_A) == {}
 
+    async def test_settle_stores_data_and_returns_the_macs_it_drops(self, repo: Repository) -> None:
+        """settle: the final transition, the processed data and the MACs in one go."""
+        record = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
+        await repo.add_attributes(UUID_A, "mac", ["aa:bb:cc:dd:ee:01", "aa:bb:cc:dd:ee:02"])
+        record = await repo.transition(await repo.transition(record, Event.WAIT), Event.PROCESS)
+        done, macs = await repo.settle(record, Event.FINISH, processed='{"cpus":4}')
+        assert done.state is State.FINISHED and done.finished and done.error is None
+        assert sorted(macs) == ["aa:bb:cc:dd:ee:01", "aa:bb:cc:dd:ee:02"]
+        assert await repo.get_data(UUID_A, True) == '{"cpus":4}'
+        assert await repo.attributes_of(UUID_A) == {}
+
+    async def test_settle_from_a_stale_record_writes_nothing(self, repo: Repository) -> None:
+        """A lost compare-and-set leaves neither the data nor the state changed."""
+        record = await repo.start_introspection(UUID_A, True, [], None)
+        await repo.add_attributes(UUID_A, "mac", ["aa:bb:cc:dd:ee:01"])
+        await repo.transition(record, Event.WAIT)
+        with pytest.raises(StateConflict):
+            await repo.settle(record, Event.ERROR, error="late", processed='{"x":1}')
+        assert await repo.get_data(UUID_A, True) is None
+        assert await repo.attributes_of(UUID_A) == {"mac": ["aa:bb:cc:dd:ee:01"]}
+        assert (await repo.get_node(UUID_A)).state is State.WAITING  # type: ignore[union-attr]
+
+    async def test_begin_processing_records_and_reads_rules(self, repo: Repository) -> None:
+        """begin_processing: unprocessed data, digest and move in one go; rules read along."""
+        await repo.create_rule(Rule(uuid=UUID_B, actions=[Action("fail", {"message": "x"})]))
+        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None),
+                                       Event.WAIT)
+        moved, rules = await repo.begin_processing(record, '{"raw":1}', "d" * 64)
+        assert moved.state is State.PROCESSING and [r.uuid for r in rules] == [UUID_B]
+        assert await repo.get_data(UUID_A, False) == '{"raw":1}'
+        assert await repo.callback_node("d" * 64) == UUID_A
+        same, _ = await repo.begin_processing(moved, None, None, move=False)
+        assert same == moved
+
     async def test_restart_replaces_record_and_data(self, repo: Repository) -> None:
         """A new start wipes the previous record's attributes and stored data."""
         first = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
