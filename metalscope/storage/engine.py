@@ -7,6 +7,7 @@ driver for the same database; migrations use the synchronous URL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from metalscope.storage import sqlite_inline
+
 _ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
+    "sqlite": f"sqlite+{sqlite_inline.DRIVER}",
     "mysql": "mysql+aiomysql",
     "mariadb": "mysql+aiomysql",
     "postgresql": "postgresql+asyncpg",
 }
+#: How long a statement waits for another connection's SQLite write lock (threads and
+#: command-line tools; the service's own connections use sqlite_inline.BUSY_TIMEOUT_MS).
+SQLITE_BUSY_TIMEOUT_MS = 30000
 _SYNC_DRIVERS = {
     "sqlite": "sqlite",
     "mysql": "mysql+pymysql",
@@ -39,7 +45,8 @@ def async_url(connection: str) -> URL:
     if driver is None:
         raise ValueError(f"Unsupported database in [database]connection: {url.drivername}")
     if url.drivername in ("postgresql+psycopg", "mysql+asyncmy", "sqlite+aiosqlite",
-                          "postgresql+asyncpg", "mysql+aiomysql"):
+                          f"sqlite+{sqlite_inline.DRIVER}", "postgresql+asyncpg",
+                          "mysql+aiomysql"):
         return url
     return url.set(drivername=driver)
 
@@ -58,12 +65,14 @@ def _ensure_sqlite_folder(url: URL) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+    return on_connect
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,9 @@ def create_engine(connection: str, pool: PoolOptions | None = None) -> AsyncEngi
         kwargs["isolation_level"] = "READ COMMITTED"
     engine = create_async_engine(url, **kwargs)
     if _backend(url) == "sqlite":
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        inline = url.drivername == f"sqlite+{sqlite_inline.DRIVER}"
+        busy = sqlite_inline.BUSY_TIMEOUT_MS if inline else SQLITE_BUSY_TIMEOUT_MS
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy))
     return engine
 
 
@@ -101,7 +112,7 @@ def create_sync_engine(connection: str) -> sa.Engine:
     _ensure_sqlite_folder(url)
     engine = sa.create_engine(url)
     if _backend(url) == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(SQLITE_BUSY_TIMEOUT_MS))
     return engine
 
 
