@@ -122,16 +122,19 @@ def _problems(results: dict[str, dict[str, Any]]) -> str:
     return "".join("\n" + line for line in lines)
 
 
-def _render(rows: Sequence[Sequence[str]]) -> str:
+def _render(rows: Sequence[Sequence[str]], text_columns: int = 2) -> str:
+    """A Markdown table: the first ``text_columns`` left-aligned, the figures right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:])]
+        cells = [cell.ljust(width) for cell, width in zip(row[:text_columns], widths)]
+        cells += [cell.rjust(width) for cell, width in
+                  zip(row[text_columns:], widths[text_columns:])]
         lines.append("| " + " | ".join(cells) + " |")
         if number == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths[:2])
-                         + "|" + "|".join("-" * (w + 1) + ":" for w in widths[2:]) + "|")
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths[:text_columns])
+                         + "|" + "|".join("-" * (w + 1) + ":" for w in widths[text_columns:])
+                         + "|")
     return "\n".join(lines)
 
 
@@ -222,3 +225,25 @@ def targets_text(checked: Sequence[dict[str, Any]]) -> str:
         lines.append(f"  {item['verdict']:4}  {item['target']} (need {item['needed_ratio']:g}x): "
                      f"{values or 'no matching run'}")
     return "\n".join(lines)
+
+
+def closed_loop_text(runs: Sequence[dict[str, Any]], concurrency: int = 64) -> str:
+    """Why the latency ratio at a high concurrency follows the throughput ratio.
+
+    The ramdisks form a closed loop: C callbacks are always in flight, so the mean latency is
+    C divided by the throughput (Little's law) and the latency ratio can only follow the
+    throughput ratio. The throughput is Ironic's: the share of Ironic's CPU each node costs
+    bounds it, and that ratio is printed beside the other two.
+    """
+    keys = ("ironic_cpu_s_per_node", "end_to_end_nodes_per_s", "continue_p50_s",
+            "continue_p95_s")
+    labels = {m.key: m.label for m in METRICS}
+    chosen = [run for run in runs if run["concurrency"] == concurrency]
+    if not chosen:
+        return ""
+    rows = [("ratio (times better)", *(f"N={r['nodes']} C={r['concurrency']}" for r in chosen))]
+    rows += [(labels[key], *(f"{r['ratios'].get(key, math.nan):.2f}x" for r in chosen))
+             for key in keys]
+    return (f"At C = {concurrency} the callbacks form a closed loop: mean latency = "
+            f"{concurrency} / throughput,\nso the latency ratio follows the throughput ratio, "
+            "which the Ironic CPU each node costs bounds:\n" + _render(rows, text_columns=1))

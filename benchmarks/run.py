@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))  # ``metalscope`` even when this Python has it onl
 import psutil  # noqa: E402
 
 from report import (  # noqa: E402
-    METALSCOPE, METRICS, RATIO_LEGEND, UPSTREAM, check_targets, figures, ratio, ratio_summary,
-    side_by_side, table, targets_text,
+    METALSCOPE, METRICS, RATIO_LEGEND, UPSTREAM, check_targets, closed_loop_text, figures, ratio,
+    ratio_summary, side_by_side, table, targets_text,
 )
 from inspectors import PROCESSING_HOOKS  # noqa: E402
 from rig import SEED, Fleet, Rig, Toolchain, log, py_spy  # noqa: E402
@@ -176,6 +176,7 @@ def show(path: Path) -> None:
     print(ratio_summary(report["runs"]) + "\n")
     print(side_by_side(report["runs"]) + "\n")
     print(targets_text(check_targets(report["runs"])))
+    print("\n" + closed_loop_text(report["runs"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +222,7 @@ def _finish(report: dict[str, Any], output: Path, seconds: float) -> None:
     report["duration_s"] = round(seconds)
     print(ratio_summary(report["runs"]) + "\n")
     print(targets_text(report["targets"]))
+    print("\n" + closed_loop_text(report["runs"]))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     log(f"done in {seconds / 60:.1f} min; results in {output}")

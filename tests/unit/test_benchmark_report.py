@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from ironic_calls import call_name, count_calls  # noqa: E402
-from report import METRICS, check_targets, percentile, ratio  # noqa: E402
+from report import METRICS, check_targets, closed_loop_text, percentile, ratio  # noqa: E402
 from workload import last_finished  # noqa: E402
 
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
@@ -72,3 +72,15 @@ def test_last_finished_reads_both_timestamp_styles() -> None:
              {"finished_at": "2026-01-01T00:00:03.500000+00:00"}]
     assert last_finished(final) == 1767225603.5
     assert last_finished([*final, {"finished_at": None}]) is None
+
+
+def test_closed_loop_table_sets_the_latency_ratio_beside_ironic_cost() -> None:
+    runs = [run(200, 16, continue_p95_s=2.8),
+            run(200, 64, ironic_cpu_s_per_node=3.5, end_to_end_nodes_per_s=3.6,
+                continue_p50_s=3.3, continue_p95_s=3.4)]
+    text = closed_loop_text(runs)
+    assert "N=200 C=64" in text and "N=200 C=16" not in text
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if "|" in line}
+    assert "3.50x" in lines[BY_KEY["ironic_cpu_s_per_node"].label]
+    assert "3.40x" in lines[BY_KEY["continue_p95_s"].label]
+    assert closed_loop_text([run(200, 16)]) == ""
