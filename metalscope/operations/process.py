@@ -83,7 +83,8 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     waiting for these MACs or BMC always comes first: only data that no longer finds a node
     is checked against the digests.
     """
-    unprocessed = data_text(data)  # before the hooks change ``data``
+    # Taken before the hooks change ``data``; not serialised at all when nothing is stored.
+    unprocessed = data_text(data) if svc.data_store.enabled else None
     failures = run_before_processing(svc, data)
     try:
         found = await _find(svc, data, failures, digest)
@@ -238,6 +239,8 @@ async def _keep_processed(svc: Services, uuid: str, data: dict[str, Any],
                           outcome: _Outcome) -> None:
     """The processed data, stored before the rules run (as upstream): in the database it is
     written with the final transition; any other store gets it now."""
+    if not svc.data_store.enabled:
+        return
     if svc.data_store.in_repository:
         outcome.processed = data_text(data)
     else:
@@ -310,13 +313,12 @@ def _save_logs(svc: Services, data: dict[str, Any], uuid: str | None) -> None:
 
 
 async def resume_processing(svc: Services, record: NodeRecord, lock: NodeLock,
-                            stored: dict[str, Any]) -> str:
-    """Process an interrupted ``processing`` record again from its stored unprocessed data.
+                            data: dict[str, Any]) -> str:
+    """Process an interrupted ``processing`` record again from its stored unprocessed
+    ``data`` (which the hooks change in place, as they change a callback's data).
 
-    Takes over ``lock`` (released when done, as for a callback). The hooks change
-    ``stored`` in place, as they change a callback's data.
+    Takes over ``lock`` (released when done, as for a callback).
     """
-    data = stored
     failures = run_before_processing(svc, data)
     if failures:
         await _report_preprocessing(svc, data, failures, (record, lock))
