@@ -9,7 +9,8 @@ from starlette.testclient import TestClient
 
 from tests.fakes import FakeIronic
 from metalscope.extensions import ExtensionRegistry
-from metalscope.settings import Settings
+from metalscope.settings import Settings, load_settings
+from metalscope.storage import migrate
 from tests.unit.api.conftest import error_of, make_client
 
 V = {"X-OpenStack-Ironic-Inspector-API-Version": "1.18"}
@@ -140,6 +141,24 @@ class TestContinue:
         assert ("set_power_state", (node["uuid"], "power off")) in fake_ironic.calls
         stored = client.get(f"/v1/introspection/{node['uuid']}/data/unprocessed").json()
         assert stored["inventory"]["bmc_address"] == "192.0.2.11"
+
+    def test_processed_without_storing_data(self, tmp_path, fake_ironic: FakeIronic) -> None:  # type: ignore[no-untyped-def]
+        """store_data = none (upstream's default): processing finishes, nothing is kept."""
+        url = f"sqlite:///{tmp_path / 'none.sqlite'}"
+        migrate.upgrade(url)
+        settings = load_settings(overrides={"database": {"connection": url},
+                                            "DEFAULT": {"introspection_delay": 0},
+                                            "processing": {"store_data": "none"}})
+        node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"})
+        with make_client(settings, fake_ironic, ExtensionRegistry()) as client:
+            client.post(f"/v1/introspection/{node['uuid']}")
+            wait_state(client, node["uuid"], "waiting")
+            response = client.post("/v1/continue", json=ramdisk("192.0.2.12"))
+            assert response.status_code == 200 and response.json() == {"uuid": node["uuid"]}
+            assert wait_state(client, node["uuid"], "finished")["error"] is None
+            missing = client.get(f"/v1/introspection/{node['uuid']}/data", headers=V)
+            assert missing.status_code == 404
+            assert "not configured to store data" in error_of(missing)
 
 
 class TestList:
