@@ -114,7 +114,7 @@ def create_app(settings: Settings, services_factory: ServicesFactory = build_ser
     app = FastAPI(title="MetalScope", version=__version__, lifespan=lifespan,
                   description="Hardware introspection API compatible with ironic-inspector v1",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    api_errors.install_error_handlers(app, settings.default.debug)
+    api_errors.install_error_handlers(app, settings.logging.debug)
     app.include_router(introspection.router)
     app.include_router(rules.router)
     app.include_router(root.router)

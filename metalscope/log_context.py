@@ -1,7 +1,9 @@
-"""Structured logging: every line logged while handling a node carries ``[node: <uuid>]``.
+"""Structured logging: every line logged while handling a node carries ``[node: <uuid>]``,
+and every line logged while serving a request carries its request id.
 
-The node is bound in a contextvar for the duration of a block (:func:`bound`), so asyncio
-tasks spawned inside inherit it and no function needs a logger argument.
+The node and the request are bound in contextvars for the duration of a block
+(:func:`bound`, :func:`bound_request`), so asyncio tasks spawned inside inherit them and no
+function needs a logger argument.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import logging
 from collections.abc import Iterator
 
 _NODE: contextvars.ContextVar[str | None] = contextvars.ContextVar("metalscope_node", default=None)
+#: (request id, global request id) of the request being served: ``req-<uuid>`` each.
+_REQUEST: contextvars.ContextVar[tuple[str, str | None] | None] = contextvars.ContextVar(
+    "metalscope_request", default=None)
 
 
 @contextlib.contextmanager
@@ -21,6 +26,24 @@ def bound(node: str | None) -> Iterator[None]:
         yield
     finally:
         _NODE.reset(token)
+
+
+@contextlib.contextmanager
+def bound_request(request_id: str, global_request_id: str | None = None) -> Iterator[None]:
+    token = _REQUEST.set((request_id, global_request_id))
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def current_node() -> str | None:
+    return _NODE.get()
+
+
+def current_request() -> tuple[str, str | None] | None:
+    """(request id, global request id) of the request being served, or None."""
+    return _REQUEST.get()
 
 
 class NodeContextFilter(logging.Filter):

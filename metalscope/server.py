@@ -92,7 +92,7 @@ def check_tls_files(section: SslSection) -> None:
 
 
 def run_server(settings: Settings) -> None:
-    configure_logging(settings.default.debug)
+    configure_logging(settings.logging.debug)
     if settings.embedded:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,

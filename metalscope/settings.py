@@ -27,6 +27,60 @@ DEFAULT_HOOKS = "ramdisk_error,root_disk_selection,scheduler,validate_interfaces
 DEFAULT_CPU_FLAGS = {"vmx": "cpu_vt", "svm": "cpu_vt", "aes": "cpu_aes", "pse": "cpu_hugepages",
                      "pdpe1gb": "cpu_hugepages_1g", "smx": "cpu_txt"}
 EMBEDDED_IRONIC_URL = "http://127.0.0.1:6385"
+#: oslo.log's defaults for ``[DEFAULT]default_log_levels``, plus MetalScope's own libraries.
+DEFAULT_LOG_LEVELS = [
+    "amqp=WARN", "boto=WARN", "sqlalchemy=WARN", "suds=INFO", "oslo.messaging=INFO",
+    "oslo_messaging=INFO", "iso8601=WARN", "requests.packages.urllib3.connectionpool=WARN",
+    "urllib3.connectionpool=WARN", "websocket=WARN", "requests.packages.urllib3.util.retry=WARN",
+    "urllib3.util.retry=WARN", "keystonemiddleware=WARN", "routes.middleware=WARN",
+    "stevedore=WARN", "taskflow=WARN", "keystoneauth=WARN", "oslo.cache=INFO", "oslo_policy=INFO",
+    "dogpile.core.dogpile=INFO",
+    "httpx=WARN", "httpcore=WARN", "uvicorn.access=WARN", "aiosqlite=WARN",
+]
+CONTEXT_FORMAT = ("%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s "
+                  "[%(global_request_id)s %(request_id)s %(user_identity)s] %(instance)s%(message)s")
+DEFAULT_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(instance)s%(message)s"
+
+#: oslo.log's options, with its names, deprecated names and defaults (``[DEFAULT]``).
+_LOGGING_OPTS: list[cfg.Opt] = [
+    cfg.BoolOpt("debug", default=False, mutable=True),
+    cfg.StrOpt("log_config_append", deprecated_name="log-config", mutable=True),
+    cfg.StrOpt("log_date_format", default="%Y-%m-%d %H:%M:%S"),
+    cfg.StrOpt("log_file", deprecated_name="logfile"),
+    cfg.StrOpt("log_dir", deprecated_name="logdir"),
+    cfg.BoolOpt("watch_log_file", default=False),
+    cfg.BoolOpt("use_syslog", default=False),
+    cfg.BoolOpt("use_journal", default=False),
+    cfg.StrOpt("syslog_log_facility", default="LOG_USER"),
+    cfg.BoolOpt("use_json", default=False),
+    cfg.BoolOpt("use_stderr", default=False),
+    cfg.BoolOpt("log_color", default=False),
+    cfg.BoolOpt("use_eventlog", default=False),
+    cfg.IntOpt("log_rotate_interval", default=1),
+    cfg.StrOpt("log_rotate_interval_type", default="days", ignore_case=True,
+               choices=["Seconds", "Minutes", "Hours", "Days", "Weekday", "Midnight"]),
+    cfg.IntOpt("max_logfile_count", default=30),
+    cfg.IntOpt("max_logfile_size_mb", default=200),
+    cfg.StrOpt("log_rotation_type", default="none", ignore_case=True,
+               choices=["interval", "size", "none"]),
+    cfg.StrOpt("logging_context_format_string", default=CONTEXT_FORMAT),
+    cfg.StrOpt("logging_default_format_string", default=DEFAULT_FORMAT),
+    cfg.StrOpt("logging_debug_format_suffix", default="%(funcName)s %(pathname)s:%(lineno)d"),
+    cfg.StrOpt("logging_exception_prefix",
+               default="%(asctime)s.%(msecs)03d %(process)d ERROR %(name)s %(instance)s"),
+    cfg.StrOpt("logging_user_identity_format",
+               default="%(user)s %(project)s %(domain)s %(system_scope)s %(user_domain)s "
+                       "%(project_domain)s"),
+    cfg.ListOpt("default_log_levels", default=DEFAULT_LOG_LEVELS),
+    cfg.BoolOpt("publish_errors", default=False),
+    cfg.StrOpt("instance_format", default="[instance: %(uuid)s] "),
+    cfg.StrOpt("instance_uuid_format", default="[instance: %(uuid)s] "),
+    cfg.IntOpt("rate_limit_interval", default=0),
+    cfg.IntOpt("rate_limit_burst", default=0),
+    cfg.StrOpt("rate_limit_except_level", default="CRITICAL",
+               choices=["CRITICAL", "ERROR", "INFO", "WARNING", "DEBUG", ""]),
+    cfg.BoolOpt("fatal_deprecations", default=False),
+]
 
 _OPTS: dict[str, list[cfg.Opt]] = {
     "DEFAULT": [
@@ -50,7 +104,7 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.BoolOpt("can_manage_boot", default=True),
         cfg.BoolOpt("enable_mdns", default=False),
         cfg.BoolOpt("standalone", default=True),
-        cfg.BoolOpt("debug", default=False),
+        *_LOGGING_OPTS,
         cfg.StrOpt("transport_url"),
         cfg.IntOpt("node_status_keep_time", default=0, min=0,
                    help="Forget finished introspection records this many seconds after they "
@@ -78,6 +132,11 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.BoolOpt("disk_partitioning_spacing", default=True),
         cfg.BoolOpt("power_off", default=True),
         cfg.BoolOpt("permit_active_introspection", default=False),
+        # MetalScope's own.
+        cfg.IntOpt("ramdisk_retry_window", default=300, min=0,
+                   help="Seconds after a node finished during which a byte-identical retry of "
+                        "the callback that finished it is answered again with 200 (0: never; "
+                        "any other callback for a finished node gets upstream's 400)."),
     ],
     "database": [
         cfg.StrOpt("connection", default="sqlite:///ironic_inspector.sqlite", secret=True),
@@ -132,7 +191,16 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.ListOpt("backends", default=[]),
         cfg.ListOpt("allowed_source_ranges", default=[]),
         cfg.BoolOpt("ignore_proxied_requests", default=False),
+        cfg.StrOpt("path", default="/healthcheck"),
         cfg.StrOpt("disable_by_file_path"),
+        cfg.ListOpt("disable_by_file_paths", default=[]),
+        cfg.ListOpt("enable_by_file_paths", default=[]),
+    ],
+    "oslo_middleware": [
+        # Unset (upstream's behaviour: its WSGI app always honours X-Forwarded-*), True
+        # (honoured) or False (ignored).
+        cfg.BoolOpt("enable_proxy_headers_parsing", default=None),
+        cfg.IntOpt("max_request_body_size", default=114688),
     ],
     # oslo.policy's own options, so its Enforcer can read them from the same ConfigOpts.
     "oslo_policy": [opt for _group, opts in policy_opts.list_opts() for opt in opts],
@@ -197,7 +265,6 @@ class DefaultSection:
     api_max_limit: int
     can_manage_boot: bool
     standalone: bool
-    debug: bool
     node_status_keep_time: int
     max_continue_body_size: int
     max_request_body_size: int
@@ -220,6 +287,7 @@ class ProcessingSection:
     disk_partitioning_spacing: bool
     power_off: bool
     permit_active_introspection: bool
+    ramdisk_retry_window: int
 
     @property
     def hook_names(self) -> list[str]:
@@ -315,7 +383,52 @@ class HealthcheckSection:
     backends: list[str]
     allowed_source_ranges: list[str]
     ignore_proxied_requests: bool
+    path: str
     disable_by_file_path: str | None
+    disable_by_file_paths: list[str]
+    enable_by_file_paths: list[str]
+
+
+@dataclass(frozen=True)
+class OsloMiddlewareSection:
+    #: None (unset) behaves as upstream: the forwarded headers are honoured.
+    enable_proxy_headers_parsing: bool | None
+    max_request_body_size: int
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    """oslo.log's options, read from ``[DEFAULT]``."""
+
+    debug: bool
+    log_config_append: str | None
+    log_date_format: str
+    log_file: str | None
+    log_dir: str | None
+    watch_log_file: bool
+    use_syslog: bool
+    use_journal: bool
+    syslog_log_facility: str
+    use_json: bool
+    use_stderr: bool
+    log_color: bool
+    log_rotate_interval: int
+    log_rotate_interval_type: str
+    max_logfile_count: int
+    max_logfile_size_mb: int
+    log_rotation_type: str
+    logging_context_format_string: str
+    logging_default_format_string: str
+    logging_debug_format_suffix: str
+    logging_exception_prefix: str
+    logging_user_identity_format: str
+    default_log_levels: list[str]
+    publish_errors: bool
+    instance_format: str
+    instance_uuid_format: str
+    rate_limit_interval: int
+    rate_limit_burst: int
+    rate_limit_except_level: str
 
 
 @dataclass(frozen=True)
@@ -379,6 +492,8 @@ class Settings:
     swift: SwiftSection
     coordination: CoordinationSection
     healthcheck: HealthcheckSection
+    oslo_middleware: OsloMiddlewareSection
+    logging: LoggingSection
     oslo_policy: OsloPolicySection
     keystone_authtoken: KeystoneAuthtokenSection
     cors: CorsSection
@@ -402,6 +517,7 @@ _SECTION_TYPES: dict[str, type] = {
     "extra_hardware": ExtraHardwareSection, "accelerators": AcceleratorsSection,
     "port_physnet": PortPhysnetSection, "swift": SwiftSection,
     "coordination": CoordinationSection, "healthcheck": HealthcheckSection,
+    "oslo_middleware": OsloMiddlewareSection, "logging": LoggingSection,
     "oslo_policy": OsloPolicySection, "keystone_authtoken": KeystoneAuthtokenSection,
     "cors": CorsSection, "ssl": SslSection,
 }
@@ -411,7 +527,7 @@ def build_conf() -> cfg.ConfigOpts:
     """A fresh ConfigOpts with every option MetalScope knows registered."""
     conf = cfg.ConfigOpts()
     for section, opts in _OPTS.items():
-        if section == "DEFAULT":
+        if section in _SECTION_GROUPS:
             conf.register_opts(opts)
         else:
             conf.register_opts(opts, group=section)
@@ -443,8 +559,12 @@ def _embedded_overrides(conf: cfg.ConfigOpts) -> None:
     conf.set_default("backend_url", "", group="coordination")
 
 
+#: Sections read from another INI section than their name (oslo.log's options are in DEFAULT).
+_SECTION_GROUPS = {"DEFAULT": None, "logging": None}
+
+
 def _section(conf: cfg.ConfigOpts, name: str) -> Any:
-    group = conf if name == "DEFAULT" else conf[name]
+    group = conf if name in _SECTION_GROUPS else conf[name]
     kind = _SECTION_TYPES[name]
     values = {f.name: _plain(group[f.name]) for f in dataclasses.fields(kind)}
     return kind(**values)
@@ -483,7 +603,8 @@ def load_settings(config_files: list[str] | None = None, config_dirs: list[str] 
         _embedded_overrides(conf)
     for section, values in (overrides or {}).items():
         for key, value in values.items():
-            conf.set_override(key, value, group=None if section == "DEFAULT" else section)
+            conf.set_override(key, value,
+                              group=None if section in _SECTION_GROUPS else section)
     return Settings(**{("default" if name == "DEFAULT" else name): _section(conf, name)
                        for name in _SECTION_TYPES},
                     embedded=embedded, conf=conf, config_files=tuple(config_files))

@@ -87,7 +87,7 @@ def check_command_settings(settings: Settings) -> None:
 def pxe_filter_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
     """Run only the PXE filter (reconciled every sync_period), beside dnsmasq."""
     settings = load_cli_settings(config_files, config_dirs)
-    configure_logging(settings.default.debug)
+    configure_logging(settings.logging.debug)
     try:
         check_command_settings(settings)
         asyncio.run(run_filter(settings))
