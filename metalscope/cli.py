@@ -1,13 +1,17 @@
-"""The ``metalscope`` command: serve, db upgrade, simulate-ramdisk, demo."""
+"""The ``metalscope`` command: serve, db upgrade/downgrade/version, simulate-ramdisk, demo."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from metalscope.cli_options import config_options, load_cli_settings
 from metalscope.errors import ConfigurationError
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -34,13 +38,60 @@ def db() -> None:
 
 @db.command("upgrade")
 @config_options
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True,
+              help="MetalScope revision to stop at.")
 def db_upgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...], revision: str) -> None:
-    """Create or migrate the database schema."""
+    """Create the schema, upgrade it, or adopt an ironic-inspector database."""
     from metalscope.storage import migrate
-    settings = load_cli_settings(config_files, config_dirs)
-    migrate.upgrade(settings.database.connection, revision)
-    click.echo(f"Database schema is at {migrate.current_revision(settings.database.connection)}")
+    url = load_cli_settings(config_files, config_dirs).database.connection
+    adopted = _schema_command(migrate.upgrade, url, revision)
+    if adopted is not None:
+        click.echo(f"Adopted the ironic-inspector database at revision {adopted}")
+    click.echo(f"Database schema is at {_schema_command(migrate.current_revision, url)}")
+
+
+@db.command("downgrade")
+@config_options
+@click.option("--revision", default="b55109d5063a", show_default=True,
+              help="ironic-inspector's head (hand the database back), or a MetalScope revision.")
+def db_downgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...],
+                 revision: str) -> None:
+    """Take MetalScope's migrations back; by default hand the database back to
+    ironic-inspector (drops MetalScope's own tables)."""
+    from metalscope.storage import migrate
+    url = load_cli_settings(config_files, config_dirs).database.connection
+    changed = _schema_command(migrate.downgrade, url, revision)
+    found = _schema_command(migrate.versions, url)
+    if not changed:
+        click.echo("Nothing to do: the database has no MetalScope schema")
+    _echo_versions(found)
+
+
+@db.command("version")
+@config_options
+def db_version(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
+    """Print the MetalScope and ironic-inspector revisions of the database."""
+    from metalscope.storage import migrate
+    url = load_cli_settings(config_files, config_dirs).database.connection
+    _echo_versions(_schema_command(migrate.versions, url))
+
+
+def _echo_versions(found: Any) -> None:
+    from metalscope.storage import migrate
+    heads = {"MetalScope": migrate.head_revision(), "ironic-inspector": migrate.UPSTREAM_HEAD}
+    for name, revision in (("MetalScope", found.metalscope),
+                           ("ironic-inspector", found.upstream)):
+        suffix = " (head)" if revision == heads[name] else ""
+        click.echo(f"{name}: {revision or 'none'}{suffix}")
+
+
+def _schema_command(function: Callable[..., T], *args: Any) -> T:
+    """Run a schema function; its errors are one line on stderr and exit status 1."""
+    from metalscope.storage.migrate import SchemaError
+    try:
+        return function(*args)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _attach_optional_commands() -> None:

@@ -56,7 +56,8 @@ def sync_url(connection: str) -> URL:
     driver = _SYNC_DRIVERS.get(_backend(url))
     if driver is None:
         raise ValueError(f"Unsupported database in [database]connection: {url.drivername}")
-    keep = ("mysql+pymysql", "postgresql+psycopg", "postgresql+psycopg2", "sqlite")
+    # ironic-inspector's ``postgresql+psycopg2://`` URLs run on psycopg 3, MetalScope's driver.
+    keep = ("mysql+pymysql", "postgresql+psycopg", "sqlite")
     return url if url.drivername in keep else url.set(drivername=driver)
 
 

@@ -11,6 +11,8 @@ def test_operator_urls_map_to_asyncio_and_sync_drivers() -> None:
     assert async_url("mysql+pymysql://u@db/x").drivername == "mysql+aiomysql"
     assert sync_url("postgresql://u@db/x").drivername == "postgresql+psycopg"
     assert sync_url("mysql://u@db/x").drivername == "mysql+pymysql"
+    assert sync_url("postgresql+psycopg2://u@db/x").drivername == "postgresql+psycopg"
+    assert async_url("postgresql+psycopg2://u@db/x").drivername == "postgresql+asyncpg"
 
 
 async def test_pool_options_from_the_database_section() -> None:

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+from metalscope.storage.schema_alignment import utf8mb4
+
 revision = "0002_ramdisk_callbacks"
 down_revision = "0001_initial"
 branch_labels = None
@@ -22,6 +24,9 @@ _TS = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade() -> None:
+    # A foreign key joins columns of one character set: an adopted MySQL/MariaDB schema is
+    # still upstream's utf8 here (migration 0003 aligns the rest).
+    utf8mb4(op.get_bind())
     op.create_table(
         "ramdisk_callbacks",
         sa.Column("node_uuid", sa.String(36), sa.ForeignKey("nodes.uuid",
