@@ -52,7 +52,15 @@ _DELETE_CALLBACK = sa.delete(t.ramdisk_callbacks).where(
 _INSERT_CALLBACK = sa.insert(t.ramdisk_callbacks)
 _SELECT_CALLBACK = sa.select(t.ramdisk_callbacks.c.node_uuid).where(
     t.ramdisk_callbacks.c.digest == sa.bindparam("digest")).limit(1)
-_SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, t.rules.c.uuid)
+# Rules apply oldest first. Rules with the same created_at (upstream's DATETIME on MySQL keeps
+# whole seconds) come in the order of upstream's joined query: by first condition, then first
+# action, a rule without conditions sorting where the database sorts NULL.
+_FIRST_CONDITION = sa.select(sa.func.min(t.rule_conditions.c.id)).where(
+    t.rule_conditions.c.rule == t.rules.c.uuid).scalar_subquery()
+_FIRST_ACTION = sa.select(sa.func.min(t.rule_actions.c.id)).where(
+    t.rule_actions.c.rule == t.rules.c.uuid).scalar_subquery()
+_SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, _FIRST_CONDITION,
+                                            _FIRST_ACTION, t.rules.c.uuid)
 
 
 def utcnow() -> datetime.datetime:

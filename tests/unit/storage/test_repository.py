@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import pytest
+import sqlalchemy as sa
 
 from metalscope.errors import Conflict, InvalidTransition, StateConflict
 from metalscope.rules.model import Action, Condition, Rule
 from metalscope.state_machine import Event, State
+from metalscope.storage import tables as t
 from metalscope.storage.repository import Repository
 
 UUID_A = "11111111-1111-4111-8111-111111111111"
 UUID_B = "22222222-2222-4222-8222-222222222222"
+UUID_C = "33333333-3333-4333-8333-333333333333"
 
 
 class TestStatusRecords:
@@ -148,6 +152,39 @@ class TestRules:
         loaded = await repo.get_rule(UUID_A)
         assert loaded is not None and loaded.conditions == first.conditions
         assert loaded.actions == first.actions
+
+    async def test_same_created_at_in_upstream_order(self, repo: Repository) -> None:
+        """Rules created in the same second (whole-second DATETIME on MySQL) come in the order
+        of ironic-inspector's query: first condition, first action, NULL where the database
+        sorts it (first on SQLite and MariaDB, last on PostgreSQL)."""
+        fail = [Action("fail", {"message": "x"})]
+        condition = [Condition("eq", "a", params={"value": 1})]
+        await repo.create_rule(Rule(uuid=UUID_B, conditions=condition, actions=fail))
+        await repo.create_rule(Rule(uuid=UUID_A, actions=fail))
+        await repo.create_rule(Rule(uuid=UUID_C, conditions=condition, actions=fail))
+        async with repo.engine.begin() as conn:
+            await conn.execute(sa.update(t.rules).values(
+                created_at=datetime.datetime(2023, 1, 1)))
+        with_conditions = [UUID_B, UUID_C]
+        expected = (with_conditions + [UUID_A] if repo.engine.dialect.name == "postgresql"
+                    else [UUID_A] + with_conditions)
+        assert [r.uuid for r in await repo.list_rules()] == expected
+
+    async def test_rows_written_by_upstream(self, repo: Repository) -> None:
+        """NULL invert and disabled, upstream's JSON spacing: the rule reads as created."""
+        async with repo.engine.begin() as conn:
+            await conn.execute(sa.insert(t.rules).values(
+                uuid=UUID_A, created_at=datetime.datetime(2023, 1, 1), description=None,
+                disabled=None, scope=None))
+            await conn.execute(sa.insert(t.rule_conditions).values(
+                rule=UUID_A, op="eq", multiple="any", invert=None, field="memory_mb",
+                params='{"value": 1024}'))
+            await conn.execute(sa.insert(t.rule_actions).values(
+                rule=UUID_A, action="set-attribute", params='{"path": "/extra/a", "value": "b"}'))
+        rule = await repo.get_rule(UUID_A)
+        assert rule is not None and rule.conditions == [
+            Condition("eq", "memory_mb", "any", False, {"value": 1024})]
+        assert rule.actions == [Action("set-attribute", {"path": "/extra/a", "value": "b"})]
 
     async def test_duplicate_uuid_conflicts(self, repo: Repository) -> None:
         """A second rule with the same UUID is refused with the upstream message."""
