@@ -8,14 +8,12 @@ process) from the Ironic virtual environment, after ``ironic-inspector-dbsync up
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
 
-from metalscope.testing.service import LocalMetalScope, free_port, render_config, wait_until_answers
+from metalscope.testing.service import LocalMetalScope
+from metalscope.testing.upstream import LocalUpstreamInspector
 
 #: The hooks both inspectors run: upstream's ``$default_processing_hooks``, spelled out.
 PROCESSING_HOOKS = ("ramdisk_error,root_disk_selection,scheduler,validate_interfaces,"
@@ -78,56 +76,17 @@ class UpstreamInspector:
     name = "upstream"
 
     def __init__(self, workdir: Path, ironic_url: str, bin_dir: Path) -> None:
-        self.workdir = workdir.absolute()
-        self.bin_dir = bin_dir.absolute()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config_file = self.workdir / "inspector.conf"
-        self.log_file = self.workdir / "inspector.log"
-        self.sections = _merged(_COMMON, self._own_sections(ironic_url))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _own_sections(self, ironic_url: str) -> dict[str, dict[str, Any]]:
-        return {
-            "DEFAULT": {"host": "bench-inspector", "listen_address": "127.0.0.1",
-                        "listen_port": self.port, "auth_strategy": "noauth",
-                        "standalone": True, "transport_url": "fake://", "use_stderr": False,
-                        "log_file": self.log_file, "can_manage_boot": True},
-            "database": {"connection": f"sqlite:///{self.workdir / 'inspector.sqlite'}"},
-            "ironic": {"auth_type": "none", "endpoint_override": ironic_url},
-            "processing": {"ramdisk_logs_dir": self.workdir / "ramdisk-logs"},
-            "oslo_concurrency": {"lock_path": self.workdir / "lock"},
-        }
+        self._service = LocalUpstreamInspector(
+            workdir, ironic_url, bin_dir,
+            options=_merged(_COMMON, {"DEFAULT": {"host": "bench-inspector"}}))
+        self.url = self._service.url
+        self.log_file = self._service.log_file
 
     def start(self) -> None:
-        (self.workdir / "lock").mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(render_config(self.sections))
-        subprocess.run([str(self.bin_dir / "ironic-inspector-dbsync"), "--config-file",
-                        str(self.config_file), "upgrade"], check=True, capture_output=True)
-        with (self.workdir / "console.log").open("ab") as console:
-            self.process = subprocess.Popen(
-                [str(self.bin_dir / "ironic-inspector"), "--config-file", str(self.config_file)],
-                stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        problem = wait_until_answers(self.url, self.process, START_TIMEOUT)
-        if problem is not None:
-            self.stop()
-            raise RuntimeError(f"ironic-inspector {problem}, see {self.log_file}")
+        self._service.start()
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        self._service.stop()
 
     def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+        return self._service.pid()
