@@ -31,6 +31,38 @@ class TestDbUpgrade:
         assert migrate.schema_problem(f"sqlite:///{tmp_path / 'db.sqlite'}") is None
 
 
+class TestDbVersionAndDowngrade:
+    def test_version_of_new_and_empty_databases(self, tmp_path: Path) -> None:
+        conf = write_conf(tmp_path)
+        result = CliRunner().invoke(main, ["db", "version", "--config-file", str(conf)])
+        assert result.exit_code == 0 and result.output.splitlines() == [
+            "MetalScope: none", "ironic-inspector: none"]
+        CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        result = CliRunner().invoke(main, ["db", "version", "--config-file", str(conf)])
+        assert result.output.splitlines() == [
+            f"MetalScope: {migrate.head_revision()} (head)",
+            f"ironic-inspector: {migrate.UPSTREAM_HEAD} (head)"]
+
+    def test_downgrade_hands_back_then_upgrade_adopts(self, tmp_path: Path) -> None:
+        conf = write_conf(tmp_path)
+        CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        result = CliRunner().invoke(main, ["db", "downgrade", "--config-file", str(conf)])
+        assert result.exit_code == 0 and result.output.splitlines() == [
+            "MetalScope: none", f"ironic-inspector: {migrate.UPSTREAM_HEAD} (head)"]
+        result = CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        assert result.output.splitlines()[0] == (
+            f"Adopted the ironic-inspector database at revision {migrate.UPSTREAM_HEAD}")
+
+    def test_errors_are_one_line(self, tmp_path: Path) -> None:
+        """Exit status 1 and one line, the message and no traceback."""
+        conf = write_conf(tmp_path)
+        result = subprocess.run([sys.executable, "-m", "metalscope.cli", "db", "downgrade",
+                                 "--config-file", str(conf)], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1
+        assert result.stderr.startswith("Error: The database has no MetalScope schema")
+
+
 class TestServe:
     def test_refuses_old_schema(self, tmp_path: Path) -> None:
         """serve with a configured database refuses to start until db upgrade ran."""
