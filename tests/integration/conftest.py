@@ -58,10 +58,11 @@ def keystone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def upstream_bin(repo_root: Path) -> Path:
     """The bin folder of the environment that has ironic-inspector 12.5.0 (``.venv-ironic``,
     or ``METALSCOPE_IRONIC_VENV``). Without it the tests are skipped, except under CI."""
-    bin_dir = Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic") / "bin"
-    if not (bin_dir / "ironic-inspector-dbsync").is_file():
-        reason = f"ironic-inspector is not installed: {bin_dir / 'ironic-inspector-dbsync'} is missing"
+    venv = Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic")
+    tool = venv / "bin" / "ironic-inspector-dbsync"
+    if not tool.is_file():
+        reason = f"ironic-inspector is not installed: {tool} is missing"
         if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail(f"{reason}; CI is set, so this is an error", pytrace=False)
         pytest.skip(reason)
-    return bin_dir
+    return tool.parent
