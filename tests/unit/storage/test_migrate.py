@@ -141,3 +141,12 @@ def test_cannot_connect(tmp_path: Path) -> None:
     with pytest.raises(migrate.SchemaError, match=r"^Cannot connect to the database sqlite:///"):
         migrate.upgrade(url)
     assert str(migrate.schema_problem(url)).startswith("Cannot connect")
+
+
+def test_metalscope_database_from_before_adoption_upgrades(url: str, engine: sa.Engine) -> None:
+    """A database an earlier MetalScope left at 0002 (no alembic_version) upgrades as before
+    and gets upstream's stamp."""
+    migrate.upgrade(url, "0002_ramdisk_callbacks")
+    assert "alembic_version" not in sa.inspect(engine).get_table_names()
+    assert migrate.upgrade(url) is None
+    assert migrate.versions(url) == migrate.Versions(migrate.head_revision(), HEAD)
