@@ -78,8 +78,10 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     """Process ramdisk data; return the node UUID or raise (the node then ends in error).
 
     With the body's ``digest``, a retry of a callback already taken is recognised, on any
-    instance: it is answered as the first one was, or, when the instance processing it
-    stopped half-way, processing resumes from this copy of the data. An introspection
+    instance: it is answered as the first one was (within ``[processing]
+    ramdisk_retry_window`` seconds of the node's end; later it gets upstream's lookup
+    failure), or, when the instance processing it stopped half-way, processing resumes
+    from this copy of the data. An introspection
     waiting for these MACs or BMC always comes first: only data that no longer finds a node
     is checked against the digests.
     """
@@ -104,13 +106,14 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
 
 
 async def _check_repeated(svc: Services, digest: str) -> None:
-    """Raise RepeatedCallback when this very body was processed to the end already."""
+    """Raise RepeatedCallback when this very body finished a node within the retry window
+    (otherwise the lookup failure stands: upstream's 400 for a finished node)."""
     uuid = await svc.repo.callback_node(digest)
     if uuid is None:
         return
     record = await svc.repo.get_node(uuid)
-    if record is not None and record.finished:
-        raise lookup.RepeatedCallback(record)
+    if record is not None:
+        await lookup.check_repeated(svc, record, digest)
 
 
 def _answer_repeat(record: NodeRecord) -> str:
