@@ -23,6 +23,8 @@ NO_LOOKUP_ATTRIBUTES = (
     "No lookup attributes were found, inspector won't be able to find it after introspection, "
     "consider creating ironic ports or providing an IPMI address")
 CANCELED = "Canceled by operator"
+#: States in which a start waits for the node lock rather than being refused (see below).
+_WAIT_FOR_LOCK = frozenset({State.STARTING, State.ABORTING})
 
 
 async def start_introspection(svc: Services, node_id: str, manage_boot: bool) -> str:
@@ -51,12 +53,14 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
 
 async def _check_startable(svc: Services, uuid: str) -> None:
     """Refuse at once, as upstream, a start from a state that does not allow one (400
-    invalid transition, spec 3.5: ``processing``, ``reapplying``, ``aborting``,
-    ``enrolling``), rather than holding the request up to a minute for the lock of the
-    work in progress. Only ``starting`` is waited for: a second start during the boot
-    sequence restarts the introspection (spec 13.3)."""
+    invalid transition, spec 3.5: ``processing``, ``reapplying``, ``enrolling``), rather
+    than holding the request up to a minute for the lock of the work in progress.
+
+    ``starting`` and ``aborting`` are waited for instead: their work is short and always
+    ends in a state a start may leave, and upstream's functional test starts again right
+    after a start and right after an abort (spec 13.2 steps 56-57, 13.3)."""
     record = await svc.repo.get_node(uuid)
-    if record is not None and record.state is not State.STARTING:
+    if record is not None and record.state not in _WAIT_FOR_LOCK:
         next_state(record.state, Event.START)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from metalscope.errors import IronicError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations.process import REAPPLY_PREPROCESSING_FAILED
 from metalscope.settings import Settings, load_settings
+from metalscope.state_machine import Event
 from metalscope.storage import migrate
 from tests.fakes import FakeIronic
 from tests.unit.api.conftest import error_of, make_client
@@ -193,9 +195,9 @@ class TestAbort:
         assert wait_state(client, node["uuid"], "error")["error"] == "Canceled by operator"
         assert _power_offs(gated, node["uuid"]) == 0
 
-    def test_second_abort_while_the_first_runs_is_409(self, tmp_path: Path,
-                                                      gated: GatedIronic) -> None:
-        """The background abort holds the lock while it retries the power-off."""
+    def test_calls_while_the_abort_runs(self, tmp_path: Path, gated: GatedIronic) -> None:
+        """The background abort holds the lock while it retries the power-off: a second
+        abort is 409; a start waits for the abort to end, then restarts (spec 13.2 step 57)."""
         settings = _settings(tmp_path, max_retries=1000)
         with make_client(settings, gated, ExtensionRegistry()) as client:
             uuid = _waiting_node(client, gated)
@@ -203,9 +205,30 @@ class TestAbort:
             assert client.post(f"/v1/introspection/{uuid}/abort").status_code == 202
             wait_state(client, uuid, "aborting")
             second = client.post(f"/v1/introspection/{uuid}/abort")
+            threading.Timer(0.3, gated.power_errors.clear).start()
             start = client.post(f"/v1/introspection/{uuid}")
-            gated.power_errors.clear()
-            assert wait_state(client, uuid, "error")["error"] == "Canceled by operator"
+            assert start.status_code == 202, start.text
+            assert wait_state(client, uuid, "waiting")["error"] is None
         assert second.status_code == 409
         assert error_of(second) == "Node is locked, please, retry later"
-        assert start.status_code == 400 and "'aborting' on event 'start'" in error_of(start)
+        assert _power_offs(gated, uuid) > 1
+
+    def test_start_while_processing_is_refused_at_once(self, client: TestClient,
+                                                       gated: GatedIronic) -> None:
+        """``processing`` allows no start: 400 as upstream, without waiting for its lock."""
+        uuid = _waiting_node(client, gated)
+        svc = client.app.state.services  # type: ignore[attr-defined]
+        lock = client.portal.call(svc.coordinator.acquire, uuid)  # type: ignore[union-attr]
+
+        async def process() -> None:
+            record = await svc.repo.get_node(uuid)
+            await svc.repo.transition(record, Event.PROCESS)
+
+        try:
+            client.portal.call(process)  # type: ignore[union-attr]
+            start = client.post(f"/v1/introspection/{uuid}")
+        finally:
+            client.portal.call(lock.release)  # type: ignore[union-attr]
+        assert start.status_code == 400
+        assert error_of(start) == ("Can not transition from state 'processing' on event 'start' "
+                                   "(no defined transition)")
