@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ def test_names_ironic_accepts_in_the_callback_url(name: str, accepted: bool) -> 
     assert ii.accepted_as_callback_host(name) is accepted
 
 
-def _resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def _resolver(table: dict[str, list[str]]) -> Callable[..., list[tuple[object, ...]]]:
+    """A ``socket.getaddrinfo`` that knows only the names in ``table``."""
     def getaddrinfo(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
         if host not in table:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
