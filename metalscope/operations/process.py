@@ -78,12 +78,12 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     """Process ramdisk data; return the node UUID or raise (the node then ends in error).
 
     With the body's ``digest``, a retry of a callback already taken is recognised, on any
-    instance: it is answered as the first one was (within ``[processing]
-    ramdisk_retry_window`` seconds of the node's end; later it gets upstream's lookup
-    failure), or, when the instance processing it stopped half-way, processing resumes
-    from this copy of the data. An introspection
-    waiting for these MACs or BMC always comes first: only data that no longer finds a node
-    is checked against the digests.
+    instance: it is answered as the first one was (within
+    ``[processing]ramdisk_retry_window`` seconds of the node's end; later it gets upstream's
+    lookup failure), or, when the instance processing it stopped half-way, processing
+    resumes from this copy of the data. An introspection waiting for these MACs or BMC
+    always comes first: only data that no longer finds a node is checked against the
+    digests.
     """
     # Taken before the hooks change ``data``; not serialised at all when nothing is stored.
     unprocessed = data_text(data) if svc.data_store.enabled else None
