@@ -99,6 +99,12 @@ class IronicError(MetalScopeError):
         super().__init__(message)
         self.status = status
 
+    @property
+    def node_locked(self) -> bool:
+        """Ironic refused because another operation holds the node (409 NodeLocked)."""
+        # NodeLocked, ParentNodeLocked and ChildNodeLocked all say "locked".
+        return self.status == 409 and "locked" in self.message.lower()
+
 
 class StorageNotConfigured(NotFound):
     """``[processing]store_data = none`` and data was asked for."""

@@ -19,7 +19,9 @@ Errors: every answer outside 2xx raises :class:`~metalscope.errors.IronicError` 
 Ironic's own message and the HTTP status; an unreachable Ironic raises it with status ``None``.
 Retries: 409 "node locked", 503 and connection failures are retried up to ``attempts`` times
 with an exponential back-off (0.2 s doubling, at most 2 s). Upstream retries 5 times 1 s apart
-and ignores ``[ironic]max_retries``/``retry_interval`` (Q-CONF-1); so does this client.
+and ignores ``[ironic]max_retries``/``retry_interval`` (Q-CONF-1); so does this client. (The
+abort's power-off, which may meet Ironic's own lock for longer, repeats the call under those
+two options: see ``operations/introspect.py``.)
 """
 
 from __future__ import annotations

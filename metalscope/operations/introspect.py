@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from metalscope import log_context
 from metalscope.bmc import resolve_bmc_addresses
 from metalscope.coordination import NodeLock
 from metalscope.errors import IntrospectionNotFound, IronicError, MetalScopeError, NodeLocked
@@ -21,6 +23,8 @@ NO_LOOKUP_ATTRIBUTES = (
     "No lookup attributes were found, inspector won't be able to find it after introspection, "
     "consider creating ironic ports or providing an IPMI address")
 CANCELED = "Canceled by operator"
+#: States in which a start waits for the node lock rather than being refused (see below).
+_WAIT_FOR_LOCK = frozenset({State.STARTING, State.ABORTING})
 
 
 async def start_introspection(svc: Services, node_id: str, manage_boot: bool) -> str:
@@ -31,6 +35,7 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
         await _validate_power(svc, node["uuid"])
     bmc = await resolve_bmc_addresses(node.get("driver_info") or {},
                                       svc.settings.default.ipmi_address_fields)
+    await _check_startable(svc, node["uuid"])
     lock = await svc.coordinator.acquire(node["uuid"], timeout=START_LOCK_WAIT)
     if lock is None:
         raise NodeLocked("Node is locked, please, retry later")
@@ -44,6 +49,19 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
     else:
         await _boot_sequence(svc, record, bmc, lock)
     return record.uuid
+
+
+async def _check_startable(svc: Services, uuid: str) -> None:
+    """Refuse at once, as upstream, a start from a state that does not allow one (400
+    invalid transition, spec 3.5: ``processing``, ``reapplying``, ``enrolling``), rather
+    than holding the request up to a minute for the lock of the work in progress.
+
+    ``starting`` and ``aborting`` are waited for instead: their work is short and always
+    ends in a state a start may leave, and upstream's functional test starts again right
+    after a start and right after an abort (spec 13.2 steps 56-57, 13.3)."""
+    record = await svc.repo.get_node(uuid)
+    if record is not None and record.state not in _WAIT_FOR_LOCK:
+        next_state(record.state, Event.START)
 
 
 async def _validate_power(svc: Services, uuid: str) -> None:
@@ -117,23 +135,30 @@ def _persistent_boot(value: Any) -> bool:
 
 
 async def abort_introspection(svc: Services, node_id: str) -> None:
-    """Abort a waiting introspection: power off if managed, then ``error`` (spec 2.4.7).
-
-    Done before answering, so a status read right after the 202 already shows the result.
-    """
+    """Accept an abort: take the node lock without waiting and hand it to the background
+    abort (spec 2.4.7). Answered at once, as upstream: the power-off may have to wait for
+    Ironic, which holds its own node lock while it calls this API."""
     uuid = await resolve_uuid(svc, node_id)
     if await svc.repo.get_node(uuid) is None:
         raise IntrospectionNotFound(uuid)
     lock = await svc.coordinator.acquire(uuid, blocking=False)
     if lock is None:
         raise NodeLocked("Node is locked, please, retry later")
+    svc.background.spawn(_abort_in_background(svc, uuid, lock), f"abort-{uuid}")
+
+
+async def _abort_in_background(svc: Services, uuid: str, lock: NodeLock) -> None:
     try:
-        await _abort_locked(svc, uuid)
+        with log_context.bound(node=uuid):
+            await _abort_locked(svc, uuid)
+    except MetalScopeError as exc:
+        LOG.error("Abort of node %s failed: %s", uuid, exc)
     finally:
         await lock.release()
 
 
 async def _abort_locked(svc: Services, uuid: str) -> None:
+    """``aborting``, power off if managed, then ``error`` "Canceled by operator"."""
     record = await svc.repo.get_node(uuid)
     # From ``error`` upstream accepts the abort but changes nothing visible (Q-FSM-2).
     if record is None or record.state is State.ERROR or not is_allowed(record.state, Event.ABORT):
@@ -141,11 +166,31 @@ async def _abort_locked(svc: Services, uuid: str) -> None:
         return
     record = await svc.repo.transition(record, Event.ABORT)
     if record.manage_boot:
+        await power_off_after_abort(svc, uuid)
+    await complete_abort(svc, record)
+    LOG.info("Introspection of node %s aborted", uuid)
+
+
+async def power_off_after_abort(svc: Services, uuid: str) -> bool:
+    """Power the node off, trying again while Ironic answers 409 NodeLocked, at most
+    ``[ironic]max_retries`` more times, ``[ironic]retry_interval`` seconds apart.
+
+    Any other failure ends the attempts at once. Failures are only logged (as upstream):
+    the abort goes on. Returns whether the node was powered off.
+    """
+    retries = max(0, svc.settings.ironic.max_retries)
+    for attempt in range(retries + 1):
         try:
             await svc.ironic.set_power_state(uuid, "power off")
+            return True
         except IronicError as exc:
-            LOG.warning("Failed to power off node %s after abort: %s", uuid, exc)
-    await complete_abort(svc, record)
+            if not exc.node_locked or attempt == retries:
+                LOG.warning("Failed to power off node %s after abort: %s", uuid, exc)
+                return False
+            LOG.debug("Node %s is locked in Ironic; powering it off again in %s s",
+                      uuid, svc.settings.ironic.retry_interval)
+        await asyncio.sleep(max(0, svc.settings.ironic.retry_interval))
+    return False
 
 
 async def complete_abort(svc: Services, record: NodeRecord) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
@@ -11,7 +12,7 @@ from metalscope.coordination import NodeLock
 from metalscope.errors import LookupFailed, NodeNotFoundInLookup
 from metalscope.services import Services
 from metalscope.state_machine import State
-from metalscope.storage.repository import NodeRecord
+from metalscope.storage.repository import NodeRecord, utcnow
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,26 @@ class RepeatedCallback(Exception):
     def __init__(self, record: NodeRecord) -> None:
         super().__init__(record.uuid)
         self.record = record
+
+
+def retry_window_open(record: NodeRecord, window: int,
+                      now: datetime.datetime | None = None) -> bool:
+    """Whether a retry of the callback that finished ``record`` is still answered as that
+    callback was: within ``window`` seconds (``[processing]ramdisk_retry_window``, 0 =
+    never) of ``finished_at``, bounds included. Later, it gets upstream's answer."""
+    if window <= 0 or record.finished_at is None:
+        return False
+    elapsed = (now or utcnow()) - record.finished_at
+    return elapsed <= datetime.timedelta(seconds=window)
+
+
+async def check_repeated(svc: Services, record: NodeRecord, digest: str | None) -> None:
+    """Raise RepeatedCallback when ``digest`` is that of the callback that finished
+    ``record`` and the retry window is still open."""
+    if (digest is not None and record.finished
+            and retry_window_open(record, svc.settings.processing.ramdisk_retry_window)
+            and await svc.repo.callback_node(digest) == record.uuid):
+        raise RepeatedCallback(record)
 
 
 async def find_introspection(svc: Services, data: dict[str, Any],
@@ -57,8 +78,7 @@ async def lock_unfinished(svc: Services, uuid: str,
                            "probably it's not on introspection now")
     if record.finished:
         await lock.release()
-        if digest is not None and await svc.repo.callback_node(digest) == uuid:
-            raise RepeatedCallback(record)  # a copy that waited for the lock behind the first
+        await check_repeated(svc, record, digest)  # a copy that waited behind the first
         raise LookupFailed(f"Introspection for node {uuid} already finished on "
                            f"{record.finished_at.isoformat() if record.finished_at else ''}")
     return record, lock

@@ -78,10 +78,12 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     """Process ramdisk data; return the node UUID or raise (the node then ends in error).
 
     With the body's ``digest``, a retry of a callback already taken is recognised, on any
-    instance: it is answered as the first one was, or, when the instance processing it
-    stopped half-way, processing resumes from this copy of the data. An introspection
-    waiting for these MACs or BMC always comes first: only data that no longer finds a node
-    is checked against the digests.
+    instance: it is answered as the first one was (within
+    ``[processing]ramdisk_retry_window`` seconds of the node's end; later it gets upstream's
+    lookup failure), or, when the instance processing it stopped half-way, processing
+    resumes from this copy of the data. An introspection waiting for these MACs or BMC
+    always comes first: only data that no longer finds a node is checked against the
+    digests.
     """
     # Taken before the hooks change ``data``; not serialised at all when nothing is stored.
     unprocessed = data_text(data) if svc.data_store.enabled else None
@@ -104,13 +106,14 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
 
 
 async def _check_repeated(svc: Services, digest: str) -> None:
-    """Raise RepeatedCallback when this very body was processed to the end already."""
+    """Raise RepeatedCallback when this very body finished a node within the retry window
+    (otherwise the lookup failure stands: upstream's 400 for a finished node)."""
     uuid = await svc.repo.callback_node(digest)
     if uuid is None:
         return
     record = await svc.repo.get_node(uuid)
-    if record is not None and record.finished:
-        raise lookup.RepeatedCallback(record)
+    if record is not None:
+        await lookup.check_repeated(svc, record, digest)
 
 
 def _answer_repeat(record: NodeRecord) -> str:
@@ -328,9 +331,10 @@ async def resume_processing(svc: Services, record: NodeRecord, lock: NodeLock,
 
 # -- reapply ----------------------------------------------------------------------------------
 async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> None:
-    """Re-run hooks and rules on stored (or given) data (spec 2.4.9, 5.6).
-
-    Done before answering, so a status read right after the 202 shows the outcome.
+    """Accept a reapply (spec 2.4.9): save a given body as the unprocessed data, take the
+    node lock without waiting and move the record to ``reapplying``; the hooks, rules and
+    Ironic update then run in the background, which holds the lock until the record is
+    ``finished`` or ``error`` (spec 5.6). The request is not held for the processing.
     """
     uuid = await resolve_uuid(svc, node_id)
     data = await _reapply_data(svc, uuid, body)
@@ -340,10 +344,14 @@ async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> N
     if lock is None:
         raise NodeLocked("Node locked, please, try again later")
     try:
-        with log_context.bound(node=uuid):
-            await reapply_locked(svc, uuid, data)
-    finally:
+        record = await _enter_reapplying(svc, uuid)
+    except BaseException:
         await lock.release()
+        raise
+    if record is None:
+        await lock.release()
+        return
+    svc.background.spawn(_reapply_in_background(svc, record, lock, data), f"reapply-{uuid}")
 
 
 async def _reapply_data(svc: Services, uuid: str, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -359,26 +367,49 @@ async def _reapply_data(svc: Services, uuid: str, body: dict[str, Any] | None) -
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-async def reapply_locked(svc: Services, uuid: str, data: dict[str, Any]) -> None:
+async def _enter_reapplying(svc: Services, uuid: str) -> NodeRecord | None:
+    """``reapplying`` with ``started_at`` = now and the old ``finished_at`` kept (so the
+    status still says finished, as upstream); None when the state does not allow a reapply
+    (then nothing changes, as upstream's silent background no-op)."""
     record = await svc.repo.get_node(uuid)
     if record is None or not is_allowed(record.state, Event.REAPPLY):
         LOG.warning("Reapply of node %s ignored in state %s", uuid, record and record.state.value)
-        return
-    record = await svc.repo.transition(record, Event.REAPPLY, started_at=utcnow())
+        return None
+    return await svc.repo.transition(record, Event.REAPPLY, started_at=utcnow())
+
+
+async def _reapply_in_background(svc: Services, record: NodeRecord, lock: NodeLock,
+                                 data: dict[str, Any]) -> None:
+    try:
+        with log_context.bound(node=record.uuid):
+            await run_reapply(svc, record, data)
+    finally:
+        await lock.release()
+
+
+async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -> None:
+    """Hooks, rules and the Ironic update for a record in ``reapplying`` (lock held by the
+    caller); the record ends ``finished``, or ``error`` with the failure."""
     outcome = _Outcome()
     try:
-        failures = run_before_processing(svc, data)
-        if failures:
-            raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
-        changes = NodeChanges(await svc.ironic.get_node(uuid), await svc.ironic.list_node_ports(uuid))
-        run_before_update(svc, data, changes)
-        await _keep_processed(svc, uuid, data, outcome)
-        await _apply_rules(svc, await svc.repo.list_rules(), data, changes)
-        await flush_changes(svc.ironic, changes)
+        await _reapply_steps(svc, record.uuid, data, outcome)
         await svc.repo.settle(record, Event.FINISH, processed=outcome.processed)
+        LOG.info("Reapply of node %s finished", record.uuid)
     except (MetalScopeError, InvalidTransition) as exc:
         await fail_record(svc, record, str(exc), processed=outcome.processed)
     except Exception as exc:
-        LOG.exception("Unexpected error while reapplying node %s", uuid)
+        LOG.exception("Unexpected error while reapplying node %s", record.uuid)
         await fail_record(svc, record, f"Unexpected exception {type(exc).__name__} during "
                                        f"processing: {exc}", processed=outcome.processed)
+
+
+async def _reapply_steps(svc: Services, uuid: str, data: dict[str, Any],
+                         outcome: _Outcome) -> None:
+    failures = run_before_processing(svc, data)
+    if failures:
+        raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
+    changes = NodeChanges(await svc.ironic.get_node(uuid), await svc.ironic.list_node_ports(uuid))
+    run_before_update(svc, data, changes)
+    await _keep_processed(svc, uuid, data, outcome)
+    await _apply_rules(svc, await svc.repo.list_rules(), data, changes)
+    await flush_changes(svc.ironic, changes)

@@ -73,7 +73,7 @@ async def _settle(svc: Services, record: NodeRecord) -> None:
     if record.state is State.REAPPLYING:
         stored = await _stored_data(svc, record.uuid)
         if stored is not None:
-            await process.reapply_locked(svc, record.uuid, stored)
+            await process.run_reapply(svc, record, stored)
             return
     if record.state is State.ABORTING:
         await introspect.complete_abort(svc, record)

@@ -36,6 +36,11 @@ Facts about this Ironic that tests and MetalScope rely on (checked against Ironi
   own query over to the following pages.
 * Error bodies are ``{"error_message": "<JSON string>"}`` whose inner JSON carries
   ``faultstring``; microversion errors (406) carry ``description`` instead.
+
+The same class runs Ironic 32.1 (API up to 1.101, start-up about as fast), the last release
+with the ``inspector`` inspect interface: ``metalscope/testing/inspector_interface.py`` gives
+the ``options`` that make it drive a MetalScope. The schema cache file names the release, so
+both releases can share one cache folder.
 """
 
 from __future__ import annotations
@@ -119,9 +124,14 @@ def ironic_sections(workdir: Path, port: int) -> dict[str, dict[str, Any]]:
 
 
 def ironic_release(bin_dir: Path) -> str | None:
-    """The Ironic release installed next to ``bin_dir``, from its dist-info folder name."""
+    """The Ironic release installed next to ``bin_dir``, from its dist-info folder name
+    (``ironic-32.1.0.dist-info``; other projects' folders never match: their names differ
+    after ``ironic``, e.g. ``ironic_inspector-…``). The schema cache is keyed by it, so
+    virtual environments with different releases never share a schema file."""
     for info in sorted(bin_dir.parent.glob("lib*/python*/site-packages/ironic-*.dist-info")):
-        return info.name.removeprefix("ironic-").removesuffix(".dist-info")
+        release = info.name.removeprefix("ironic-").removesuffix(".dist-info")
+        if release[:1].isdigit():
+            return release
     return None
 
 
@@ -316,8 +326,13 @@ class LocalIronic:
     def set_provision_state(self, node_id: str, action: str, expected: str,
                             timeout: float = SETTLE_TIMEOUT) -> dict[str, Any]:
         """Request a provision action and wait until the node rests in ``expected``."""
-        self._checked("PUT", f"/v1/nodes/{node_id}/states/provision", json={"target": action})
+        self.request_provision_action(node_id, action)
         return self.wait_for_rest(node_id, expected, timeout)
+
+    def request_provision_action(self, node_id: str, action: str) -> None:
+        """``PUT /v1/nodes/<node>/states/provision`` (``inspect``, ``abort``, ...); returns
+        when Ironic answers, without waiting for the node to settle."""
+        self._checked("PUT", f"/v1/nodes/{node_id}/states/provision", json={"target": action})
 
     def wait_for_rest(self, node_id: str, expected: str,
                       timeout: float = SETTLE_TIMEOUT) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""Integration fixtures: an IronicClient on the session's real Ironic; a real Keystone.
+"""Integration fixtures: an IronicClient on the session's real Ironic; a real Keystone; the
+virtual environment of an Ironic 32.x (the last series with the ``inspector`` inspect
+interface).
 
 The ``ironic``, ``mac_factory`` and ``make_node`` fixtures are in ``tests/conftest.py`` so the
 compat tier shares them.
@@ -14,8 +16,18 @@ import pytest
 
 from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
-from metalscope.testing.ironic import LocalIronic
+from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
+
+#: The release series of Ironic that still has the ``inspector`` inspect interface.
+INSPECTOR_INTERFACE_SERIES = "32."
+
+
+def _skip_or_fail(reason: str) -> None:
+    """Skip the test, except under CI, where a missing component is an error."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{reason}; CI is set, so this is an error", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -43,11 +55,8 @@ def keystone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """
     bin_dir = Path(os.environ.get("METALSCOPE_KEYSTONE_VENV") or repo_root / ".venv-keystone") / "bin"
     if not (bin_dir / "keystone-manage").is_file():
-        reason = (f"Keystone is not installed: {bin_dir / 'keystone-manage'} is missing "
-                  "(run scripts/setup, or point METALSCOPE_KEYSTONE_VENV at a Keystone venv)")
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"{reason}; CI is set, so this is an error", pytrace=False)
-        pytest.skip(reason)
+        _skip_or_fail(f"Keystone is not installed: {bin_dir / 'keystone-manage'} is missing "
+                      "(run scripts/setup, or point METALSCOPE_KEYSTONE_VENV at a Keystone venv)")
     local = LocalKeystone(tmp_path_factory.mktemp("keystone"), bin_dir,
                           schema_cache_dir=repo_root / ".work" / "keystone-schema")
     with local:
@@ -61,8 +70,23 @@ def upstream_bin(repo_root: Path) -> Path:
     venv = Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic")
     tool = venv / "bin" / "ironic-inspector-dbsync"
     if not tool.is_file():
-        reason = f"ironic-inspector is not installed: {tool} is missing"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"{reason}; CI is set, so this is an error", pytrace=False)
-        pytest.skip(reason)
+        _skip_or_fail(f"ironic-inspector is not installed: {tool} is missing")
     return tool.parent
+
+
+@pytest.fixture(scope="session")
+def ironic32_bin_dir(repo_root: Path) -> Path:
+    """The ``bin`` folder of an Ironic 32.x virtual environment.
+
+    It comes from ``METALSCOPE_IRONIC32_VENV`` (default ``.venv-ironic32``, made by
+    scripts/setup). Without it the tests that need it are skipped, except under CI, where
+    they fail.
+    """
+    venv = Path(os.environ.get("METALSCOPE_IRONIC32_VENV") or repo_root / ".venv-ironic32")
+    bin_dir = venv / "bin"
+    release = ironic_release(bin_dir) if (bin_dir / "ironic").is_file() else None
+    if release is None or not release.startswith(INSPECTOR_INTERFACE_SERIES):
+        _skip_or_fail(f"Ironic {INSPECTOR_INTERFACE_SERIES}x is not installed in {venv} (found "
+                      f"{release or 'none'}; run scripts/setup, or point "
+                      "METALSCOPE_IRONIC32_VENV at such a venv)")
+    return bin_dir

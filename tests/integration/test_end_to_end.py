@@ -102,18 +102,21 @@ class TestManagedIntrospection:
         logs = list((metalscope.workdir / "ramdisk-logs").glob(f"{node['uuid']}_*.tar.gz"))
         assert len(logs) == 1 and tarfile.is_tarfile(logs[0])
 
-    def test_abort_then_continue_refused(self, api: httpx.Client, make_node: Any) -> None:
-        """An aborted introspection is finished and later data for it is refused."""
+    def test_abort_then_continue_refused(self, api: httpx.Client, ironic: LocalIronic,
+                                         make_node: Any) -> None:
+        """An abort answers 202, then powers the node off and finishes the record in error;
+        later data for it is refused."""
         machine = make_machine(seed=11, index=6)
         node = make_node(macs=[machine.pxe_mac])
         start_and_wait(api, node["uuid"])
         assert api.post(f"/v1/introspection/{node['uuid']}/abort").status_code == 202
-        status = api.get(f"/v1/introspection/{node['uuid']}").json()
+        status = wait_status(api, node["uuid"], lambda s: s["finished"])
         assert status["state"] == "error" and status["error"] == "Canceled by operator"
+        assert wait_power(ironic, node["uuid"], "power off")
         assert api.post("/v1/continue", json=ramdisk_data(machine)).status_code == 400
 
     def test_reapply_with_body(self, api: httpx.Client, ironic: LocalIronic, make_node: Any) -> None:
-        """Reapply re-runs the hooks on new data and updates Ironic before answering."""
+        """Reapply answers 202, then re-runs the hooks on new data and updates Ironic."""
         machine = make_machine(seed=11, index=7)
         node = make_node(macs=[machine.pxe_mac])
         start_and_wait(api, node["uuid"], manage_boot=False)
@@ -123,8 +126,9 @@ class TestManagedIntrospection:
         data["inventory"]["cpu"]["count"] = 42
         response = api.post(f"/v1/introspection/{node['uuid']}/data/unprocessed", json=data)
         assert response.status_code == 202 and response.text == "{}\n"
-        status = api.get(f"/v1/introspection/{node['uuid']}").json()
-        assert status["state"] == "finished" and status["started_at"] > first["started_at"]
+        status = wait_status(api, node["uuid"], lambda s: s["state"] in ("finished", "error")
+                             and s["started_at"] > first["started_at"])
+        assert status["state"] == "finished" and status["error"] is None
         assert ironic.get_node(node["uuid"])["properties"]["cpus"] == "42"
         assert api.get(f"/v1/introspection/{node['uuid']}/data").json()["inventory"]["cpu"]["count"] == 42
 

@@ -25,6 +25,11 @@ def wait_state(client: TestClient, uuid: str, state: str) -> dict:
     raise AssertionError(f"node {uuid} never reached {state}: {body}")
 
 
+def drain(client: TestClient) -> None:
+    """Wait for the app's background work (abort, reapply, finishing steps) to end."""
+    client.portal.call(client.app.state.services.background.drain)  # type: ignore[union-attr,attr-defined]
+
+
 def ramdisk(bmc: str, error: str | None = None) -> dict:
     return {"inventory": {"bmc_address": bmc, "interfaces": [], "cpu": {}, "memory": {}},
             "error": error}
@@ -86,15 +91,18 @@ class TestStart:
 
 class TestAbort:
     def test_abort_waiting(self, client: TestClient, fake_ironic: FakeIronic) -> None:
-        """Abort of a waiting node is done when the 202 arrives."""
+        """Abort of a waiting node answers 202, then powers it off and ends in error."""
         node = fake_ironic.add_node(macs=["52:54:00:00:00:04"])
         client.post(f"/v1/introspection/{node['uuid']}")
         wait_state(client, node["uuid"], "waiting")
+        response = client.post(f"/v1/introspection/{node['uuid']}/abort")
+        assert response.status_code == 202 and response.text == "{}\n"
+        body = wait_state(client, node["uuid"], "error")
+        assert body["error"] == "Canceled by operator" and body["finished"]
+        assert fake_ironic.calls[-1] == ("set_power_state", (node["uuid"], "power off"))
         assert client.post(f"/v1/introspection/{node['uuid']}/abort").status_code == 202
-        body = client.get(f"/v1/introspection/{node['uuid']}").json()
-        assert body["state"] == "error" and body["error"] == "Canceled by operator" and body["finished"]
-        assert client.post(f"/v1/introspection/{node['uuid']}/abort").status_code == 202
-        assert client.get(f"/v1/introspection/{node['uuid']}").json()["error"] == "Canceled by operator"
+        drain(client)
+        assert client.get(f"/v1/introspection/{node['uuid']}").json() == body  # nothing changed
 
     def test_abort_unknown(self, client: TestClient) -> None:
         """Abort of a node without record is a 404."""

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from metalscope.operations import recovery
+from metalscope.errors import LookupFailed
+from metalscope.operations import lookup, recovery
 from metalscope.operations.process import callback_digest
 from metalscope.services import Services
 from metalscope.state_machine import Event
+from metalscope.storage import migrate, tables
 from tests.fakes import FakeIronic
 from metalscope.extensions import ExtensionRegistry
-from metalscope.settings import Settings
+from metalscope.settings import Settings, load_settings
 from tests.unit.api.conftest import error_of, make_client
 from tests.unit.api.test_introspection_api import ramdisk, wait_state
+
+NOT_FOUND = ("The following failures happened during running pre-processing hooks:\n"
+             "Look up error: Could not find a node for attributes {{'bmc_address': ['{bmc}']}}")
 
 
 def _body(bmc: str, error: str | None = None) -> bytes:
@@ -119,6 +128,99 @@ class TestRetriedCallback:
         response = _post(client, _body("192.0.2.35"))
         assert response.status_code == 400
         assert "no defined transition" in wait_state(client, uuid, "error")["error"]
+
+
+def _window_settings(tmp_path: Path, window: int, hooks: str = "") -> Settings:
+    url = f"sqlite:///{tmp_path / 'window.sqlite'}"
+    migrate.upgrade(url)
+    return load_settings(overrides={
+        "database": {"connection": url}, "DEFAULT": {"introspection_delay": 0},
+        "processing": {"ramdisk_retry_window": window, "processing_hooks": hooks}})
+
+
+def _age(client: TestClient, uuid: str, seconds: float) -> None:
+    """Move the record's ``finished_at`` ``seconds`` into the past."""
+    svc = _services(client)
+
+    async def move() -> None:
+        record = await svc.repo.get_node(uuid)
+        assert record is not None and record.finished_at is not None
+        earlier = record.finished_at - datetime.timedelta(seconds=seconds)
+        async with svc.repo.engine.begin() as conn:
+            await conn.execute(sa.update(tables.nodes).where(tables.nodes.c.uuid == uuid)
+                               .values(finished_at=earlier))
+
+    client.portal.call(move)  # type: ignore[union-attr]
+
+
+class TestRetryWindow:
+    """A retry is answered as the first callback only within ``ramdisk_retry_window``."""
+
+    def test_success_retried_inside_and_after_the_window(self, tmp_path: Path,
+                                                         fake_ironic: FakeIronic) -> None:
+        with make_client(_window_settings(tmp_path, 60), fake_ironic, ExtensionRegistry()) as client:
+            uuid = _waiting_node(client, fake_ironic, "192.0.2.51")
+            body = _body("192.0.2.51")
+            assert _post(client, body).json() == {"uuid": uuid}
+            wait_state(client, uuid, "finished")
+            _age(client, uuid, 59)
+            assert _post(client, body).json() == {"uuid": uuid}
+            _age(client, uuid, 2)
+            late = _post(client, body)
+        assert late.status_code == 400 and error_of(late) == NOT_FOUND.format(bmc="192.0.2.51")
+
+    def test_error_repeated_only_inside_the_window(self, tmp_path: Path,
+                                                   fake_ironic: FakeIronic) -> None:
+        settings = _window_settings(tmp_path, 60, hooks="ramdisk_error")
+        with make_client(settings, fake_ironic, ExtensionRegistry.from_settings(settings)) as client:
+            uuid = _waiting_node(client, fake_ironic, "192.0.2.52")
+            body = _body("192.0.2.52", error="psu smoking")
+            assert _post(client, body).status_code == 400
+            wait_state(client, uuid, "error")
+            again = _post(client, body)
+            assert error_of(again).startswith("Node processing already finished with error:")
+            _age(client, uuid, 61)
+            late = _post(client, body)
+        assert late.status_code == 400
+        assert error_of(late) == ("The following failures happened during running pre-processing "
+                                  "hooks:\nPreprocessing hook ramdisk_error: Ramdisk reported "
+                                  "error: psu smoking\nLook up error: Could not find a node for "
+                                  "attributes {'bmc_address': ['192.0.2.52']}")
+
+    def test_zero_never_answers_a_finished_node(self, tmp_path: Path,
+                                                fake_ironic: FakeIronic) -> None:
+        with make_client(_window_settings(tmp_path, 0), fake_ironic, ExtensionRegistry()) as client:
+            uuid = _waiting_node(client, fake_ironic, "192.0.2.53")
+            body = _body("192.0.2.53")
+            assert _post(client, body).json() == {"uuid": uuid}
+            wait_state(client, uuid, "finished")
+            again = _post(client, body)
+        assert again.status_code == 400 and error_of(again) == NOT_FOUND.format(bmc="192.0.2.53")
+
+    @pytest.mark.parametrize("window,repeated", [(300, True), (0, False)])
+    def test_copy_that_waited_behind_the_first(self, tmp_path: Path, fake_ironic: FakeIronic,
+                                               window: int, repeated: bool) -> None:
+        """The copy finds the record finished under the lock: repeated only in the window,
+        else upstream's "already finished" lookup failure."""
+        with make_client(_window_settings(tmp_path, window), fake_ironic,
+                         ExtensionRegistry()) as client:
+            uuid = _waiting_node(client, fake_ironic, "192.0.2.54")
+            body = _body("192.0.2.54")
+            assert _post(client, body).status_code == 200
+            wait_state(client, uuid, "finished")
+            outcome = client.portal.call(self._lock_again, _services(client), uuid,  # type: ignore[union-attr]
+                                         callback_digest(body))
+        assert outcome == ("repeated" if repeated else "already finished")
+
+    @staticmethod
+    async def _lock_again(svc: Services, uuid: str, digest: str) -> str:
+        try:
+            await lookup.lock_unfinished(svc, uuid, digest)
+        except lookup.RepeatedCallback:
+            return "repeated"
+        except LookupFailed as exc:
+            return "already finished" if "already finished on" in str(exc) else str(exc)
+        return "locked"
 
 
 class TestRecovery:
