@@ -245,6 +245,19 @@ def _json_extra(record: logging.LogRecord) -> dict[str, Any]:
     return {"node": record.node_uuid} if record.node_uuid else {}
 
 
+class ContextFields(logging.Filter):
+    """Fills every record with the attributes of :func:`fill_record`, for formatters of a
+    logging config file that are not a :class:`ContextFormatter`."""
+
+    def __init__(self, formats: LogFormats) -> None:
+        super().__init__()
+        self.formats = formats
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fill_record(record, self.formats)
+        return True
+
+
 def with_formats(formatter: logging.Formatter | None, formats: LogFormats) -> None:
     """Hand the configured formats to a ContextFormatter built by a logging config file."""
     if isinstance(formatter, ContextFormatter):

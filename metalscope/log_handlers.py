@@ -228,7 +228,7 @@ class RateLimitFilter(logging.Filter):
         self._reporting = False
         self._last: tuple[logging.LogRecord | None, bool] = (None, True)
 
-    def filter(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def filter(self, record: logging.LogRecord) -> bool:
         if self._last[0] is record:
             return self._last[1]
         verdict = self._passes(record)

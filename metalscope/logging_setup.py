@@ -32,11 +32,12 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TextIO
 
 from metalscope.errors import ConfigurationError
 from metalscope.log_context import ContextFilter
-from metalscope.log_format import (ContextFormatter, JsonFormatter, LogFormats, format_errors,
-                                   with_formats)
+from metalscope.log_format import (ContextFields, ContextFormatter, JsonFormatter, LogFormats,
+                                   format_errors, with_formats)
 from metalscope.log_handlers import (JOURNAL_SOCKET, SYSLOG_SOCKET, ColorStreamHandler,
                                      JournalHandler, RateLimitFilter, SyslogHandler,
                                      facility_code)
@@ -141,8 +142,8 @@ def _interval_handler(path: str, section: LoggingSection) -> logging.Handler:
         raise ConfigurationError(f"Invalid log rotation interval: {exc}") from exc
 
 
-def stream_handler(stream: object, color: bool) -> logging.Handler:
-    return ColorStreamHandler(stream) if color else logging.StreamHandler(stream)  # type: ignore
+def stream_handler(stream: TextIO, color: bool) -> logging.Handler:
+    return ColorStreamHandler(stream) if color else logging.StreamHandler(stream)
 
 
 def _facility(section: LoggingSection) -> int:
@@ -226,8 +227,8 @@ def load_config_file(path: str, formats: LogFormats) -> None:
 
     Every existing logger is reset first (as oslo.log does, since fileConfig leaves loggers
     it does not name alone). oslo.log's formatter and colour handler classes are mapped to
-    MetalScope's; every handler gets the context filter, so format strings may name
-    ``request_id``, ``instance`` and the rest.
+    MetalScope's; every handler gets a filter that fills the context attributes, so any
+    formatter may name ``request_id``, ``instance`` and the rest.
     """
     try:
         parser = read_config_file(path)
@@ -237,7 +238,7 @@ def load_config_file(path: str, formats: LogFormats) -> None:
         raise ConfigurationError(f"Error loading logging config {path}: "
                                  f"{_describe(exc)}") from exc
     for handler in all_handlers():
-        handler.addFilter(ContextFilter())
+        handler.addFilter(ContextFields(formats))
         with_formats(handler.formatter, formats)
 
 

@@ -96,12 +96,14 @@ class TestLogFile:
         """log_file inside log_dir, with logging_default_format_string and debug off."""
         service = service_in({
             "log_dir": tmp_path, "log_file": "inspector.log",
-            "logging_default_format_string": "CUSTOM %(levelname)s %(name)s %(instance)s%(message)s"})
+            "logging_default_format_string":
+                "CUSTOM %(levelname)s %(name)s %(instance)s%(message)s"})
         assert service.log_file == tmp_path / "inspector.log"
         uuid = introspect(service, make_node, index=2)
         service.stop()
         lines = service.log_file.read_text().splitlines()
         assert lines and all(line.startswith("CUSTOM ") for line in lines)
-        assert "CUSTOM INFO metalscope.server Serving with the " in "\n".join(lines)
-        assert f"CUSTOM INFO metalscope.rules.engine [node: {uuid}] Rules matching" in "\n".join(lines)
+        text = "\n".join(lines)
+        assert "CUSTOM INFO metalscope.server Serving with the " in text
+        assert f"CUSTOM INFO metalscope.rules.engine [node: {uuid}] Rules matching" in text
         assert not [line for line in lines if line.startswith("CUSTOM DEBUG")]

@@ -102,7 +102,8 @@ class TestErrorSummary:
                                record(level=logging.ERROR))
         assert appended == "message: OSError: disk gone"
         assert placed == "OSError: disk gone|message"
-        assert formatted(LogFormats(default="%(error_summary)s|%(message)s"), record()) == "-|message"
+        placed_format = LogFormats(default="%(error_summary)s|%(message)s")
+        assert formatted(placed_format, record()) == "-|message"
 
 
 class TestExceptionAndDebug:

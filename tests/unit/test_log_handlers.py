@@ -57,7 +57,8 @@ class TestColor:
 
 
 class TestRateLimit:
-    def make(self, except_level: int | None = logging.CRITICAL) -> tuple[RateLimitFilter, list[float]]:
+    def make(self, except_level: int | None = logging.CRITICAL
+             ) -> tuple[RateLimitFilter, list[float]]:
         now = [100.0]
         return RateLimitFilter(2, 10, except_level, clock=lambda: now[0]), now
 

@@ -435,17 +435,17 @@ class = oslo_log.formatters.ContextFormatter
         assert capsys.readouterr().err == ""
 
     def test_plain_formatter_sees_context(self, tmp_path: Path) -> None:
-        """A plain logging.Formatter may name request_id: the context filter is on every
-        handler of the file."""
+        """A plain logging.Formatter may name request_id, instance…: every handler of the
+        file fills the context attributes."""
         out = tmp_path / "plain.log"
         config = tmp_path / "logging.conf"
         config.write_text(self.CONFIG.replace("%(path)r", repr(str(out))).replace(
             "class = oslo_log.formatters.ContextFormatter",
-            "format = %(request_id)s %(node_uuid)s %(message)s"))
+            "format = %(request_id)s %(node_uuid)s %(instance)s%(user_identity)s %(message)s"))
         setup_logging(settings_from(tmp_path, f"log_config_append = {config}\n"))
         with log_context.bound(NODE), log_context.bound_request("req-4"):
             LOG.info("plain")
-        assert lines_of(out) == [f"req-4 {NODE} plain"]
+        assert lines_of(out) == [f"req-4 {NODE} [node: {NODE}] - - - - - - plain"]
 
     @pytest.mark.parametrize(("content", "detail"), [
         (None, "No such file or directory"),
