@@ -19,10 +19,14 @@ from metalscope.testing.service import LocalMetalScope
 
 pytestmark = pytest.mark.integration
 
-#: oslo.log's default format: time.msecs pid LEVEL logger [-] message
-DEFAULT_LINE = re.compile(
+#: What oslo.log's default formats put between the logger and the message: ``[-]`` outside a
+#: request (default format), ``[<global id> <request id> <user identity>]`` inside one
+#: (context format; lines logged while serving a request once request ids are bound).
+CONTEXT = r"\[(-|\S+ req-[0-9a-f-]+ - - - - - -)\] "
+#: oslo.log's default formats: time.msecs pid LEVEL logger [context] message
+LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
-    r"[\w.]+ \[-\] ")
+    r"[\w.]+ " + CONTEXT)
 #: A rule that matches every node and only logs.
 LOGGING_RULE = {"description": "log it", "actions": [{"action": "example", "note": "hi"}],
                 "conditions": [{"op": "ge", "field": "memory_mb", "value": 1}]}
@@ -82,28 +86,32 @@ class TestLogFile:
         assert _lines(log_file, "INFO metalscope.server [-] Serving with the ")
         assert _lines(log_file, "INFO uvicorn.error [-] Uvicorn running on http://127.0.0.1:")
         [matching] = _lines(log_file, "Rules matching this node: ")
-        assert DEFAULT_LINE.match(matching)
-        assert f" INFO metalscope.rules.engine [-] [node: {uuid}] Rules matching" in matching
-        debug = _lines(log_file, " DEBUG metalscope.rules.engine [-] ")
+        assert re.search(rf" INFO metalscope\.rules\.engine {CONTEXT}\[node: {uuid}\] Rules "
+                         "matching", matching)
+        debug = _lines(log_file, " DEBUG metalscope.rules.engine ")
         assert debug and all(re.search(r" \w+ /\S+/rules/engine\.py:\d+$", d) for d in debug)
         assert f"example action applied to node {uuid}" in log_file.read_text()
-        assert all(DEFAULT_LINE.match(line) for line in log_file.read_text().splitlines()
-                   if not line.startswith(" "))
+        assert all(LINE.match(line) for line in log_file.read_text().splitlines())
         assert not _lines(service.console_file, "metalscope.")
 
     def test_log_file_in_log_dir_with_format(self, service_in: Any, make_node: Any,
                                              tmp_path: Path) -> None:
-        """log_file inside log_dir, with logging_default_format_string and debug off."""
+        """log_file inside log_dir, with the format options and debug off: start-up lines
+        in the default format, lines logged while serving a request in the default or (with
+        a request id) the context format."""
         service = service_in({
             "log_dir": tmp_path, "log_file": "inspector.log",
-            "logging_default_format_string":
-                "CUSTOM %(levelname)s %(name)s %(instance)s%(message)s"})
+            "logging_default_format_string": "DEF %(levelname)s %(name)s %(instance)s%(message)s",
+            "logging_context_format_string":
+                "CTX %(request_id)s %(levelname)s %(name)s %(instance)s%(message)s"})
         assert service.log_file == tmp_path / "inspector.log"
         uuid = introspect(service, make_node, index=2)
         service.stop()
         lines = service.log_file.read_text().splitlines()
-        assert lines and all(line.startswith("CUSTOM ") for line in lines)
+        assert lines and all(re.match(r"(DEF|CTX req-\S+) [A-Z]+ [\w.]+ ", line)
+                             for line in lines)
         text = "\n".join(lines)
-        assert "CUSTOM INFO metalscope.server Serving with the " in text
-        assert f"CUSTOM INFO metalscope.rules.engine [node: {uuid}] Rules matching" in text
-        assert not [line for line in lines if line.startswith("CUSTOM DEBUG")]
+        assert re.search(r"^DEF INFO metalscope\.server Serving with the ", text, re.MULTILINE)
+        assert re.search(rf"^(DEF|CTX req-\S+) INFO metalscope\.rules\.engine \[node: {uuid}\] "
+                         "Rules matching", text, re.MULTILINE)
+        assert not re.search(r"^(DEF|CTX req-\S+) DEBUG ", text, re.MULTILINE)
