@@ -1,9 +1,10 @@
-"""Structured logging: every line logged while handling a node carries ``[node: <uuid>]``,
-and every line logged while serving a request carries its request id.
+"""Logging context: every line logged while handling a node carries its UUID, and every
+line logged while serving a request carries its request id.
 
 The node and the request are bound in contextvars for the duration of a block
 (:func:`bound`, :func:`bound_request`), so asyncio tasks spawned inside inherit them and no
-function needs a logger argument.
+function needs a logger argument. :class:`ContextFilter` puts them on log records;
+``metalscope.log_format`` renders them (``[node: <uuid>] ``, ``req-…``).
 """
 
 from __future__ import annotations
@@ -46,24 +47,26 @@ def current_request() -> tuple[str, str | None] | None:
     return _REQUEST.get()
 
 
-class NodeContextFilter(logging.Filter):
-    """Adds ``node_prefix`` (``[node: <uuid>] `` or empty) to every record."""
+class ContextFilter(logging.Filter):
+    """Copies the bound node and request onto every record it sees.
+
+    Sets ``node_uuid`` (None outside a node), ``request_id`` and ``global_request_id``
+    (None outside a request), unless the log call gave them itself (``extra=``). Handlers
+    run in the thread and task of the log call, so the contextvars read here are the
+    caller's.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        node = _NODE.get()
-        record.node_prefix = f"[node: {node}] " if node else ""
+        annotate(record)
         return True
 
 
-def configure_logging(debug: bool = False, log_file: str | None = None) -> None:
-    """Set up the root logger for the ``metalscope`` command (not called by the library)."""
-    handler: logging.Handler = (logging.FileHandler(log_file) if log_file
-                                else logging.StreamHandler())
-    handler.addFilter(NodeContextFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s %(node_prefix)s%(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def annotate(record: logging.LogRecord) -> None:
+    """What :class:`ContextFilter` does, for formatters that run without it."""
+    fields = record.__dict__
+    if "node_uuid" not in fields:
+        fields["node_uuid"] = _NODE.get()
+    if "request_id" not in fields:
+        fields["request_id"], fields["global_request_id"] = _REQUEST.get() or (None, None)
+    fields.setdefault("global_request_id", None)
+

@@ -13,7 +13,7 @@ import uvicorn
 
 from metalscope.app import create_app, validate_startup
 from metalscope.errors import ConfigurationError
-from metalscope.log_context import configure_logging
+from metalscope.logging_setup import setup_logging
 from metalscope.settings import Settings, SslSection
 from metalscope.storage import migrate
 
@@ -92,7 +92,7 @@ def check_tls_files(section: SslSection) -> None:
 
 
 def run_server(settings: Settings) -> None:
-    configure_logging(settings.logging.debug)
+    setup_logging(settings)
     if settings.embedded:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,

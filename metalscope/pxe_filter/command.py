@@ -17,7 +17,7 @@ import click
 
 from metalscope.errors import ConfigurationError, MetalScopeError
 from metalscope.cli_options import config_options, load_cli_settings
-from metalscope.log_context import configure_logging
+from metalscope.logging_setup import setup_logging
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
 from metalscope.settings import Settings
 
@@ -87,8 +87,8 @@ def check_command_settings(settings: Settings) -> None:
 def pxe_filter_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
     """Run only the PXE filter (reconciled every sync_period), beside dnsmasq."""
     settings = load_cli_settings(config_files, config_dirs)
-    configure_logging(settings.logging.debug)
     try:
+        setup_logging(settings, program="metalscope-pxe-filter")
         check_command_settings(settings)
         asyncio.run(run_filter(settings))
     except (MetalScopeError, OSError) as exc:

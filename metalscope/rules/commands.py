@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -193,12 +194,18 @@ async def _import(settings: Settings, candidates: list[Candidate], replace: bool
 
 
 def import_report(candidates: list[Candidate]) -> list[str]:
-    lines = [f"{c.status}: {c.label}: {c.message}" if c.status != "created"
+    """One entry per rule, then the counts; the lines after the first of a message (the
+    detail of a schema error) are indented under their entry."""
+    lines = [f"{c.status}: {c.label}: {_indented(c.message)}" if c.status != "created"
              else f"created: {c.label}" for c in candidates]
     counts = {s: sum(c.status == s for c in candidates)
               for s in ("created", "skipped", "invalid", "not converted")}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n or s == "created"))
     return lines
+
+
+def _indented(message: str) -> str:
+    return textwrap.indent(message, "    ")[4:] if message else message
 
 
 @rules.command("import")

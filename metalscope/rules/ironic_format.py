@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import re
 import string
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -740,7 +741,8 @@ def format_report(conversions: list[RuleConversion]) -> list[str]:
     for conversion in conversions:
         status = "converted" if conversion.converted else "NOT converted"
         lines.append(f"{status}: {conversion.label}")
-        lines += [f"    - {problem}" for problem in conversion.problems]
+        lines += ["    - " + textwrap.indent(problem, "      ")[6:]
+                  for problem in conversion.problems]
         lines += [f"    note: {note}" for note in conversion.notes]
     done = sum(c.converted for c in conversions)
     lines.append(f"{done} of {len(conversions)} Ironic inspection rule(s) converted"

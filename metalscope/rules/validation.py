@@ -1,9 +1,11 @@
 """Turning a ``POST /v1/rules`` body into a :class:`~metalscope.rules.model.Rule` (spec 7.2).
 
 Checks run in upstream's order and the first failure is reported, with upstream's texts
-(spec 2.4.10): UUID, scope, the shape of ``conditions`` then of ``actions`` (the details
-read like the first line of a JSON-schema error), then each condition's scheme, JSONPath
-and parameters, then each action's parameters. Every failure is a
+(spec 2.4.10): UUID, scope; then the conditions (their JSON schema, then each condition's
+scheme, JSONPath and parameters); then the actions (their JSON schema, then each action's
+parameters). A schema failure carries the whole text upstream gives: the problem, the
+schema keyword and where it sits in the schema, and the offending value
+(:mod:`metalscope.rules.schema`). Every failure is a
 :class:`~metalscope.errors.RuleValidationError` (400); so is a body that is not an object
 (quirk Q-API-4).
 
@@ -24,14 +26,14 @@ import jsonpath_rw
 from metalscope.errors import RuleValidationError
 from metalscope.rules.engine import SCHEMES, split_field
 from metalscope.rules.model import Action, Condition, Rule
+from metalscope.rules.schema import actions_schema, conditions_schema, schema_error
 from metalscope.rules.spec import RuleAction, RuleCondition
 
-MULTIPLE_VALUES = ("all", "any", "first")
 CONDITION_KEYS = frozenset({"op", "field", "multiple", "invert"})
 MAX_SCOPE_LENGTH = 255
 
 
-def parse_rule(body: Any, conditions: Mapping[str, RuleCondition],
+def parse_rule(body: Any, operators: Mapping[str, RuleCondition],
                actions: Mapping[str, RuleAction]) -> Rule:
     """Validate an API body against the registered operators and actions; build the Rule.
 
@@ -47,13 +49,9 @@ def parse_rule(body: Any, conditions: Mapping[str, RuleCondition],
     if scope is not None and len(scope) > MAX_SCOPE_LENGTH:
         raise RuleValidationError(
             "Invalid scope: the length of the scope should be within 255 characters")
-    conditions_json = _list_or_empty(body.get("conditions"))
-    actions_json = _list_or_empty(body.get("actions"))
-    _check_schema("conditions", _conditions_schema_problem(conditions_json, conditions))
-    _check_schema("actions", _actions_schema_problem(actions_json, actions))
-    return Rule(uuid=rule_uuid, description=description, scope=scope,
-                conditions=[_parse_condition(c, conditions) for c in conditions_json],
-                actions=[_parse_action(a, actions) for a in actions_json])
+    conditions = _parse_conditions(_list_or_empty(body.get("conditions")), operators)
+    return Rule(uuid=rule_uuid, description=description, scope=scope, conditions=conditions,
+                actions=_parse_actions(_list_or_empty(body.get("actions")), actions))
 
 
 # -- top-level fields --------------------------------------------------------------------------
@@ -87,58 +85,21 @@ def _list_or_empty(value: Any) -> Any:
     return [] if value is None else value
 
 
-# -- shape (what upstream checks with a JSON schema) ------------------------------------------
-def _check_schema(what: str, problem: str | None) -> None:
-    if problem is not None:
-        raise RuleValidationError(f"Validation failed for {what}: {problem}")
+# -- the lists ---------------------------------------------------------------------------------
+def _check_schema(what: str, instance: Any, schema: dict[str, Any]) -> None:
+    error = schema_error(instance, schema)
+    if error is not None:
+        raise RuleValidationError(f"Validation failed for {what}: {error}")
 
 
-def _enum_problem(value: Any, allowed: Mapping[str, Any] | tuple[str, ...]) -> str | None:
-    if isinstance(value, str) and value in allowed:
-        return None
-    return f"{value!r} is not one of {sorted(allowed)!r}"
+def _parse_conditions(items: Any, operators: Mapping[str, RuleCondition]) -> list[Condition]:
+    _check_schema("conditions", items, conditions_schema(operators))
+    return [_parse_condition(item, operators) for item in items]
 
 
-def _item_problem(item: Any, required: tuple[str, ...]) -> str | None:
-    if not isinstance(item, dict):
-        return f"{item!r} is not of type 'object'"
-    missing = [key for key in required if key not in item]
-    return f"{missing[0]!r} is a required property" if missing else None
-
-
-def _condition_problem(item: Any, operators: Mapping[str, RuleCondition]) -> str | None:
-    problem = _item_problem(item, ("op", "field"))
-    if problem is None:
-        problem = _enum_problem(item["op"], operators)
-    if problem is None and not isinstance(item["field"], str):
-        problem = f"{item['field']!r} is not of type 'string'"
-    if problem is None and "multiple" in item:
-        problem = _enum_problem(item["multiple"], MULTIPLE_VALUES)
-    if problem is None and "invert" in item and not isinstance(item["invert"], bool):
-        problem = f"{item['invert']!r} is not of type 'boolean'"
-    return problem
-
-
-def _conditions_schema_problem(value: Any,
-                               operators: Mapping[str, RuleCondition]) -> str | None:
-    if not isinstance(value, list):
-        return f"{value!r} is not of type 'array'"
-    problems = (_condition_problem(item, operators) for item in value)
-    return next((p for p in problems if p is not None), None)
-
-
-def _action_problem(item: Any, actions: Mapping[str, RuleAction]) -> str | None:
-    problem = _item_problem(item, ("action",))
-    return problem if problem is not None else _enum_problem(item["action"], actions)
-
-
-def _actions_schema_problem(value: Any, actions: Mapping[str, RuleAction]) -> str | None:
-    if not isinstance(value, list):
-        return f"{value!r} is not of type 'array'"
-    if not value:
-        return "[] should be non-empty"
-    problems = (_action_problem(item, actions) for item in value)
-    return next((p for p in problems if p is not None), None)
+def _parse_actions(items: Any, actions: Mapping[str, RuleAction]) -> list[Action]:
+    _check_schema("actions", items, actions_schema(actions))
+    return [_parse_action(item, actions) for item in items]
 
 
 # -- each condition and action -----------------------------------------------------------------

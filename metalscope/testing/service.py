@@ -63,8 +63,12 @@ class LocalMetalScope:
         self.url = f"http://127.0.0.1:{self.port}"
         self.python = python
         self.config_file = self.workdir / "metalscope.conf"
-        self.log_file = self.workdir / "metalscope.log"
+        #: Standard output and error of ``serve``.
+        self.console_file = self.workdir / "metalscope.log"
         self.sections = self._sections(ironic_url, options or {})
+        #: Where the service's log lines go: the file ``[DEFAULT]log_file``/``log_dir`` name,
+        #: else the console file (no log file: oslo.log's default, standard output).
+        self.log_file = self._configured_log_file() or self.console_file
         self.process: subprocess.Popen[bytes] | None = None
         #: httpx ``verify`` for the readiness probe (a CA file or context when serving TLS).
         self.verify: Any = True
@@ -85,6 +89,13 @@ class LocalMetalScope:
             sections.setdefault(section, {}).update(values)
         return sections
 
+    def _configured_log_file(self) -> Path | None:
+        default = self.sections["DEFAULT"]
+        log_file, log_dir = default.get("log_file"), default.get("log_dir")
+        if log_file:
+            return Path(log_dir or "", log_file)
+        return Path(log_dir, "metalscope.log") if log_dir else None
+
     def _command(self, *args: str) -> list[str]:
         return [self.python, "-m", "metalscope.cli", *args, "--config-file", str(self.config_file)]
 
@@ -92,7 +103,7 @@ class LocalMetalScope:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(render_config(self.sections))
         subprocess.run(self._command("db", "upgrade"), check=True, capture_output=True)
-        log = self.log_file.open("ab")
+        log = self.console_file.open("ab")
         self.process = subprocess.Popen(self._command("serve"), stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True, env={**os.environ})
         self._wait_ready(timeout)
@@ -105,9 +116,9 @@ class LocalMetalScope:
             raise RuntimeError(f"metalscope serve {problem}:\n" + self.log_tail())
 
     def log_tail(self, lines: int = 40) -> str:
-        if not self.log_file.exists():
-            return ""
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        """The last lines of the console and, when it is another file, of the log file."""
+        files = dict.fromkeys([self.console_file, self.log_file])
+        return "\n".join(_tail(path, lines) for path in files if path.exists())
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -129,3 +140,7 @@ class LocalMetalScope:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _tail(path: Path, lines: int) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -117,7 +117,8 @@ class TestExportImport:
         assert result.stdout.startswith(f"created: {rules[0]['uuid']}")
 
     def test_invalid_rules_reported(self, conf: Path, tmp_path: Path) -> None:
-        """Invalid rules get the API's messages and exit status 1; valid ones are created."""
+        """Invalid rules get the API's messages and exit status 1; valid ones are created.
+        The detail lines of a schema error are indented under their rule."""
         bad_op = {"conditions": [{"op": "nope", "field": "x", "value": 1}],
                   "actions": [{"action": "fail", "message": "x"}]}
         bad_regex = {"description": "re", "conditions": [
@@ -125,9 +126,13 @@ class TestExportImport:
             {"action": "fail", "message": "x"}]}
         result = run(conf, "import", write(tmp_path, [bad_op, VENDOR, bad_regex, 7]))
         assert result.exit_code == 1
-        lines = result.stdout.splitlines()
+        lines = [line for line in result.stdout.splitlines() if line[:1] not in ("", " ")]
         assert lines[0].startswith("invalid: #1: Validation failed for conditions: 'nope' is "
                                    "not one of")
+        assert ("\n\n    Failed validating 'enum' in schema['items']['properties']['op']:\n"
+                "        {'description': 'condition operator',\n"
+                "         'enum': ['contains',\n") in result.stdout
+        assert "\n\n    On instance[0]['op']:\n        'nope'\ncreated: " in result.stdout
         assert lines[1] == f"created: {UUID_B}"
         assert lines[2].startswith("invalid: #3 (re): Invalid parameters for operator "
                                    "matches: invalid regular expression")

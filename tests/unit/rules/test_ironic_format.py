@@ -434,6 +434,11 @@ class TestRules:
             f"converted: {RULE_UUID} (ok)", "    note: n", "NOT converted: #2", "    - p",
             "1 of 2 Ironic inspection rule(s) converted, 1 not converted"]
 
+    def test_report_indents_multi_line_problems(self) -> None:
+        """A problem of several lines (a schema error's detail) stays under its rule."""
+        failed = RuleConversion(1, None, None, problems=["first\n\nFailed\n    {}"])
+        assert format_report([failed])[1] == "    - first\n\n      Failed\n          {}"
+
 
 class TestBehaviour:
     """Converted rules do on MetalScope's engine what the Ironic rules meant."""

@@ -40,6 +40,10 @@ def fail_action() -> list[dict[str, Any]]:
     return [{"action": "fail", "message": "boom"}]
 
 
+def first_paragraph(message: str) -> str:
+    return message.split("\n\n", 1)[0]
+
+
 def error_of(parse: Any, body: Any) -> str:
     with pytest.raises(RuleValidationError) as exc:
         parse(body)
@@ -184,11 +188,57 @@ class TestConditionsSchema:
     def test_shape(self, parse: Any, value: Any, detail: str) -> None:
         """Shape problems of conditions give Validation failed for conditions."""
         body = {"conditions": value, "actions": fail_action()}
-        assert error_of(parse, body) == f"Validation failed for conditions: {detail}"
+        assert first_paragraph(error_of(parse, body)) == (
+            f"Validation failed for conditions: {detail}")
+
+    def test_full_detail(self, parse: Any) -> None:
+        """The whole text upstream gives: the problem, the failed keyword and where it sits in
+        the schema (printed as upstream's schema prints), and the offending value."""
+        body = {"conditions": [{"op": "foo", "field": "a"}], "actions": fail_action()}
+        assert error_of(parse, body) == UNKNOWN_OPERATOR
+
+    @pytest.mark.parametrize(("value", "schema_at", "instance_at", "shown"), [
+        ({}, "schema", "instance", "{}"),
+        ([{"field": "a"}], "schema['items']", "instance[0]", "{'field': 'a'}"),
+        ([{"op": "eq", "field": "a", "value": 1}, {"op": "eq", "field": 5, "value": 1}],
+         "schema['items']['properties']['field']", "instance[1]['field']", "5"),
+    ])
+    def test_schema_and_instance_paths(self, parse: Any, value: Any, schema_at: str,
+                                       instance_at: str, shown: str) -> None:
+        """Where the failed keyword is in the schema and where the value is in the list."""
+        paragraphs = error_of(parse, {"conditions": value, "actions": fail_action()}).split(
+            "\n\n")
+        assert len(paragraphs) == 3
+        assert paragraphs[1].startswith("Failed validating ") and (
+            paragraphs[1].split("\n")[0].endswith(f" in {schema_at}:"))
+        assert paragraphs[2] == f"On {instance_at}:\n    {shown}"
+
+    def test_shallowest_error_wins(self, parse: Any) -> None:
+        """As upstream's validator picks it: a missing key of a later condition beats an
+        unknown operator (one level deeper) of an earlier one."""
+        body = {"conditions": [{"op": "bad", "field": "a"}, {"op": "eq"}],
+                "actions": fail_action()}
+        message = error_of(parse, body)
+        assert first_paragraph(message) == (
+            "Validation failed for conditions: 'field' is a required property")
+        assert message.endswith("On instance[1]:\n    {'op': 'eq'}")
+
+    def test_last_sibling_wins(self, parse: Any) -> None:
+        """Among errors at the same depth, the later condition's is reported."""
+        body = {"conditions": [{"op": "bad1", "field": "a"}, {"op": "bad2", "field": "a"}],
+                "actions": fail_action()}
+        assert first_paragraph(error_of(parse, body)).startswith(
+            "Validation failed for conditions: 'bad2' is not one of")
 
     def test_conditions_checked_before_actions(self, parse: Any) -> None:
         """Conditions are validated before actions."""
         assert error_of(parse, {"conditions": {}}).startswith("Validation failed for conditions")
+
+    def test_condition_parameters_checked_before_actions(self, parse: Any) -> None:
+        """As upstream: every condition (schema, field, parameters), then the actions."""
+        body = {"conditions": [{"op": "eq", "field": "a"}], "actions": []}
+        assert error_of(parse, body) == (
+            "Invalid parameters for operator eq: missing required parameter(s): value")
 
 
 class TestActionsSchema:
@@ -202,12 +252,12 @@ class TestActionsSchema:
     ])
     def test_shape(self, parse: Any, value: Any, detail: str) -> None:
         """Shape problems of actions give Validation failed for actions."""
-        assert error_of(parse, {"actions": value}) == f"Validation failed for actions: {detail}"
+        assert first_paragraph(error_of(parse, {"actions": value})) == (
+            f"Validation failed for actions: {detail}")
 
     def test_actions_required(self, parse: Any) -> None:
-        """A body without actions is refused."""
-        assert error_of(parse, {"conditions": []}) == (
-            "Validation failed for actions: [] should be non-empty")
+        """A body without actions is refused, with the whole schema as upstream prints it."""
+        assert error_of(parse, {"conditions": []}) == NO_ACTIONS
 
 
 class TestFields:
@@ -325,3 +375,46 @@ SPEC_EXAMPLE_RULES: list[dict[str, Any]] = [
                  {"action": "set-capability", "name": "vendor",
                   "value": "{data[inventory][system_vendor][manufacturer]}"}]},
 ]
+
+# The texts upstream answers with (ironic-inspector 12.5.0 with jsonschema 4.26).
+UNKNOWN_OPERATOR = """\
+Validation failed for conditions: 'foo' is not one of ['contains', 'eq', 'ge', 'gt', \
+'in-net', 'is-empty', 'le', 'lt', 'matches', 'ne']
+
+Failed validating 'enum' in schema['items']['properties']['op']:
+    {'description': 'condition operator',
+     'enum': ['contains',
+              'eq',
+              'ge',
+              'gt',
+              'in-net',
+              'is-empty',
+              'le',
+              'lt',
+              'matches',
+              'ne']}
+
+On instance[0]['op']:
+    'foo'"""
+
+NO_ACTIONS = """\
+Validation failed for actions: [] should be non-empty
+
+Failed validating 'minItems' in schema:
+    {'title': 'Inspector rule actions schema',
+     'type': 'array',
+     'minItems': 1,
+     'items': {'type': 'object',
+               'required': ['action'],
+               'properties': {'action': {'description': 'action to take',
+                                         'enum': ['add-trait',
+                                                  'example',
+                                                  'extend-attribute',
+                                                  'fail',
+                                                  'remove-trait',
+                                                  'set-attribute',
+                                                  'set-capability']}},
+               'additionalProperties': True}}
+
+On instance:
+    []"""
