@@ -12,14 +12,17 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from metalscope import __version__, background
 from metalscope.api import errors as api_errors
 from metalscope.api import introspection, openapi, root, rules
-from metalscope.api.responses import render_json
-from metalscope.api.versions import VersionMiddleware
+from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
+from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
+from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
+from metalscope.api.middleware.request_id import RequestIdMiddleware
+from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
+from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.factory import describe as describe_coordinator
@@ -49,6 +52,7 @@ def validate_startup(settings: Settings) -> None:
     from metalscope.ironic_client import IronicClient
 
     check_settings(settings)
+    middleware_layers(settings)
     ExtensionRegistry.from_settings(settings)
     check_filter_settings(settings)
     if settings.processing.store_data not in ("none", "database"):
@@ -114,22 +118,35 @@ def create_app(settings: Settings, services_factory: ServicesFactory = build_ser
     app = FastAPI(title="MetalScope", version=__version__, lifespan=lifespan,
                   description="Hardware introspection API compatible with ironic-inspector v1",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    api_errors.install_error_handlers(app, settings.logging.debug)
+    api_errors.install_error_handlers(app)
     app.include_router(introspection.router)
     app.include_router(rules.router)
     app.include_router(root.router)
     openapi.install(app)
-    if settings.healthcheck.enabled:
-        app.add_api_route("/healthcheck", _healthcheck, methods=["GET", "HEAD"],
-                          include_in_schema=False)
-    app.add_middleware(VersionMiddleware)
+    install_middleware(app, settings)
     return app
 
 
-async def _healthcheck(request: Request) -> Response:
-    if request.method == "HEAD":
-        return Response(b"", status_code=204)
-    if "application/json" in request.headers.get("accept", ""):
-        return Response(render_json({"detailed": False, "reasons": []}),
-                        media_type="application/json")
-    return Response(b"", media_type="text/plain")
+def middleware_layers(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
+    """The HTTP layers, outermost first: request id → CORS → health check → proxy headers →
+    versions → unexpected errors → routes (upstream's order, spec 2.1; authentication is
+    the routes' policy dependency here)."""
+    layers: list[tuple[Any, dict[str, Any]]] = [(RequestIdMiddleware, {})]
+    if settings.cors.allowed_origin:
+        layers.append((CORSMiddleware, {"policy": CorsPolicy.from_settings(settings.cors),
+                                         "keep": (MIN_HEADER, MAX_HEADER)}))
+    if settings.healthcheck.enabled:
+        config = HealthcheckConfig.from_settings(settings.healthcheck)
+        layers.append((HealthcheckMiddleware, {"config": config}))
+    # Unset means upstream's behaviour: the forwarded headers are honoured.
+    if settings.oslo_middleware.enable_proxy_headers_parsing is not False:
+        layers.append((ProxyHeadersMiddleware, {}))
+    layers += [(VersionMiddleware, {}),
+               (UnexpectedErrorMiddleware, {"debug": settings.logging.debug})]
+    return layers
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    # add_middleware puts each new layer outside the ones added before it.
+    for cls, options in reversed(middleware_layers(settings)):
+        app.add_middleware(cls, **options)

@@ -45,6 +45,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     default = settings.default
     options: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "on",
                                "timeout_graceful_shutdown": 30, **speedups()}
+    # X-Forwarded-* are the application's to apply or ignore ([oslo_middleware]
+    # enable_proxy_headers_parsing), not uvicorn's.
+    options["proxy_headers"] = False
     if not default.listen_unix_socket:
         options.update(host=default.listen_address, port=default.listen_port)
     if default.use_ssl:

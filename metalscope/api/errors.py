@@ -1,13 +1,12 @@
 """Exception-to-response mapping: one table, looked up along the exception's MRO.
 
 Every error leaves as ``{"error": {"message": ...}}``; nothing leaves as a traceback. An
-unexpected exception is a 500 whose message names the exception class and text only when
-``[DEFAULT]debug`` is on (spec 2.1).
+unexpected exception is a 500 (``middleware/unexpected_errors.py``) whose message names the
+exception class and text only when ``[DEFAULT]debug`` is on (spec 2.1). ``OPTIONS`` on a
+known URL is answered with 200 and the ``Allow`` header, as upstream's web framework does.
 """
 
 from __future__ import annotations
-
-import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,8 +17,6 @@ from starlette.routing import Match
 from metalscope import errors
 from metalscope.api.responses import error_response
 from metalscope.operations.process import ProcessingFailed
-
-LOG = logging.getLogger(__name__)
 
 NOT_FOUND_MESSAGE = ("404 Not Found: The requested URL was not found on the server. If you "
                      "entered the URL manually please check your spelling and try again.")
@@ -54,22 +51,30 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route accepts for this path, for the ``Allow`` header of a 405.
+    """Every method some route accepts for this path, for the ``Allow`` header.
 
     The router's own 405 names only the methods of the first route matching the path, and
     ``GET`` and ``POST /v1/introspection/{node_id}`` are two routes: each method is tried.
+    ``OPTIONS`` is allowed wherever another method is.
     """
     routes = request.app.router.routes
-    return ", ".join(method for method in HTTP_METHODS
-                     if any(route.matches(dict(request.scope, method=method))[0] is Match.FULL
-                            for route in routes))
+    methods = [method for method in HTTP_METHODS
+               if any(route.matches(dict(request.scope, method=method))[0] is Match.FULL
+                      for route in routes)]
+    return ", ".join(sorted([*methods, "OPTIONS"])) if methods else ""
 
 
-def install_error_handlers(app: FastAPI, debug: bool) -> None:
+def options_response(allow: str) -> Response:
+    """The answer to ``OPTIONS`` on a known URL: 200, no body, what is allowed there."""
+    return Response(b"", media_type="text/html; charset=utf-8", headers={"Allow": allow})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain, HTTP and validation errors; unexpected ones are ``UnexpectedErrorMiddleware``'s."""
     async def domain_error(_request: Request, exc: Exception) -> Response:
         return error_response(status_for(exc), str(exc))
 
@@ -78,21 +83,15 @@ def install_error_handlers(app: FastAPI, debug: bool) -> None:
         if exc.status_code == 404:
             return error_response(404, NOT_FOUND_MESSAGE)
         if exc.status_code == 405:
-            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE,
-                                  headers={"Allow": allowed_methods(request)})
+            allow = allowed_methods(request)
+            if request.method == "OPTIONS" and allow:
+                return options_response(allow)
+            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE, headers={"Allow": allow})
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         return error_response(400, f"Bad request: {exc}")
 
-    async def unexpected_error(_request: Request, exc: Exception) -> Response:
-        LOG.exception("Unexpected error while handling a request")
-        message = "Internal server error"
-        if debug:
-            message += f" ({type(exc).__name__}): {exc}"
-        return error_response(500, message)
-
     app.add_exception_handler(errors.MetalScopeError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected_error)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from metalscope.api.body import parse_json, read_body, require_object
 from metalscope.api.deps import ServicesDep, policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
+from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
 from metalscope.operations import introspect, process, status
 from metalscope.storage.repository import NodeRecord
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 _TRUE = ("1", "t", "true", "on", "y", "yes")
 _FALSE = ("0", "f", "false", "off", "n", "no")

@@ -10,13 +10,15 @@ test checks that there is none).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from metalscope.api import openapi_schemas as schemas
+from metalscope.api.middleware.request_id import HEADER_NAME as REQUEST_ID_HEADER
+from metalscope.api.middleware.request_id import ID_FORMAT
 from metalscope.api.versions import LEGACY_HEADER, MAX_HEADER, MIN_HEADER, STANDARD_HEADER
 from metalscope.extensions import ACTIONS_GROUP, CONDITIONS_GROUP, load_group
 
@@ -43,9 +45,12 @@ VERSION_HEADERS = [
      "schema": {"type": "string"}},
 ]
 
-#: Every response of the application carries both (spec 2.2).
+#: Every response of the application carries both (spec 2.2), and its request id.
 HEADERS = {name: {"required": True, "schema": {"type": "string", "enum": [value]}}
            for name, value in ((MIN_HEADER, "1.0"), (MAX_HEADER, "1.18"))}
+HEADERS[REQUEST_ID_HEADER] = {"required": True,
+                             "description": "This request's id, as in the service's log",
+                             "schema": {"type": "string", "pattern": f"^{ID_FORMAT.pattern}$"}}
 RESPONSE_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in HEADERS}
 VERSION_PARAMETERS = [{"$ref": f"#/components/parameters/{p['name']}"} for p in VERSION_HEADERS]
 
@@ -120,12 +125,16 @@ class Operation:
     public: bool = False
     description: str = ""
     extra: Schema = field(default_factory=dict)
+    #: The ``HEAD`` twin of a ``GET``: the same answers without bodies.
+    head: bool = False
 
     def render(self, summary: str | None) -> Schema:
         # Public routes need no credentials, but their policy rule is still evaluated.
         codes = sorted({400, 403, 406, 503, *self.errors, *(() if self.public else (401,))})
         responses = {**self.responses, **{str(code): {"$ref": f"#/components/responses/{code}"}
                                           for code in codes}}
+        if self.head:
+            responses = {code: bodiless(code, response) for code, response in responses.items()}
         operation: Schema = {"operationId": self.operation_id, "summary": summary,
                              "parameters": [*self.parameters, *VERSION_PARAMETERS],
                              "responses": responses}
@@ -136,6 +145,17 @@ class Operation:
         if not self.public:
             operation["security"] = [{}, {"httpBasic": []}, {"keystoneToken": []}]
         return {k: v for k, v in operation.items() if v is not None}
+
+
+def bodiless(code: str, response: Schema) -> Schema:
+    """A response as ``HEAD`` gets it: description and headers only."""
+    description = response.get("description") or ERROR_REASONS.get(int(code), "")
+    return {"description": description, "headers": RESPONSE_HEADERS}
+
+
+def head_of(get: Operation) -> Operation:
+    return replace(get, operation_id=f"{get.operation_id}Head", head=True,
+                   description="Same status and headers as GET, no body")
 
 
 def rule_creation(operation_id: str, parameters: tuple[Schema, ...] = ()) -> Operation:
@@ -192,6 +212,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("delete", "/v1/rules/{uuid}"): Operation("deleteRule", {"204": NO_CONTENT}, (404,),
                                               (RULE_UUID,)),
 }
+
+OPERATIONS.update({("head", path): head_of(operation)
+                   for (method, path), operation in list(OPERATIONS.items()) if method == "get"})
 
 SECURITY_SCHEMES = {
     "httpBasic": {"type": "http", "scheme": "basic"},

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from metalscope.api.deps import policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse
+from metalscope.api.routing import Router
 from metalscope.api.versions import MAX_VERSION, version_text
 from metalscope.errors import NotFound
 
-router = APIRouter()
+router = Router()
 RESOURCES = ("continue", "introspection", "rules")
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from metalscope.api.body import read_json_object
 from metalscope.api.deps import ApiVersion, ServicesDep, policy
 from metalscope.api.links import mount_prefix
 from metalscope.api.responses import JSONResponse, no_content
+from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
 from metalscope.operations import rules
 
-router = APIRouter(prefix="/v1/rules")
+router = Router(prefix="/v1/rules")
 _JSON_OBJECT_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 
 

@@ -1,8 +1,10 @@
 """Microversions (spec 2.2): parsing, negotiation and the min/max headers on every response.
 
 :class:`VersionMiddleware` is pure ASGI and runs before routing, so even unknown URLs with a
-bad version get 400/406, and every response the application produces carries the
-``X-OpenStack-Ironic-Inspector-API-Minimum/Maximum-Version`` headers.
+bad version get 400/406, and every response the application produces (500s included: the
+unexpected-error layer is inside it) carries the
+``X-OpenStack-Ironic-Inspector-API-Minimum/Maximum-Version`` headers. The health check is
+answered before it, without them (spec 2.4.11).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ MIN_HEADER = "X-OpenStack-Ironic-Inspector-API-Minimum-Version"
 MAX_HEADER = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
 MALFORMED_VERSION = "Malformed API version: expected string in form of X.Y or latest"
-#: Paths answered outside the versioned API (no version headers, spec 2.4.11).
-UNVERSIONED_PATHS = ("/healthcheck",)
 
 
 def version_text(version: tuple[int, int]) -> str:
@@ -82,7 +82,7 @@ class VersionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNVERSIONED_PATHS):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         scope = _strip_trailing_slash(scope)

@@ -13,12 +13,14 @@ NOT_JSON = [b'{"a": NaN}', b"[Infinity]", b"-Infinity", b'{"a": 1e999}', b'{"a":
 
 class TestAllowHeader:
     @pytest.mark.parametrize("method,path,allow", [
-        ("OPTIONS", "/v1/introspection/node-1", "GET, POST"),
-        ("DELETE", "/v1/introspection/node-1/data/unprocessed", "GET, POST"),
-        ("PUT", "/v1/rules", "DELETE, GET, POST"),
-        ("PATCH", "/v1/rules/0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1", "DELETE, GET, POST"),
-        ("POST", "/v1", "GET"),
-        ("GET", "/v1/continue", "POST"),
+        ("PUT", "/v1/introspection/node-1", "GET, HEAD, OPTIONS, POST"),
+        ("DELETE", "/v1/introspection/node-1/data/unprocessed", "GET, HEAD, OPTIONS, POST"),
+        ("PUT", "/v1/rules", "DELETE, GET, HEAD, OPTIONS, POST"),
+        ("PATCH", "/v1/rules/0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1",
+         "DELETE, GET, HEAD, OPTIONS, POST"),
+        ("POST", "/v1", "GET, HEAD, OPTIONS"),
+        ("GET", "/v1/continue", "OPTIONS, POST"),
+        ("HEAD", "/v1/continue", "OPTIONS, POST"),
     ])
     def test_lists_every_method_of_the_path(self, client: TestClient, method: str, path: str,
                                             allow: str) -> None:
@@ -26,7 +28,27 @@ class TestAllowHeader:
         response = client.request(method, path)
         assert response.status_code == 405
         assert response.headers["Allow"] == allow
-        assert error_of(response).startswith("405 Method Not Allowed")
+        if method != "HEAD":
+            assert error_of(response).startswith("405 Method Not Allowed")
+
+    @pytest.mark.parametrize("path,allow", [
+        ("/v1/introspection/node-1", "GET, HEAD, OPTIONS, POST"),
+        ("/v1/continue", "OPTIONS, POST"),
+        ("/v1", "GET, HEAD, OPTIONS"),
+    ])
+    def test_options_answers_what_is_allowed(self, client: TestClient, path: str,
+                                             allow: str) -> None:
+        """OPTIONS on a known URL is a 200 with the Allow header and no body (as upstream)."""
+        response = client.options(path)
+        assert response.status_code == 200
+        assert response.headers["Allow"] == allow
+        assert response.content == b""
+        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.18"
+
+    def test_options_on_an_unknown_url_is_404(self, client: TestClient) -> None:
+        response = client.options("/v1/nothing/here")
+        assert response.status_code == 404
+        assert response.headers["X-OpenStack-Ironic-Inspector-API-Minimum-Version"] == "1.0"
 
 
 class TestNonFiniteNumbers:

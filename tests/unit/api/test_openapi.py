@@ -42,11 +42,27 @@ def test_no_validation_error_responses() -> None:
 
 def test_protected_routes_document_auth_errors() -> None:
     """Public routes (spec 2.3) never answer 401; every other route may; all may answer 403."""
-    public = {("get", "/"), ("get", "/{version}"), ("post", "/v1/continue")}
+    public = {("get", "/"), ("get", "/{version}"), ("post", "/v1/continue"),
+              ("head", "/"), ("head", "/{version}")}
     for (method, path), operation in OPERATIONS.items():
         responses = operation.render(None)["responses"]
         assert ("401" in responses) is ((method, path) not in public), (method, path)
         assert {"400", "403", "406", "503"} <= set(responses)
+
+
+def test_every_get_has_a_bodiless_head_twin() -> None:
+    """HEAD is documented wherever GET is, with the same codes and headers and no bodies."""
+    document = app_document()
+    gets = {path for path, methods in document["paths"].items() if "get" in methods}
+    heads = {path for path, methods in document["paths"].items() if "head" in methods}
+    assert gets == heads and len(gets) == 8
+    for path in gets:
+        get, head = document["paths"][path]["get"], document["paths"][path]["head"]
+        assert set(head["responses"]) == set(get["responses"])
+        assert head["operationId"] == get["operationId"] + "Head"
+        for response in head["responses"].values():
+            assert "content" not in response and "links" not in response
+            assert "X-OpenStack-Request-Id" in response["headers"]
 
 
 def test_rule_request_lists_installed_operators_and_actions() -> None:

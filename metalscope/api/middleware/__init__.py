@@ -1,0 +1,1 @@
+"""Pure ASGI middlewares, one per module; ``app.py`` composes them in upstream's order."""
