@@ -38,6 +38,13 @@ def status_body(record: NodeRecord, root: str) -> dict[str, Any]:
     }
 
 
+def first_value(request: Request, name: str) -> str | None:
+    """The first value of a query parameter given several times, as upstream's Flask reads it
+    (Starlette's ``get`` answers the last)."""
+    values = request.query_params.getlist(name)
+    return values[0] if values else None
+
+
 def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
     if value is None:
         manage_boot = True
@@ -65,7 +72,7 @@ async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResp
 @router.post("/introspection/{node_id}", summary="Start introspection", status_code=202,
              dependencies=policy("introspection:start"))
 async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
-    manage_boot = parse_manage_boot(request.query_params.get("manage_boot"),
+    manage_boot = parse_manage_boot(first_value(request, "manage_boot"),
                                     svc.settings.default.can_manage_boot)
     await read_body(request, svc.settings.default.max_request_body_size)  # any body is ignored
     await introspect.start_introspection(svc, node_id, manage_boot)
@@ -82,9 +89,9 @@ async def get_status(request: Request, node_id: str, svc: ServicesDep) -> JSONRe
 @router.get("/introspection", summary="List introspection statuses",
              dependencies=policy("introspection:status"))
 async def list_statuses(request: Request, svc: ServicesDep) -> JSONResponse:
-    query = request.query_params
-    records = await status.list_statuses(svc, query.get("marker"), query.get("limit"),
-                                         query.get("state"))
+    records = await status.list_statuses(svc, first_value(request, "marker"),
+                                         first_value(request, "limit"),
+                                         first_value(request, "state"))
     root = request_root(request)
     return JSONResponse({"introspection": [status_body(r, root) for r in records]})
 

@@ -18,7 +18,7 @@ import pytest
 
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
-from tests.compat.upstream import LocalUpstreamInspector
+from metalscope.testing.upstream import LocalUpstreamInspector
 
 pytestmark = pytest.mark.compat
 

@@ -32,8 +32,9 @@ LOGGING_RULE = {"description": "log it", "actions": [{"action": "example", "note
                 "conditions": [{"op": "ge", "field": "memory_mb", "value": 1}]}
 
 
-def introspect(service: LocalMetalScope, make_node: Any, index: int) -> str:
-    """One introspection without boot management: start, ramdisk callback, finished."""
+def introspect(service: LocalMetalScope, make_node: Any, index: int) -> tuple[str, str]:
+    """One introspection without boot management: start, ramdisk callback, finished.
+    Returns the node UUID and the request id the callback was answered with."""
     machine = make_machine(seed=21, index=index, virtual=True)
     node = make_node(macs=[machine.pxe_mac])
     with httpx.Client(base_url=service.url, timeout=60) as api:
@@ -41,9 +42,10 @@ def introspect(service: LocalMetalScope, make_node: Any, index: int) -> str:
         response = api.post(f"/v1/introspection/{node['uuid']}", params={"manage_boot": "False"})
         assert response.status_code == 202, response.text
         _wait(api, node["uuid"], "waiting")
-        assert api.post("/v1/continue", json=ramdisk_data(machine)).status_code == 200
+        callback = api.post("/v1/continue", json=ramdisk_data(machine))
+        assert callback.status_code == 200
         _wait(api, node["uuid"], "finished")
-    return str(node["uuid"])
+    return str(node["uuid"]), callback.headers["X-OpenStack-Request-Id"]
 
 
 def _wait(api: httpx.Client, uuid: str, state: str, timeout: float = 30) -> None:
@@ -80,14 +82,15 @@ class TestLogFile:
         log_dir.mkdir()
         service = service_in({"log_dir": log_dir, "debug": True})
         assert service.log_file == log_dir / "metalscope.log"
-        uuid = introspect(service, make_node, index=1)
+        uuid, request_id = introspect(service, make_node, index=1)
         service.stop()
         log_file = service.log_file
         assert _lines(log_file, "INFO metalscope.server [-] Serving with the ")
         assert _lines(log_file, "INFO uvicorn.error [-] Uvicorn running on http://127.0.0.1:")
         [matching] = _lines(log_file, "Rules matching this node: ")
-        assert re.search(rf" INFO metalscope\.rules\.engine {CONTEXT}\[node: {uuid}\] Rules "
-                         "matching", matching)
+        # Logged while serving the callback: oslo.log's context format with its request id.
+        assert re.search(rf" INFO metalscope\.rules\.engine \[None {request_id} - - - - - -\] "
+                         rf"\[node: {uuid}\] Rules matching", matching)
         debug = _lines(log_file, " DEBUG metalscope.rules.engine ")
         assert debug and all(re.search(r" \w+ /\S+/rules/engine\.py:\d+$", d) for d in debug)
         assert f"example action applied to node {uuid}" in log_file.read_text()
@@ -105,13 +108,13 @@ class TestLogFile:
             "logging_context_format_string":
                 "CTX %(request_id)s %(levelname)s %(name)s %(instance)s%(message)s"})
         assert service.log_file == tmp_path / "inspector.log"
-        uuid = introspect(service, make_node, index=2)
+        uuid, request_id = introspect(service, make_node, index=2)
         service.stop()
         lines = service.log_file.read_text().splitlines()
         assert lines and all(re.match(r"(DEF|CTX req-\S+) [A-Z]+ [\w.]+ ", line)
                              for line in lines)
         text = "\n".join(lines)
         assert re.search(r"^DEF INFO metalscope\.server Serving with the ", text, re.MULTILINE)
-        assert re.search(rf"^(DEF|CTX req-\S+) INFO metalscope\.rules\.engine \[node: {uuid}\] "
+        assert re.search(rf"^CTX {request_id} INFO metalscope\.rules\.engine \[node: {uuid}\] "
                          "Rules matching", text, re.MULTILINE)
         assert not re.search(r"^(DEF|CTX req-\S+) DEBUG ", text, re.MULTILINE)

@@ -198,6 +198,18 @@ class TestList:
         waiting = client.get("/v1/introspection?state=finished").json()["introspection"]
         assert waiting == []
 
+    def test_repeated_parameters_take_the_first(self, client: TestClient,
+                                                fake_ironic: FakeIronic) -> None:
+        """A parameter given twice counts by its first value, as upstream's Flask reads it."""
+        node = fake_ironic.add_node(macs=["52:54:00:00:02:01"])
+        client.post(f"/v1/introspection/{node['uuid']}?manage_boot=0")
+        first = client.get("/v1/introspection?state=waiting&state=finished").json()
+        assert [s["uuid"] for s in first["introspection"]] == [node["uuid"]]
+        assert client.get("/v1/introspection?state=finished&state=waiting").json() == {
+            "introspection": []}
+        response = client.get("/v1/introspection?limit=x&limit=5")
+        assert response.status_code == 400 and "'x'" in error_of(response)
+
 
 class TestData:
     def test_no_data(self, client: TestClient) -> None:
