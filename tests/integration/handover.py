@@ -137,7 +137,8 @@ def check_metalscope(api: httpx.Client, ironic: LocalIronic, fleet: Fleet) -> No
     reapplied = fleet.uuids["reapplied"]
     before = api.get(f"/v1/introspection/{reapplied}").json()
     assert api.post(f"/v1/introspection/{reapplied}/data/unprocessed").status_code == 202
-    after = wait_status(api, reapplied, lambda s: s["finished"])
+    # A reapply runs in the background with `finished` still true, as upstream: wait for its state.
+    after = wait_status(api, reapplied, lambda s: s["state"] != "reapplying")
     assert after["state"] == "finished" and after["started_at"] > before["started_at"]
     start(api, fleet.uuids["new"])
     post_data(api, fleet, "new")
