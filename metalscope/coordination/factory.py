@@ -8,6 +8,9 @@
   itself only tries): session locks in the ``[database]connection`` database when it is
   PostgreSQL or MariaDB/MySQL, so instances sharing a database share their locks with no
   other service; in-process locks with SQLite, which serves a single instance.
+
+The leader's lock is checked every ``[DEFAULT]leader_election_interval`` seconds (upstream's
+option and default, 10).
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ def is_database_url(url: str) -> bool:
 
 def create_coordinator(settings: Settings) -> Coordinator:
     from metalscope.coordination.database import DatabaseLocks
-    from metalscope.coordination.tooz_backend import ToozLocks
+    from metalscope.coordination.tooz_backend import ToozLocks, member_id
 
     url = settings.coordination.backend_url.strip()
+    interval = settings.default.leader_election_interval
     if url and url != UPSTREAM_DEFAULT_URL:
-        shared = DatabaseLocks(url) if is_database_url(url) else ToozLocks(url)
-        return DistributedCoordinator(shared)
+        shared = (DatabaseLocks(url) if is_database_url(url)
+                  else ToozLocks(url, member=member_id(settings.default.host)))
+        return DistributedCoordinator(shared, leader_interval=interval)
     if is_database_url(settings.database.connection):
-        return DistributedCoordinator(DatabaseLocks(settings.database.connection))
+        return DistributedCoordinator(DatabaseLocks(settings.database.connection),
+                                      leader_interval=interval)
     return LocalCoordinator()
 
 

@@ -26,8 +26,10 @@ LOG = logging.getLogger(__name__)
 PREFIX = "metalscope."
 
 
-def member_id() -> str:
-    return f"metalscope.{socket.gethostname()}.{os.getpid()}"
+def member_id(host: str | None = None) -> str:
+    """This instance among the group's members: the host (``[DEFAULT]host``, upstream's
+    member id) and the process, so two instances on one host stay apart."""
+    return f"metalscope.{host or socket.gethostname()}.{os.getpid()}"
 
 
 class ToozLocks:

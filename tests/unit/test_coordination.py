@@ -171,3 +171,19 @@ def test_factory_choice(coordination: str, database: str, kind: type) -> None:
     else:
         assert isinstance(coordinator, DistributedCoordinator)
         assert isinstance(coordinator.shared, kind)
+
+
+def test_factory_uses_upstream_leader_interval_and_host() -> None:
+    """``[DEFAULT]leader_election_interval`` paces the leadership check (upstream's default
+    10 s) and ``[DEFAULT]host`` names this instance among a tooz group's members."""
+    settings = load_settings(overrides={
+        "coordination": {"backend_url": "redis://127.0.0.1:6379"},
+        "DEFAULT": {"host": "inspector-3.example.org"}})
+    coordinator = create_coordinator(settings)
+    assert isinstance(coordinator, DistributedCoordinator)
+    assert coordinator.leader_interval == 10
+    assert isinstance(coordinator.shared, ToozLocks)
+    assert coordinator.shared.member.startswith("metalscope.inspector-3.example.org.")
+    faster = load_settings(overrides={"DEFAULT": {"leader_election_interval": 3},
+                                      "database": {"connection": "postgresql://u@127.0.0.1/db"}})
+    assert create_coordinator(faster).leader_interval == 3  # type: ignore[attr-defined]
