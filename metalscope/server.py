@@ -16,6 +16,7 @@ from metalscope.errors import ConfigurationError
 from metalscope.logging_setup import setup_logging
 from metalscope.settings import Settings, SslSection
 from metalscope.storage import migrate
+from metalscope.unused_options import ignored_settings
 
 LOG = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def run_server(settings: Settings) -> None:
                     "no authentication, Ironic at %s)", settings.default.data_dir,
                     settings.conf.ironic.endpoint_override)
     validate_startup(settings)
+    for line in ignored_settings(settings.differs_from_default):
+        LOG.warning("%s", line)
     prepare_database(settings)
     app = create_app(settings)
     options = uvicorn_options(settings)

@@ -184,6 +184,7 @@ _OPTS: dict[str, list[cfg.Opt]] = {
         cfg.StrOpt("container", default="ironic-inspector"),
         cfg.IntOpt("delete_after", default=0),
     ],
+    "exception": [cfg.BoolOpt("fatal_exception_format_errors", default=False)],
     "coordination": [cfg.StrOpt("backend_url", default="memcached://localhost:11211", secret=True)],
     "healthcheck": [
         cfg.BoolOpt("enabled", default=False),
@@ -503,6 +504,15 @@ class Settings:
     #: The oslo.config object, kept only for keystoneauth (``[ironic]`` auth plugin loading).
     conf: Any = field(default=None, compare=False, repr=False)
     config_files: tuple[str, ...] = ()
+
+    def differs_from_default(self, section: str, option: str) -> bool:
+        """Whether the files (or overrides) set ``[section]option`` to something else than
+        its registered default; False for an option nobody registered."""
+        registered = [opt for opt in _OPTS.get(section, []) if opt.name == option]
+        if self.conf is None or not registered:
+            return False
+        group = self.conf if section == "DEFAULT" else self.conf[section]
+        return bool(group[option] != registered[0].default)
 
     def replace(self, **sections: Any) -> Settings:
         """A copy with some sections replaced (tests and the demo use this)."""
