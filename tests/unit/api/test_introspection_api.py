@@ -16,13 +16,17 @@ from tests.unit.api.conftest import error_of, make_client
 V = {"X-OpenStack-Ironic-Inspector-API-Version": "1.18"}
 
 
-def wait_state(client: TestClient, uuid: str, state: str) -> dict:
-    for _ in range(200):
+def wait_state(client: TestClient, uuid: str, state: str, timeout: float = 30) -> dict:
+    """Poll until the record is in ``state`` (the bound only stops a hung test: a loaded
+    machine may take seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
         body = client.get(f"/v1/introspection/{uuid}").json()
         if body.get("state") == state:
             return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"node {uuid} never reached {state}: {body}")
         time.sleep(0.02)
-    raise AssertionError(f"node {uuid} never reached {state}: {body}")
 
 
 def drain(client: TestClient) -> None:

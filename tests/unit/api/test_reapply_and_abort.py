@@ -198,10 +198,12 @@ class TestAbort:
     def test_calls_while_the_abort_runs(self, tmp_path: Path, gated: GatedIronic) -> None:
         """The background abort holds the lock while it retries the power-off: a second
         abort is 409; a start waits for the abort to end, then restarts (spec 13.2 step 57)."""
-        settings = _settings(tmp_path, max_retries=1000)
+        # One second between attempts (the option counts whole seconds): with none, a
+        # loaded machine could run through every attempt before the calls below are made.
+        settings = _settings(tmp_path, max_retries=30, retry_interval=1)
         with make_client(settings, gated, ExtensionRegistry()) as client:
             uuid = _waiting_node(client, gated)
-            gated.power_errors = [LOCKED] * 1000
+            gated.power_errors = [LOCKED] * 30
             assert client.post(f"/v1/introspection/{uuid}/abort").status_code == 202
             wait_state(client, uuid, "aborting")
             second = client.post(f"/v1/introspection/{uuid}/abort")
