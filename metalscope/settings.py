@@ -116,6 +116,26 @@ _OPTS: dict[str, list[cfg.Opt]] = {
                    help="Largest accepted body of any other request, in bytes."),
         cfg.StrOpt("data_dir", default="metalscope-data",
                    help="Folder for the embedded SQLite database and ramdisk logs."),
+        # Limits on what one client can make the server hold (MetalScope's own, except
+        # max_header_line, which is oslo.service's name and default).
+        cfg.IntOpt("max_header_line", default=16384, min=1024,
+                   help="Longest accepted request line or header line, in bytes (431 above)."),
+        cfg.IntOpt("max_header_count", default=100, min=8,
+                   help="Most header lines accepted in one request (431 above)."),
+        cfg.IntOpt("max_header_size", default=65536, min=4096,
+                   help="Largest accepted request head (request line and every header), in "
+                        "bytes (431 above)."),
+        cfg.FloatOpt("header_timeout", default=30.0, min=1,
+                     help="Seconds a client has to send a complete request head once it has "
+                          "started one; the connection is closed after that."),
+        cfg.FloatOpt("body_timeout", default=120.0, min=1,
+                     help="Seconds a client has to send a whole request body; 408 after that."),
+        cfg.IntOpt("max_parsing_bytes", default=64 * 1024 * 1024, min=1024 * 1024,
+                   help="Bytes of ramdisk callback and reapply bodies being read or parsed "
+                        "at once, across every request; a body that does not fit waits."),
+        cfg.FloatOpt("parsing_wait", default=10.0, min=0,
+                     help="Seconds a body waits for room under max_parsing_bytes before the "
+                          "request gets 503 with Retry-After."),
     ],
     "processing": [
         cfg.StrOpt("add_ports", default="pxe", choices=["all", "active", "pxe", "disabled"]),
@@ -137,6 +157,16 @@ _OPTS: dict[str, list[cfg.Opt]] = {
                    help="Seconds after a node finished during which a byte-identical retry of "
                         "the callback that finished it is answered again with 200 (0: never; "
                         "any other callback for a finished node gets upstream's 400)."),
+        cfg.IntOpt("max_interfaces", default=1024, min=1,
+                   help="Most network interfaces (and so MAC addresses) accepted in one "
+                        "callback's inventory (400 above)."),
+        cfg.FloatOpt("rule_regex_timeout", default=1.0, min=0.01,
+                     help="Seconds one 'matches' or 'contains' condition may take on one "
+                          "value; the node ends in error naming the rule after that."),
+        cfg.FloatOpt("ironic_wait", default=20.0, min=0,
+                     help="Seconds a ramdisk callback waits for an unreachable Ironic before "
+                          "it is answered 503 (the node stays waiting for the ramdisk's "
+                          "retry)."),
     ],
     "database": [
         cfg.StrOpt("connection", default="sqlite:///ironic_inspector.sqlite", secret=True),
@@ -149,6 +179,10 @@ _OPTS: dict[str, list[cfg.Opt]] = {
     "ironic": [
         cfg.IntOpt("retry_interval", default=2),
         cfg.IntOpt("max_retries", default=30),
+        cfg.FloatOpt("connection_idle_timeout", default=4.0, min=0,
+                     help="Seconds an idle keep-alive connection to Ironic is kept for reuse "
+                          "(MetalScope's own; below the 10 s after which Ironic's server "
+                          "closes it; 0 opens a connection per request)."),
     ],
     "pxe_filter": [
         cfg.StrOpt("driver", default="iptables"),
@@ -270,6 +304,13 @@ class DefaultSection:
     max_continue_body_size: int
     max_request_body_size: int
     data_dir: str
+    max_header_line: int = 16384
+    max_header_count: int = 100
+    max_header_size: int = 65536
+    header_timeout: float = 30.0
+    body_timeout: float = 120.0
+    max_parsing_bytes: int = 64 * 1024 * 1024
+    parsing_wait: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -289,6 +330,9 @@ class ProcessingSection:
     power_off: bool
     permit_active_introspection: bool
     ramdisk_retry_window: int
+    max_interfaces: int = 1024
+    rule_regex_timeout: float = 1.0
+    ironic_wait: float = 20.0
 
     @property
     def hook_names(self) -> list[str]:
@@ -308,6 +352,7 @@ class DatabaseSection:
 class IronicSection:
     retry_interval: int
     max_retries: int
+    connection_idle_timeout: float = 4.0
 
 
 @dataclass(frozen=True)
