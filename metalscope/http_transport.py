@@ -13,30 +13,94 @@ retry decisions do not change: refused or unreachable → ``ConnectError``, no c
 time → ``ConnectTimeout``, no answer in time → ``ReadTimeout``, closed without an answer →
 ``RemoteProtocolError``, no free connection in time → ``PoolTimeout``. Timeouts come from
 the client (``None`` waits for ever).
+
+Idle connections. A server closes a keep-alive connection that stays idle too long (Ironic's
+cheroot after 10 s); a request written to it then meets a reset, and whether the server saw
+it cannot be known. So a connection is kept for reuse at most ``idle_timeout`` seconds (0:
+one connection per request), and before carrying another request it is checked: while idle
+it does not read (the event loop leaves whatever arrives in the socket), and a non-blocking
+peek at the socket must find nothing, neither a FIN, a reset nor stray bytes.
+``StreamReader.at_eof()`` alone would miss a FIN the loop has not processed yet.
+
+What a failure says about the request. ``WriteError`` and ``WriteTimeout`` are raised only
+when some bytes of the request never reached the kernel: the server cannot have acted on an
+incomplete request, so it may be sent again whatever its method. Such a failure on a reused
+connection (the server closed it between the check and the write) is retried here, once, on
+a fresh connection. Any failure after the whole request left (``ReadTimeout``, ``ReadError``,
+``RemoteProtocolError``) leaves its outcome unknown: the caller decides.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import httpx
 
 MAX_CONNECTIONS = 64
+#: Seconds an idle connection is kept for reuse by default: well below Ironic's 10 s.
+IDLE_TIMEOUT = 4.0
 _NO_BODY_STATUSES = frozenset({204, 304})
 _HEAD_LIMIT = 1 << 16
 
 Key = tuple[str, int]
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+def peer_has_spoken(sock: _HasFileno) -> bool:
+    """Whether the peer sent anything not read yet: bytes, a FIN or a reset.
+
+    On an idle keep-alive connection any of them means it must not carry another request.
+    The peek neither blocks nor consumes; the socket object is borrowed, never closed.
+    """
+    probe = socket.socket(fileno=sock.fileno())
+    try:
+        probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # reset
+    finally:
+        probe.detach()
+    return True  # b"" for a FIN, or bytes nobody asked for
+
+
+def expired(idle_since: float, now: float, idle_timeout: float) -> bool:
+    """Whether a connection idle since ``idle_since`` has been idle too long to reuse."""
+    return now - idle_since >= idle_timeout
 
 
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = 0.0
+        # drain() then returns only once every byte has been handed to the kernel, so a
+        # failed drain means the request did not leave whole (see _write).
+        writer.transport.set_write_buffer_limits(high=0)
 
-    def usable(self) -> bool:
-        """Still open: the server has not closed it while it sat idle."""
-        return not (self.reader.at_eof() or self.writer.is_closing())
+    def park(self, now: float) -> None:
+        """Idle from ``now``: stop reading, so whatever the server sends stays in the socket."""
+        self.idle_since = now
+        self.writer.transport.pause_reading()
+
+    def reusable(self, now: float, idle_timeout: float) -> bool:
+        """Idle for less than ``idle_timeout`` and nothing heard from the server since."""
+        if self.writer.is_closing() or self.reader.at_eof():
+            return False
+        if expired(self.idle_since, now, idle_timeout):
+            return False
+        return not peer_has_spoken(self.writer.get_extra_info("socket"))
+
+    def resume(self) -> None:
+        self.writer.transport.resume_reading()
 
     def close(self) -> None:
         self.writer.close()
@@ -112,13 +176,18 @@ class StreamTransport(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 for ``http://`` URLs; every other URL goes to ``fallback``.
 
     At most ``max_connections`` requests are in flight at once (the others wait for a free
-    connection, as with httpx's pool); as many connections are kept for reuse.
+    connection, as with httpx's pool); as many connections are kept for reuse, each for at
+    most ``idle_timeout`` seconds (0: none is kept). ``clock`` is the time source of that
+    expiry.
     """
 
     def __init__(self, fallback: httpx.AsyncBaseTransport,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+                 max_connections: int = MAX_CONNECTIONS, idle_timeout: float = IDLE_TIMEOUT,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._fallback = fallback
         self._max_idle = max_connections
+        self._idle_timeout = idle_timeout
+        self._clock = clock
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: dict[Key, list[_Connection]] = {}
 
@@ -135,15 +204,25 @@ class StreamTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
                               request=request, extensions={"http_version": b"HTTP/1.1"})
 
-    async def _send(self, request: httpx.Request, body: bytes, timeouts: dict[str, float | None],
-                    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _send(self, request: httpx.Request, body: bytes,
+                    timeouts: dict[str, float | None]) -> Answer:
         key = (request.url.host, request.url.port or 80)
+        data = request_head(request, body) + body
         connection = self._idle_connection(key)
-        if connection is None:
-            connection = await _connect(request, key, timeouts.get("connect"))
+        if connection is not None:
+            try:
+                return await self._exchange(key, connection, request, data, timeouts)
+            except httpx.WriteError:
+                pass  # closed by the server after the check, request not sent: a fresh one
+        connection = await _connect(request, key, timeouts.get("connect"))
+        return await self._exchange(key, connection, request, data, timeouts)
+
+    async def _exchange(self, key: Key, connection: _Connection, request: httpx.Request,
+                        data: bytes, timeouts: dict[str, float | None]) -> Answer:
         try:
-            status, headers, content, keep = await _exchange(
-                connection, request, request_head(request, body) + body, timeouts.get("read"))
+            await _write(connection, request, data, timeouts.get("write"))
+            status, headers, content, keep = await _read(connection, request,
+                                                         timeouts.get("read"))
         except BaseException:
             connection.close()
             raise
@@ -154,20 +233,27 @@ class StreamTransport(httpx.AsyncBaseTransport):
         return status, headers, content
 
     def _idle_connection(self, key: Key) -> _Connection | None:
+        """The most recently parked connection that may still be used; the others closed."""
         idle = self._idle.get(key)
+        now = self._clock()
         while idle:
             connection = idle.pop()
-            if connection.usable():
+            if connection.reusable(now, self._idle_timeout):
+                connection.resume()
                 return connection
             connection.close()
         return None
 
     def _release(self, key: Key, connection: _Connection) -> None:
         idle = self._idle.setdefault(key, [])
-        if len(idle) < self._max_idle and connection.usable():
-            idle.append(connection)
-        else:
+        now = self._clock()
+        while idle and expired(idle[0].idle_since, now, self._idle_timeout):
+            idle.pop(0).close()  # the oldest first: the server has closed them, or will
+        if self._idle_timeout <= 0 or len(idle) >= self._max_idle:
             connection.close()
+            return
+        connection.park(now)
+        idle.append(connection)
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
@@ -198,12 +284,23 @@ async def _connect(request: httpx.Request, key: Key, timeout: float | None) -> _
     return _Connection(reader, writer)
 
 
-async def _exchange(connection: _Connection, request: httpx.Request, data: bytes,
-                    timeout: float | None) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+async def _write(connection: _Connection, request: httpx.Request, data: bytes,
+                 timeout: float | None) -> None:
+    """Hand the whole request to the kernel; a failure means it did not all leave."""
     try:
         async with asyncio.timeout(timeout):
             connection.writer.write(data)
             await connection.writer.drain()
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout("Timed out sending the request", request=request) from exc
+    except (ConnectionError, OSError) as exc:
+        raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
+
+
+async def _read(connection: _Connection, request: httpx.Request,
+                timeout: float | None) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    try:
+        async with asyncio.timeout(timeout):
             return await read_response(connection.reader, request.method)
     except TimeoutError as exc:
         raise httpx.ReadTimeout("Timed out waiting for the answer", request=request) from exc

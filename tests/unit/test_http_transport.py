@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
-from metalscope.http_transport import StreamTransport, parse_head, request_head
+from metalscope.http_transport import (
+    StreamTransport,
+    expired,
+    parse_head,
+    peer_has_spoken,
+    request_head,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -207,3 +215,214 @@ class TestExchanges:
             async with httpx.AsyncClient(transport=transport) as http:
                 await asyncio.gather(*(http.get(url) for _ in range(6)))
         assert in_flight[1] == 2
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def tcp_pair() -> tuple[socket.socket, socket.socket]:
+    """Two connected loopback TCP sockets: (client side, server side)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client_side = socket.create_connection(listener.getsockname())
+        server_side, _ = listener.accept()
+    return client_side, server_side
+
+
+def answering_then(after: Handler, seen: list[bytes], connections: list[int]) -> Handler:
+    """Answers one request per connection with ``ok(b"x")``, then runs ``after``."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        try:
+            head, body = await read_request(reader)
+        except asyncio.IncompleteReadError:
+            writer.close()
+            return
+        seen.append(head + body)
+        writer.write(ok(b"x"))
+        await writer.drain()
+        await after(reader, writer)
+    return handle
+
+
+class TestIdleChecks:
+    def test_peer_has_spoken(self) -> None:
+        """Silence is the only state in which an idle connection may carry a request."""
+        client_side, server_side = tcp_pair()
+        with client_side, server_side:
+            assert not peer_has_spoken(client_side)
+            server_side.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+            assert _eventually(lambda: peer_has_spoken(client_side))
+            assert client_side.recv(100).startswith(b"HTTP/1.1 408")  # the peek consumed nothing
+            assert not peer_has_spoken(client_side)
+            server_side.close()
+            assert _eventually(lambda: peer_has_spoken(client_side))  # the FIN
+            assert client_side.fileno() != -1  # borrowed, not closed
+
+    def test_reset_counts_as_spoken(self) -> None:
+        client_side, server_side = tcp_pair()
+        with client_side:
+            client_side.sendall(b"unread")
+            server_side.close()  # closing with unread data sends a reset
+            assert _eventually(lambda: peer_has_spoken(client_side))
+
+    @pytest.mark.parametrize("idle_for,timeout,result", [
+        (0.0, 4.0, False), (3.99, 4.0, False), (4.0, 4.0, True), (30.0, 4.0, True),
+        (0.0, 0.0, True)])
+    def test_expired(self, idle_for: float, timeout: float, result: bool) -> None:
+        assert expired(100.0, 100.0 + idle_for, timeout) is result
+
+
+def _eventually(check: Callable[[], bool]) -> bool:
+    """Loopback delivers within microseconds; allow a little time anyway."""
+    for _ in range(100):
+        if check():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+@pytest.mark.asyncio
+class TestIdleConnections:
+    async def test_connection_reused_until_it_expires(self) -> None:
+        connections: list[int] = []
+        clock = Clock()
+        transport = StreamTransport(httpx.AsyncHTTPTransport(), idle_timeout=4.0, clock=clock)
+        async with server(answering(*[ok(b"x")] * 4, connections=connections)) as url:
+            async with httpx.AsyncClient(transport=transport) as http:
+                await http.get(url)
+                clock.now += 3.9
+                await http.get(url)
+                assert len(connections) == 1
+                clock.now += 4.0
+                await http.get(url)  # idle for 4 s: a new connection
+                assert len(connections) == 2
+
+    async def test_zero_idle_timeout_keeps_no_connection(self) -> None:
+        connections: list[int] = []
+        transport = StreamTransport(httpx.AsyncHTTPTransport(), idle_timeout=0)
+        async with server(answering(*[ok(b"x")] * 3, connections=connections)) as url:
+            async with httpx.AsyncClient(transport=transport) as http:
+                for _ in range(3):
+                    assert (await http.get(url)).text == "x"
+        assert len(connections) == 3
+
+    async def test_close_the_loop_has_not_read_is_seen(self) -> None:
+        """The server closes right after its answer; the FIN sits in the socket (an idle
+        connection does not read), and the next PATCH goes on a new connection."""
+        seen: list[bytes] = []
+        connections: list[int] = []
+
+        async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+
+        async with server(answering_then(close, seen, connections)) as url:
+            async with client() as http:
+                await http.get(url)
+                await asyncio.sleep(0.05)  # the FIN has arrived; nothing has read it
+                assert (await http.patch(url, json=[{"op": "add"}])).text == "x"
+        assert len(connections) == 2
+        assert [request.split(b" ")[0] for request in seen] == [b"GET", b"PATCH"]
+
+    async def test_stray_bytes_on_an_idle_connection(self) -> None:
+        """Bytes sent while no request is out (here a 408, as some servers send before
+        closing) are not taken as the next answer."""
+        connections: list[int] = []
+        seen: list[bytes] = []
+
+        async def stray(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asyncio.sleep(0.02)  # the client has parked the connection
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # until the client gives the connection up
+
+        async with server(answering_then(stray, seen, connections)) as url:
+            async with client() as http:
+                await http.get(url)
+                await asyncio.sleep(0.05)
+                response = await http.get(url)
+        assert (response.status_code, len(connections)) == (200, 2)
+
+
+BIG = b"[" + b" " * (32 << 20) + b"]"  # more than the kernel buffers of both ends hold
+
+
+async def read_head_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               seen: list[bytes]) -> None:
+    """Read a request's head only and close: the unread body makes the close a reset."""
+    seen.append(await reader.readuntil(b"\r\n\r\n"))
+    writer.close()
+
+
+@pytest.mark.asyncio
+class TestFailuresOnReusedConnections:
+    async def test_request_that_did_not_leave_whole_goes_on_a_fresh_connection(self) -> None:
+        """The server resets a reused connection while the request is still being written:
+        it cannot have acted on it, so it is sent again, once, even a PATCH."""
+        seen: list[bytes] = []
+        connections: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(1)
+            if len(connections) == 1:
+                await read_request(reader)
+                writer.write(ok(b"first"))
+                await writer.drain()
+                await read_head_then_close(reader, writer, seen)
+            else:
+                head, body = await read_request(reader)
+                seen.append(head)
+                writer.write(ok(b"%d" % len(body)))
+                await writer.drain()
+
+        async with server(handle) as url:
+            async with client() as http:
+                assert (await http.get(url)).text == "first"
+                response = await http.patch(url, content=BIG)
+        assert response.text == str(len(BIG))
+        assert len(connections) == 2
+        assert [head.split(b" ")[0] for head in seen] == [b"PATCH", b"PATCH"]
+
+    async def test_only_one_fresh_attempt(self) -> None:
+        connections: list[int] = []
+        seen: list[bytes] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(1)
+            if len(connections) == 1:
+                await read_request(reader)
+                writer.write(ok(b"first"))
+                await writer.drain()
+            await read_head_then_close(reader, writer, seen)
+
+        async with server(handle) as url:
+            async with client() as http:
+                await http.get(url)
+                with pytest.raises(httpx.WriteError):
+                    await http.post(url, content=BIG)
+        assert len(connections) == 2
+
+    async def test_answer_lost_after_the_request_left_is_not_repeated(self) -> None:
+        """Closed after reading the whole request: the outcome is unknown, the caller decides."""
+        seen: list[bytes] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(ok(b"first"))
+            await writer.drain()
+            head, body = await read_request(reader)
+            seen.append(head + body)
+            writer.close()
+
+        async with server(handle) as url:
+            async with client() as http:
+                await http.get(url)
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await http.patch(url, json=[{"op": "remove", "path": "/extra/a"}])
+        assert len(seen) == 1
