@@ -106,6 +106,15 @@ class IronicError(MetalScopeError):
         return self.status == 409 and "locked" in self.message.lower()
 
 
+class IronicNoAnswer(IronicError):
+    """A request left for Ironic but no answer came back (timed out, or the connection was
+    lost after it was sent): Ironic may or may not have acted on it. ``status`` is None, as
+    for an unreachable Ironic."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None)
+
+
 class StorageNotConfigured(NotFound):
     """``[processing]store_data = none`` and data was asked for."""
 

@@ -21,7 +21,14 @@ Retries: 409 "node locked", 503 and connection failures are retried up to ``atte
 with an exponential back-off (0.2 s doubling, at most 2 s). Upstream retries 5 times 1 s apart
 and ignores ``[ironic]max_retries``/``retry_interval`` (Q-CONF-1); so does this client. (The
 abort's power-off, which may meet Ironic's own lock for longer, repeats the call under those
-two options: see ``operations/introspect.py``.)
+two options: see ``operations/introspect.py``.) A failure is repeated for any method when the
+request cannot have reached Ironic (no connection, not sent whole), otherwise only for the
+idempotent methods. A node or port PATCH and a port POST left without an answer are settled by
+reading Ironic back (``ironic_reconcile.py``) rather than failed or blindly repeated.
+
+Connections: keep-alive connections are kept ``[ironic]connection_idle_timeout`` seconds
+(default 4; Ironic's server closes them after 10 s idle) and checked before each reuse
+(``http_transport.py``), so no request is written to a connection Ironic has closed.
 """
 
 from __future__ import annotations
@@ -40,8 +47,9 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import noauth as ks_noauth
 from keystoneauth1 import session as ks_session
 
-from metalscope.errors import ConfigurationError, IronicError, NodeNotInIronic
+from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
 from metalscope.http_transport import StreamTransport
+from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
 from metalscope.keystone_tls import httpx_verify
 from metalscope.settings import Settings
 
@@ -57,11 +65,15 @@ DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
 #: Requests in flight at once, and connections kept open between requests.
 MAX_CONNECTIONS = 50
+#: Times a PATCH or POST left without an answer is sent again when Ironic does not show it.
+RESENDS = 2
 
 # Methods that may be repeated after a failure that happened once the request was sent.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Failures that happen before the request reaches Ironic: safe to repeat for any method.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that happen before the whole request reaches Ironic: safe to repeat for any method
+# (a request that did not leave whole cannot have been acted on; see http_transport.py).
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
+             httpx.WriteTimeout)
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -105,9 +117,14 @@ def should_retry_status(status: int, message: str) -> bool:
     return status == 409 and "locked" in message.lower()
 
 
-def should_retry_exception(method: str, exc: httpx.TransportError) -> bool:
+def should_retry_exception(method: str, exc: httpx.RequestError) -> bool:
     """Whether a transport failure may be repeated without risking a duplicate effect."""
-    return isinstance(exc, _NOT_SENT) or method.upper() in _IDEMPOTENT
+    return not may_have_arrived(exc) or method.upper() in _IDEMPOTENT
+
+
+def may_have_arrived(exc: httpx.RequestError) -> bool:
+    """Whether Ironic may have received (and acted on) a request that failed with ``exc``."""
+    return not isinstance(exc, _NOT_SENT)
 
 
 def retry_delay(attempt: int, backoff: float = DEFAULT_BACKOFF,
@@ -284,10 +301,12 @@ class IronicClient:
         """A client for the ``[ironic]`` section; ``options`` go to the constructor."""
         adapter = _keystone_adapter(settings)
         timeout = settings.conf.ironic.timeout or DEFAULT_TIMEOUT
+        idle = settings.ironic.connection_idle_timeout
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
-                              max_keepalive_connections=MAX_CONNECTIONS)
+                              max_keepalive_connections=MAX_CONNECTIONS if idle > 0 else 0,
+                              keepalive_expiry=idle)
         tls = httpx.AsyncHTTPTransport(verify=httpx_verify(adapter.session), limits=limits)
-        http = httpx.AsyncClient(transport=StreamTransport(tls, MAX_CONNECTIONS),
+        http = httpx.AsyncClient(transport=StreamTransport(tls, MAX_CONNECTIONS, idle),
                                  timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
         return cls(KeystoneCredentials(adapter), http, **options)
 
@@ -328,11 +347,25 @@ class IronicClient:
 
     async def patch_node(self, uuid: str, ops: list[JSON],
                          reset_interfaces: bool | None = None) -> JSON:
-        """Apply a JSON patch; ``reset_interfaces`` accompanies a driver change (API 1.45)."""
+        """Apply a JSON patch; ``reset_interfaces`` accompanies a driver change (API 1.45).
+
+        Returns the node as Ironic has it after the patch. When the answer is lost, the node
+        is read back: the patch is done if the node shows it, sent again if not (a 400 to
+        that resend is believed only if the node still does not show it).
+        """
+        path = f"/v1/nodes/{_quoted(uuid)}"
         params = {} if reset_interfaces is None else {"reset_interfaces": str(reset_interfaces)}
-        node: JSON = await self._json("PATCH", f"/v1/nodes/{_quoted(uuid)}", params=params,
-                                      body=ops)
-        return node
+
+        async def send() -> JSON:
+            node: JSON = await self._json("PATCH", path, params=params, body=ops)
+            return node
+
+        async def read_back() -> JSON | None:
+            node = await self.get_node(uuid)
+            return node if patch_applied(node, ops) else None
+
+        return await reconciled(f"PATCH of node {uuid}", send, read_back, conflicts={400},
+                                resends=RESENDS)
 
     async def set_boot_device(self, uuid: str, device: str, persistent: bool = False) -> None:
         """Set the next boot device (``pxe`` for introspection)."""
@@ -376,16 +409,40 @@ class IronicClient:
     async def create_port(self, node_uuid: str, address: str,
                           extra: Mapping[str, Any] | None = None,
                           pxe_enabled: bool = True) -> JSON:
-        """Create a port; a MAC already in use answers 409."""
+        """Create a port; a MAC already in use answers 409.
+
+        When the answer is lost, the port is looked up by its address: found on this node,
+        it was created; otherwise the POST is sent again (and a 409 then is looked into once
+        more, as the first POST may have landed meanwhile).
+        """
         body = {"node_uuid": node_uuid, "address": address, "extra": dict(extra or {}),
                 "pxe_enabled": pxe_enabled}
-        port: JSON = await self._json("POST", "/v1/ports", body=body)
-        return port
+
+        async def send() -> JSON:
+            port: JSON = await self._json("POST", "/v1/ports", body=body)
+            return port
+
+        async def read_back() -> JSON | None:
+            ports = await self._collect("/v1/ports/detail", "ports", {"address": address})
+            return port_of_node(ports, node_uuid)
+
+        return await reconciled(f"creation of port {address} of node {node_uuid}", send,
+                                read_back, conflicts={409}, resends=RESENDS)
 
     async def patch_port(self, port_uuid: str, ops: list[JSON]) -> JSON:
-        """Apply a JSON patch to a port."""
-        port: JSON = await self._json("PATCH", f"/v1/ports/{_quoted(port_uuid)}", body=ops)
-        return port
+        """Apply a JSON patch to a port (a lost answer is settled as for a node)."""
+        path = f"/v1/ports/{_quoted(port_uuid)}"
+
+        async def send() -> JSON:
+            port: JSON = await self._json("PATCH", path, body=ops)
+            return port
+
+        async def read_back() -> JSON | None:
+            port: JSON = await self._json("GET", path)
+            return port if patch_applied(port, ops) else None
+
+        return await reconciled(f"PATCH of port {port_uuid}", send, read_back,
+                                conflicts={400}, resends=RESENDS)
 
     async def delete_port(self, port_uuid: str) -> None:
         """Delete a port."""
@@ -438,9 +495,10 @@ class IronicClient:
         """One try: the response to hand back, or None when it is worth trying again."""
         try:
             response = await self._send_authenticated(method, path, params, body, headers)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             if last or not should_retry_exception(method, exc):
-                raise IronicError(f"Cannot reach Ironic: {exc or type(exc).__name__}") from exc
+                error = IronicNoAnswer if may_have_arrived(exc) else IronicError
+                raise error(f"Cannot reach Ironic: {exc or type(exc).__name__}") from exc
             LOG.debug("%s %s failed (%s), retrying", method, path, exc)
             return None
         if last or response.is_success:

@@ -1,4 +1,10 @@
-"""Sending a NodeChanges to Ironic: one node PATCH, then traits and ports."""
+"""Sending a NodeChanges to Ironic: one node PATCH, then traits and ports.
+
+Every call may be repeated by the client after a lost answer (the idempotent ones as they
+are, the node and port PATCHes and the port creation after reading Ironic back, see
+``ironic_reconcile.py``), so the outcomes a repetition can meet count as done here: a port
+already deleted (404), a trait already removed (404, in the client).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ async def flush_changes(ironic: IronicClient, changes: NodeChanges) -> None:
     for trait in pending.traits_removed:
         await ironic.remove_trait(uuid, trait)
     for port_uuid in pending.ports_deleted:
-        await ironic.delete_port(port_uuid)
+        await _delete_port(ironic, port_uuid)
     for port in pending.ports_created:
         created = await _create_port(ironic, uuid, port.address, port.extra, port.pxe_enabled)
         if created is not None and port.ops:
@@ -33,6 +39,17 @@ async def flush_changes(ironic: IronicClient, changes: NodeChanges) -> None:
     for port_uuid, ops in pending.ports_patched.items():
         await _patch_port(ironic, port_uuid, ops)
     changes.pending = type(pending)()
+
+
+async def _delete_port(ironic: IronicClient, port_uuid: str) -> None:
+    """Delete a port; one already gone is fine (a DELETE repeated because its first answer
+    was lost meets a 404)."""
+    try:
+        await ironic.delete_port(port_uuid)
+    except IronicError as exc:
+        if exc.status != 404:
+            raise
+        LOG.debug("Port %s was already deleted", port_uuid)
 
 
 async def _create_port(ironic: IronicClient, uuid: str, address: str, extra: dict[str, object],

@@ -5,6 +5,7 @@ HTTP is an ``httpx.MockTransport``; the real Ironic is exercised in tests/integr
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from keystoneauth1 import session as ks_session
 
-from metalscope.errors import ConfigurationError, IronicError, NodeNotInIronic
+from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
 from metalscope.ironic_client import (
     VERSION_HEADER,
     IronicClient,
@@ -114,6 +115,11 @@ class TestRetryDecisions:
         ("GET", httpx.ReadTimeout("slow"), True),
         ("PUT", httpx.ReadError("reset"), True),
         ("DELETE", httpx.RemoteProtocolError("closed"), True),
+        ("PATCH", httpx.WriteError("reset while sending"), True),
+        ("POST", httpx.WriteTimeout("not sent in time"), True),
+        ("PATCH", httpx.ReadError("reset"), False),
+        ("GET", httpx.DecodingError("bad gzip"), True),
+        ("POST", httpx.DecodingError("bad gzip"), False),
     ])
     def test_transport_failure(self, method: str, exc: httpx.TransportError, expected: bool) -> None:
         """A request that may have reached Ironic is repeated only if repeating is harmless."""
@@ -320,8 +326,149 @@ class TestFromSettings:
         with pytest.raises(ConfigurationError, match=r"\[ironic\]"):
             IronicClient.from_settings(load_settings([str(conf)]))
 
+    async def test_idle_timeout_is_passed_to_the_transport(self) -> None:
+        """``connection_idle_timeout = 0``: a new connection for every request."""
+        connections: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(1)
+            body = json.dumps({"uuid": UUID}).encode()
+            try:
+                while True:
+                    await reader.readuntil(b"\r\n\r\n")
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        counts = []
+        try:
+            for idle in (0.0, 4.0):
+                settings = load_settings(overrides={"ironic": {
+                    "auth_type": "none", "endpoint_override": url,
+                    "connection_idle_timeout": idle}})
+                client = IronicClient.from_settings(settings, api_version="1.109")
+                connections.clear()
+                try:
+                    for _ in range(3):
+                        await client.get_node(UUID)
+                finally:
+                    await client.aclose()
+                counts.append(len(connections))
+        finally:
+            server.close()
+        assert counts == [3, 1]
+
     def test_tls_options(self) -> None:
         assert httpx_verify(ks_session.Session(verify=True)) is True
         assert httpx_verify(ks_session.Session(verify=False)) is False
         context = httpx_verify(ks_session.Session(verify=certifi.where()))
         assert not isinstance(context, bool) and context.check_hostname
+
+
+def node_json(**properties: Any) -> dict[str, Any]:
+    return {"uuid": UUID, "properties": properties, "extra": {}}
+
+
+class Scripted:
+    """Ironic's answers by (method, path): each an httpx.Response or an exception to raise,
+    given in turn (the last one repeats)."""
+
+    def __init__(self, script: dict[tuple[str, str], list[Any]]) -> None:
+        self.script = script
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        outcomes = self.script[request.method, request.url.path]
+        outcome = outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def count(self, method: str) -> int:
+        return sum(m == method for m, _ in self.seen)
+
+
+NODE_PATH = f"/v1/nodes/{UUID}"
+OPS = [{"op": "add", "path": "/properties/cpus", "value": 8}]
+
+
+class TestLostAnswers:
+    async def test_patch_applied_although_its_answer_was_lost(self) -> None:
+        ironic = Scripted({("PATCH", NODE_PATH): [httpx.ReadTimeout("timed out")],
+                             ("GET", NODE_PATH): [httpx.Response(200, json=node_json(cpus=8))]})
+        node = await make_client(ironic).patch_node(UUID, OPS)
+        assert node == node_json(cpus=8)
+        assert ironic.seen == [("PATCH", NODE_PATH), ("GET", NODE_PATH)]
+
+    async def test_patch_not_applied_is_sent_again(self) -> None:
+        ironic = Scripted({
+            ("PATCH", NODE_PATH): [httpx.RemoteProtocolError("Server disconnected"),
+                                   httpx.Response(200, json=node_json(cpus=8))],
+            ("GET", NODE_PATH): [httpx.Response(200, json=node_json(cpus=2))]})
+        assert (await make_client(ironic).patch_node(UUID, OPS))["properties"] == {"cpus": 8}
+        assert ironic.seen == [("PATCH", NODE_PATH), ("GET", NODE_PATH), ("PATCH", NODE_PATH)]
+
+    async def test_unreachable_while_finding_out(self) -> None:
+        """Status None: the caller keeps the node waiting instead of failing it."""
+        ironic = Scripted({("PATCH", NODE_PATH): [httpx.ReadError("Connection reset")],
+                             ("GET", NODE_PATH): [httpx.ConnectError("Connection refused")]})
+        with pytest.raises(IronicError) as caught:
+            await make_client(ironic, attempts=3).patch_node(UUID, OPS)
+        assert caught.value.status is None
+        assert ironic.count("PATCH") == 1 and ironic.count("GET") == 3
+
+    async def test_patch_not_sent_whole_is_repeated_at_once(self) -> None:
+        ironic = Scripted({("PATCH", NODE_PATH): [
+            httpx.WriteError("Connection reset"), httpx.Response(200, json=node_json(cpus=8))]})
+        await make_client(ironic).patch_node(UUID, OPS)
+        assert ironic.seen == [("PATCH", NODE_PATH)] * 2
+
+    async def test_last_failure_names_the_lost_answer(self) -> None:
+        """Outside reconciliation, a non-idempotent request left unanswered fails with
+        IronicNoAnswer: still an IronicError with status None."""
+        ironic = Scripted({("POST", "/v1/nodes"): [httpx.ReadTimeout("timed out")]})
+        with pytest.raises(IronicNoAnswer) as caught:
+            await make_client(ironic).create_node(driver="fake-hardware")
+        assert caught.value.status is None and ironic.count("POST") == 1
+
+    async def test_port_created_although_its_answer_was_lost(self) -> None:
+        port = {"uuid": "p1", "node_uuid": UUID, "address": "52:54:00:00:00:01"}
+        ironic = Scripted({
+            ("POST", "/v1/ports"): [httpx.ReadTimeout("timed out")],
+            ("GET", "/v1/ports/detail"): [httpx.Response(200, json={"ports": [port]})]})
+        assert await make_client(ironic).create_port(UUID, "52:54:00:00:00:01") == port
+        assert ironic.count("POST") == 1
+
+    async def test_port_resend_meeting_409_finds_the_first(self) -> None:
+        """The lookup ran before the first POST landed; the resend's 409 says it has."""
+        port = {"uuid": "p1", "node_uuid": UUID, "address": "52:54:00:00:00:01"}
+        ironic = Scripted({
+            ("POST", "/v1/ports"): [httpx.ReadTimeout("timed out"), ironic_error(
+                409, "A port with MAC address 52:54:00:00:00:01 already exists.")],
+            ("GET", "/v1/ports/detail"): [httpx.Response(200, json={"ports": []}),
+                                     httpx.Response(200, json={"ports": [port]})]})
+        assert await make_client(ironic).create_port(UUID, "52:54:00:00:00:01") == port
+        assert ironic.count("POST") == 2
+
+    async def test_port_of_another_node_is_a_conflict(self) -> None:
+        other = {"uuid": "p9", "node_uuid": "another-node", "address": "52:54:00:00:00:01"}
+        ironic = Scripted({
+            ("POST", "/v1/ports"): [httpx.ReadTimeout("timed out"), ironic_error(
+                409, "A port with MAC address 52:54:00:00:00:01 already exists.")],
+            ("GET", "/v1/ports/detail"): [httpx.Response(200, json={"ports": [other]})]})
+        with pytest.raises(IronicError) as caught:
+            await make_client(ironic).create_port(UUID, "52:54:00:00:00:01")
+        assert caught.value.status == 409
+
+    async def test_port_patch_reconciled(self) -> None:
+        port = {"uuid": "p1", "physical_network": "ctlplane"}
+        ironic = Scripted({("PATCH", "/v1/ports/p1"): [httpx.ReadTimeout("timed out")],
+                             ("GET", "/v1/ports/p1"): [httpx.Response(200, json=port)]})
+        ops = [{"op": "add", "path": "/physical_network", "value": "ctlplane"}]
+        assert await make_client(ironic).patch_port("p1", ops) == port
+        assert ironic.count("PATCH") == 1
