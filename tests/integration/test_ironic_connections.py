@@ -56,9 +56,9 @@ class IronicLog:
 @asynccontextmanager
 async def client_of(url: str, idle_timeout: float | None = None) -> AsyncIterator[IronicClient]:
     """A client built from settings, as the service builds it (default idle timeout if None)."""
-    ironic = {"auth_type": "none", "endpoint_override": url}
+    ironic: dict[str, Any] = {"auth_type": "none", "endpoint_override": url}
     if idle_timeout is not None:
-        ironic["connection_idle_timeout"] = idle_timeout  # type: ignore[assignment]
+        ironic["connection_idle_timeout"] = idle_timeout
     client = IronicClient.from_settings(load_settings(overrides={"ironic": ironic}))
     try:
         yield client
