@@ -12,9 +12,10 @@ Other errors propagate at once, and so does a retryable one on the last attempt.
 
 A write the database refuses because its disk is full (SQLite "database or disk is full",
 PostgreSQL SQLSTATE 53100, MySQL/MariaDB "table is full", "disk full" or a write error
-with errno 28) is not tried again: it becomes
-:class:`~metalscope.errors.ServiceUnavailable` (503) naming the cause, logged once here,
-instead of an unexpected error (500). Nothing of that transaction was written.
+with errno 28) is not tried again: it becomes :class:`DatabaseFull`, a
+:class:`~metalscope.errors.ServiceUnavailable` (503, with ``Retry-After``) naming the cause,
+logged once here, instead of an unexpected error (500). Nothing of that transaction was
+written.
 """
 
 from __future__ import annotations
@@ -71,11 +72,24 @@ def is_disk_full(exc: BaseException) -> bool:
     return any(text in str(orig) for text in FULL_TEXTS)
 
 
-def out_of_space(exc: DBAPIError) -> ServiceUnavailable:
+class DatabaseFull(ServiceUnavailable):
+    """The database refused a write for lack of space; nothing of it was stored (503)."""
+
+    #: Seconds a client is asked to wait before trying again.
+    RETRY_AFTER = 60
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The database is out of space and cannot store this change: "
+                         f"{reason}. Free disk space where the database is stored.")
+        self.reason = reason
+        #: Response headers for the HTTP layer.
+        self.headers = {"Retry-After": str(self.RETRY_AFTER)}
+
+
+def out_of_space(exc: DBAPIError) -> DatabaseFull:
     """The 503 for a write refused for lack of space, logged once."""
     LOG.error("A database write failed, the database's disk is full: %s", exc.orig)
-    return ServiceUnavailable(f"The database is out of space and cannot store this change: "
-                              f"{exc.orig}. Free disk space where the database is stored.")
+    return DatabaseFull(str(exc.orig))
 
 
 class Attempt:

@@ -90,6 +90,7 @@ def test_full_disk_is_503_then_recovers(small_disk: Path) -> None:
         filler = fill(small_disk)
         response = client.post("/v1/continue", json=callback())
         assert response.status_code == 503, response.text
+        assert response.headers.get("retry-after") in ("60", None)  # sent once the API passes it
         assert response.json()["error"]["message"] == (
             "The database is out of space and cannot store this change: database or disk "
             "is full. Free disk space where the database is stored.")

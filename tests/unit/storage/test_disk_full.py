@@ -19,7 +19,7 @@ from metalscope.errors import ServiceUnavailable
 from metalscope.storage import migrate
 from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
-from metalscope.storage.transactions import is_disk_full, is_retryable
+from metalscope.storage.transactions import DatabaseFull, is_disk_full, is_retryable
 
 UUID = "5a1e2d3c-4b5a-4697-8877-665544332211"
 
@@ -80,8 +80,10 @@ async def test_full_database_is_service_unavailable(small_repo: Repository,
     nothing of it stored; the database still serves reads and small writes."""
     await small_repo.start_introspection(UUID, False, ["192.0.2.1"], None)
     with caplog.at_level(logging.INFO, logger="metalscope.storage.transactions"):
-        with pytest.raises(ServiceUnavailable) as caught:
+        with pytest.raises(DatabaseFull) as caught:
             await small_repo.store_data(UUID, False, {"blob": "x" * 1_000_000})
+    assert isinstance(caught.value, ServiceUnavailable)
+    assert caught.value.headers == {"Retry-After": "60"}
     assert str(caught.value) == (
         "The database is out of space and cannot store this change: database or disk is "
         "full. Free disk space where the database is stored.")
