@@ -20,11 +20,12 @@ from metalscope.operations.ironic_wait import (
 )
 from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
 from metalscope.ramdisk_logs import save_ramdisk_logs
-from metalscope.rules.engine import apply_rules
+from metalscope.rules.engine import apply_rules_off_loop
 from metalscope.rules.model import Rule
 from metalscope.services import Services
 from metalscope.state_machine import Event, State, is_allowed
 from metalscope.storage.repository import NodeRecord, utcnow
+from metalscope.storage.transactions import DatabaseFull
 
 LOG = logging.getLogger(__name__)
 PREPROCESSING_FAILED = "The following failures happened during running pre-processing hooks:\n"
@@ -207,6 +208,8 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
     except IronicUnavailable:
         await _defer(svc, record, data)
         raise
+    except DatabaseFull:
+        raise  # nothing was written: the node is still waiting for the ramdisk's retry
     except MetalScopeError as exc:
         await _fail_processing(svc, record, data, exc, outcome)
     except Exception as exc:
@@ -290,7 +293,9 @@ async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
     if not rules:
         return
     try:
-        apply_rules(rules, data, changes, svc.extensions.conditions, svc.extensions.actions)
+        await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
+                                   svc.extensions.actions,
+                                   svc.settings.processing.rule_regex_timeout)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
         await resumable_flush.flush(svc.ironic, changes, wait)
