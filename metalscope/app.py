@@ -29,6 +29,7 @@ from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
+from metalscope.api.body_budget import BodyBudget
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate
@@ -76,7 +77,9 @@ async def build_services(settings: Settings) -> Services:
                     pxe_filter=create_filter(settings, repo, ironic),
                     data_store=create_store(settings, repo),
                     pacer=BootPacer(settings.default.introspection_delay),
-                    auth=create_access_control(settings))
+                    auth=create_access_control(settings),
+                    body_budget=BodyBudget(settings.default.max_parsing_bytes,
+                                           settings.default.parsing_wait))
 
 
 async def close_services(svc: Services) -> None:

@@ -90,10 +90,12 @@ async def forget_old_records(svc: Services) -> int:
 
 
 async def recover_interrupted(svc: Services) -> int:
-    """Bring introspections left behind by a stopped instance to an end (leader only)."""
+    """Bring introspections left behind by a stopped instance to an end, then process the
+    callbacks deferred while Ironic was unreachable whose ramdisk gave up (leader only)."""
     if not svc.coordinator.is_leader():
         return 0
-    return await recovery.recover_interrupted(svc)
+    recovered = await recovery.recover_interrupted(svc)
+    return recovered + await recovery.recover_deferred(svc)
 
 
 async def reconcile_pxe_filter(svc: Services) -> None:

@@ -1,6 +1,13 @@
 """Read-only accessors over ramdisk (IPA) data: inventory, interfaces, disks, MACs, BMC.
 
 Spec sections 4.2, 5.3 and 6.
+
+Interface cap. Every lookup MAC is one bound parameter of the lookup query, and PostgreSQL
+takes at most 32767 in a statement (SQLite 32766, MySQL 65535): a callback listing more
+made the database refuse the query (a 500). :func:`check_interface_count` refuses more than
+``[processing]max_interfaces`` distinct lookup MACs (never more than
+:data:`MAX_LOOKUP_MACS`, whatever the setting) with a lookup failure (400), and the
+``validate_interfaces`` hook refuses an inventory listing more interfaces than the setting.
 """
 
 from __future__ import annotations
@@ -9,13 +16,16 @@ import ipaddress
 import re
 from typing import Any
 
-from metalscope.errors import HookError
+from metalscope.errors import HookError, LookupFailed
 
 _MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 _MAC_LONG_RE = re.compile(r"^([0-9a-fA-F]{2}:){19}[0-9a-fA-F]{2}$")
 
 UNKNOWN_BMC_V4 = ("", "0.0.0.0")
 UNKNOWN_BMC_V6 = ("", "::/0")
+
+#: The most lookup MACs ever bound in one query, below every database's parameter limit.
+MAX_LOOKUP_MACS = 30000
 
 
 def is_valid_mac(value: Any) -> bool:
@@ -84,11 +94,36 @@ def bmc_addresses(data: dict[str, Any]) -> list[str]:
 
 
 def lookup_macs(data: dict[str, Any]) -> list[str]:
-    """MACs used for lookup: every interface of ``all_interfaces`` (built by validate_interfaces)."""
+    """MACs used for lookup, each once: every interface of ``all_interfaces`` (built by
+    validate_interfaces)."""
     all_interfaces = data.get("all_interfaces")
     if not isinstance(all_interfaces, dict):
         return []
-    return [i["mac"] for i in all_interfaces.values() if isinstance(i, dict) and i.get("mac")]
+    return list(dict.fromkeys(
+        i["mac"] for i in all_interfaces.values() if isinstance(i, dict) and i.get("mac")))
+
+
+def interface_limit_message(count: int, limit: int) -> str:
+    return (f"The ramdisk reported {count} network interfaces, more than the {limit} "
+            "accepted ([processing]max_interfaces)")
+
+
+class TooManyInterfaces(LookupFailed):
+    """The data carries more lookup MACs than may be looked up."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(interface_limit_message(count, limit))
+        self.count = count
+        self.limit = limit
+
+
+def check_interface_count(data: dict[str, Any], limit: int) -> None:
+    """Raise TooManyInterfaces when ``data`` has more distinct lookup MACs than ``limit``
+    (``[processing]max_interfaces``, capped at :data:`MAX_LOOKUP_MACS`)."""
+    limit = min(limit, MAX_LOOKUP_MACS)
+    count = len(lookup_macs(data))
+    if count > limit:
+        raise TooManyInterfaces(count, limit)
 
 
 def interface_ip(iface: dict[str, Any]) -> str | None:

@@ -5,6 +5,13 @@ to its local snapshot at once (so later hooks and rules see it) and records it. 
 processing pipeline then flushes everything to Ironic in as few calls as possible: one
 node PATCH for all property/capability/attribute edits, one call per trait change, and
 one call per port created, patched or deleted. Edits that change nothing are dropped.
+
+Capabilities. Ironic (and Nova) read ``properties/capabilities`` by splitting it on ``,``
+and each item on ``:``, with no way to escape either, so a name or value containing one
+would read back as other capabilities than the ones set (``boot_mode`` =
+``uefi,secure_boot:true`` would add ``secure_boot``). :meth:`NodeChanges.update_capabilities`
+refuses such a capability, and an empty name, with :class:`CapabilityError` naming it;
+nothing of that update is applied.
 """
 
 from __future__ import annotations
@@ -13,7 +20,12 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from metalscope.errors import MetalScopeError
+
 PatchOp = dict[str, Any]
+
+#: What Ironic splits the capabilities string on; neither can be escaped.
+CAPABILITY_SEPARATORS = (",", ":")
 
 
 def normalize_path(path: str) -> str:
@@ -35,6 +47,34 @@ def parse_capabilities(value: Any) -> dict[str, str]:
 
 def format_capabilities(caps: dict[str, Any]) -> str:
     return ",".join(f"{k}:{v}" for k, v in caps.items() if v is not None)
+
+
+def capability_problem(name: str, value: Any) -> str | None:
+    """Why ``name:value`` cannot go into Ironic's capabilities string, or None."""
+    if not name:
+        return "the name is empty"
+    for part, text in (("name", name), ("value", str(value))):
+        found = [repr(sep) for sep in CAPABILITY_SEPARATORS if sep in text]
+        if found:
+            return f"its {part} contains {' and '.join(found)}"
+    return None
+
+
+class CapabilityError(MetalScopeError):
+    """A capability Ironic's ``key:value,key:value`` string cannot carry."""
+
+    def __init__(self, name: str, value: Any, problem: str) -> None:
+        super().__init__(f"Capability {_shortened(name)} cannot be set to "
+                         f"{_shortened(str(value))}: {problem}, and Ironic reads capabilities "
+                         "as name:value pairs separated by commas, with no escaping")
+        self.name = name
+        self.value = value
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """``repr`` of ``text``, cut to about ``limit`` characters (the value may come from
+    the ramdisk and be of any size)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 @dataclass
@@ -117,7 +157,15 @@ class NodeChanges:
         self.patch([{"op": "add", "path": f"/properties/{k}", "value": v} for k, v in props.items()])
 
     def update_capabilities(self, **caps: Any) -> None:
-        """Merge capabilities; a ``None`` value removes the capability (spec 5.3)."""
+        """Merge capabilities; a ``None`` value removes the capability (spec 5.3).
+
+        Raises CapabilityError, changing nothing, when a name or value cannot be written
+        into Ironic's capabilities string.
+        """
+        for name, value in caps.items():
+            problem = None if value is None else capability_problem(name, value)
+            if problem is not None:
+                raise CapabilityError(name, value, problem)
         merged: dict[str, Any] = dict(self.capabilities)
         merged.update(caps)
         self.patch([{"op": "add", "path": "/properties/capabilities",

@@ -11,7 +11,9 @@ from typing import Any
 
 import uvicorn
 
+from metalscope.api.versions import version_headers
 from metalscope.app import create_app, validate_startup
+from metalscope.http_limits import HeadLimits, protocol_options
 from metalscope.errors import ConfigurationError
 from metalscope.logging_setup import setup_logging
 from metalscope.settings import Settings, SslSection
@@ -49,6 +51,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     # X-Forwarded-* are the application's to apply or ignore ([oslo_middleware]
     # enable_proxy_headers_parsing), not uvicorn's.
     options["proxy_headers"] = False
+    limits = HeadLimits(default.max_header_line, default.max_header_count,
+                        default.max_header_size, default.header_timeout)
+    options.update(protocol_options(limits, version_headers(), options["http"]))
     if not default.listen_unix_socket:
         options.update(host=default.listen_address, port=default.listen_port)
     if default.use_ssl:
@@ -108,7 +113,7 @@ def run_server(settings: Settings) -> None:
     app = create_app(settings)
     options = uvicorn_options(settings)
     LOG.info("Serving with the %s event loop and the %s HTTP parser", options["loop"],
-             options["http"])
+             speedups()["http"])
     config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     sockets = [unix_socket(settings)] if settings.default.listen_unix_socket else None

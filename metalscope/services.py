@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from metalscope.api.body_budget import BodyBudget
 from metalscope.auth import AccessControl, NoAuth
 from metalscope.coordination import Coordinator
 from metalscope.extensions import ExtensionRegistry
@@ -75,3 +76,5 @@ class Services:
     pacer: BootPacer
     auth: AccessControl = field(default_factory=NoAuth)
     background: BackgroundWork = field(default_factory=BackgroundWork)
+    #: Memory that callback and reapply bodies may take at once (api/body_budget.py).
+    body_budget: BodyBudget = field(default_factory=lambda: BodyBudget(64 * 2**20, 10.0))

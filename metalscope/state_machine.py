@@ -32,13 +32,17 @@ class Event(str, enum.Enum):
     ABORT_END = "abort_end"
     REAPPLY = "reapply"
     TIMEOUT = "timeout"
+    #: MetalScope's own: Ironic could not be reached while a callback was processed.
+    IRONIC_UNAVAILABLE = "ironic_unavailable"
 
 
 S, E = State, Event
 
 #: (state, event) -> new state. Upstream's table (spec 3.3) plus ``waiting --error--> error``
 #: and ``aborting --error--> error`` (quirk Q-FSM-1: without them a ramdisk error leaves the
-#: node waiting for an hour instead of failing with the real reason).
+#: node waiting for an hour instead of failing with the real reason), and
+#: ``processing --ironic_unavailable--> waiting``: a callback that could not reach Ironic is
+#: answered 503 and the node waits for the ramdisk's retry instead of failing.
 TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.STARTING, E.WAIT): S.WAITING,
     (S.STARTING, E.ERROR): S.ERROR,
@@ -51,6 +55,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.PROCESSING, E.FINISH): S.FINISHED,
     (S.PROCESSING, E.ERROR): S.ERROR,
     (S.PROCESSING, E.TIMEOUT): S.ERROR,
+    (S.PROCESSING, E.IRONIC_UNAVAILABLE): S.WAITING,
     (S.FINISHED, E.START): S.STARTING,
     (S.FINISHED, E.FINISH): S.FINISHED,
     (S.FINISHED, E.REAPPLY): S.REAPPLYING,

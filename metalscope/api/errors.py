@@ -39,7 +39,12 @@ class RequestTooLarge(errors.MetalScopeError):
     """The request body is larger than the configured limit (413)."""
 
 
+class RequestTimedOut(errors.MetalScopeError):
+    """The request body did not arrive in time (408)."""
+
+
 STATUS_BY_ERROR[RequestTooLarge] = 413
+STATUS_BY_ERROR[RequestTimedOut] = 408
 
 
 def status_for(exc: BaseException) -> int:
@@ -76,7 +81,8 @@ def options_response(allow: str) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     """Domain, HTTP and validation errors; unexpected ones are ``UnexpectedErrorMiddleware``'s."""
     async def domain_error(_request: Request, exc: Exception) -> Response:
-        return error_response(status_for(exc), str(exc))
+        # An error may ask for headers (Retry-After on a 503 the client should retry).
+        return error_response(status_for(exc), str(exc), headers=getattr(exc, "headers", None))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

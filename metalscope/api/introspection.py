@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from metalscope.api.body import parse_json, read_body, require_object
+from metalscope.api.body import budgeted_json, read_body, require_object
 from metalscope.api.deps import ServicesDep, policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
@@ -63,9 +63,11 @@ def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
              openapi_extra=_JSON_OBJECT_BODY,
              dependencies=policy("introspection:continue", public=True))
 async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
-    raw = await read_body(request, svc.settings.default.max_continue_body_size)
-    data = require_object(parse_json(raw))
-    uuid = await process.continue_introspection(svc, data, process.callback_digest(raw))
+    default = svc.settings.default
+    async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
+                             svc.body_budget) as (raw, value):
+        data = require_object(value)
+        uuid = await process.continue_introspection(svc, data, process.callback_digest(raw))
     return JSONResponse({"uuid": uuid})
 
 
@@ -74,7 +76,8 @@ async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResp
 async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
     manage_boot = parse_manage_boot(first_value(request, "manage_boot"),
                                     svc.settings.default.can_manage_boot)
-    await read_body(request, svc.settings.default.max_request_body_size)  # any body is ignored
+    await read_body(request, svc.settings.default.max_request_body_size,  # any body is ignored
+                    svc.settings.default.body_timeout)
     await introspect.start_introspection(svc, node_id, manage_boot)
     return accepted()
 
@@ -121,7 +124,9 @@ async def get_unprocessed_data(node_id: str, svc: ServicesDep) -> Response:
              dependencies=policy("introspection:reapply"),
              summary="Reapply processing on stored or given data", openapi_extra=_JSON_OBJECT_BODY)
 async def reapply(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
-    raw = await read_body(request, svc.settings.default.max_continue_body_size)
-    body = require_object(parse_json(raw)) if raw else None
-    await process.reapply(svc, node_id, body or None)
+    default = svc.settings.default
+    async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
+                             svc.body_budget) as (raw, value):
+        body = require_object(value) if raw else None
+        await process.reapply(svc, node_id, body or None)
     return accepted()

@@ -27,7 +27,8 @@ async def list_rules(request: Request, svc: ServicesDep) -> JSONResponse:
 @router.post("", summary="Create a rule", status_code=201, openapi_extra=_JSON_OBJECT_BODY,
              dependencies=policy("introspection:rule:create"))
 async def create_rule(request: Request, svc: ServicesDep, version: ApiVersion) -> JSONResponse:
-    body = await read_json_object(request, svc.settings.default.max_request_body_size)
+    body = await read_json_object(request, svc.settings.default.max_request_body_size,
+                                  svc.settings.default.body_timeout)
     return await _create(request, svc, version, body)
 
 
@@ -36,7 +37,8 @@ async def create_rule(request: Request, svc: ServicesDep, version: ApiVersion) -
              dependencies=policy("introspection:rule:create"))
 async def create_rule_with_uuid(request: Request, uuid: str, svc: ServicesDep,
                                 version: ApiVersion) -> JSONResponse:
-    body = await read_json_object(request, svc.settings.default.max_request_body_size)
+    body = await read_json_object(request, svc.settings.default.max_request_body_size,
+                                  svc.settings.default.body_timeout)
     if body.get("uuid") not in (None, uuid):
         raise InvalidRequest("The rule UUID in the body differs from the one in the URL")
     return await _create(request, svc, version, {**body, "uuid": uuid})

@@ -1,6 +1,11 @@
 """``http_basic`` authentication: users from an htpasswd file with bcrypt hashes (spec 2.3).
 
 Any authenticated user may call every route: upstream applies no policy in this mode.
+
+bcrypt reads at most 72 bytes of a password; bcrypt 5 refuses longer ones (``ValueError``)
+where earlier releases silently ignored the rest. A longer password, or a stored hash
+bcrypt cannot read, is therefore a failed authentication (401, as a wrong password), with
+a warning in the log, never an error of the service.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +25,10 @@ import bcrypt
 from metalscope.auth.base import Identity
 from metalscope.errors import ConfigurationError, InvalidRequest, NotAuthenticated
 
+LOG = logging.getLogger(__name__)
 BCRYPT_PREFIXES = ("$2y$", "$2a$", "$2b$")
+#: The longest password bcrypt checks, in bytes.
+BCRYPT_MAX_PASSWORD = 72
 
 
 def load_htpasswd(path: str) -> dict[str, bytes]:
@@ -92,8 +101,23 @@ class HttpBasicAuth:
             return None
         key = hashlib.sha256(b"\0".join([user.encode(), password.encode(), digest])).hexdigest()
         if key not in self._verified:
-            if not await asyncio.to_thread(bcrypt.checkpw, password.encode(), digest):
+            if not await asyncio.to_thread(password_matches, user, password.encode(), digest):
                 return None
             self._verified.add(key)
         return Identity(user, ("admin",))
+
+
+def password_matches(user: str, password: bytes, digest: bytes) -> bool:
+    """Whether ``password`` is the one ``digest`` was made from. False, with a warning,
+    when bcrypt cannot check it: a password over 72 bytes or a malformed stored hash."""
+    if len(password) > BCRYPT_MAX_PASSWORD:
+        LOG.warning("Authentication of user %s refused: the password is longer than the %d "
+                    "bytes bcrypt can check", user, BCRYPT_MAX_PASSWORD)
+        return False
+    try:
+        return bool(bcrypt.checkpw(password, digest))
+    except ValueError as exc:
+        LOG.warning("Authentication of user %s refused: bcrypt cannot check the stored hash "
+                    "(%s)", user, exc)
+        return False
 

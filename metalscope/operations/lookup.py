@@ -55,6 +55,7 @@ async def check_repeated(svc: Services, record: NodeRecord, digest: str | None) 
 async def find_introspection(svc: Services, data: dict[str, Any],
                              digest: str | None = None) -> tuple[NodeRecord, NodeLock]:
     """Score records by matching attributes, lock the winner and check it is in progress."""
+    inventory.check_interface_count(data, svc.settings.processing.max_interfaces)
     wanted = {k: v for k, v in lookup_attributes(data).items() if v}
     scores = await svc.repo.score_by_attributes(wanted)
     if not scores:

@@ -11,18 +11,21 @@ from metalscope import log_context
 from metalscope.coordination import NodeLock
 from metalscope.errors import (
     DataNotFound, IntrospectionNotFound, InvalidRequest, InvalidTransition, IronicError,
-    LookupFailed, MetalScopeError, NodeLocked, NodeNotFoundInLookup,
+    LookupFailed, MetalScopeError, NodeLocked, NodeNotFoundInLookup, StateConflict,
 )
 from metalscope.node_changes import NodeChanges
-from metalscope.operations import lookup
-from metalscope.operations.node_update import flush_changes
+from metalscope.operations import lookup, resumable_flush
+from metalscope.operations.ironic_wait import (
+    IronicUnavailable, IronicWait, callback_deadline, introspection_deadline,
+)
 from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
 from metalscope.ramdisk_logs import save_ramdisk_logs
-from metalscope.rules.engine import apply_rules
+from metalscope.rules.engine import apply_rules_off_loop
 from metalscope.rules.model import Rule
 from metalscope.services import Services
 from metalscope.state_machine import Event, State, is_allowed
 from metalscope.storage.repository import NodeRecord, utcnow
+from metalscope.storage.transactions import DatabaseFull
 
 LOG = logging.getLogger(__name__)
 PREPROCESSING_FAILED = "The following failures happened during running pre-processing hooks:\n"
@@ -84,12 +87,16 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
     resumes from this copy of the data. An introspection waiting for these MACs or BMC
     always comes first: only data that no longer finds a node is checked against the
     digests.
+
+    Ironic is waited for up to ``[processing]ironic_wait`` seconds from now; after that,
+    IronicUnavailable (503) is raised and the node, if found, waits for the retry.
     """
+    wait = IronicWait(callback_deadline(svc.settings))
     # Taken before the hooks change ``data``; not serialised at all when nothing is stored.
     unprocessed = data_text(data) if svc.data_store.enabled else None
     failures = run_before_processing(svc, data)
     try:
-        found = await _find(svc, data, failures, digest)
+        found = await _find(svc, data, failures, wait, digest)
     except lookup.RepeatedCallback as repeat:
         return _answer_repeat(repeat.record)
     if found is None or failures:
@@ -102,7 +109,7 @@ async def continue_introspection(svc: Services, data: dict[str, Any],
         LOG.warning("Resuming the processing of node %s, interrupted when its instance stopped",
                     record.uuid)
     with log_context.bound(node=record.uuid):
-        return await _process_locked(svc, record, lock, data, unprocessed, digest, resume)
+        return await _process_locked(svc, record, lock, data, wait, unprocessed, digest, resume)
 
 
 async def _check_repeated(svc: Services, digest: str) -> None:
@@ -124,24 +131,28 @@ def _answer_repeat(record: NodeRecord) -> str:
     return record.uuid
 
 
-async def _find(svc: Services, data: dict[str, Any], failures: list[str],
+async def _find(svc: Services, data: dict[str, Any], failures: list[str], wait: IronicWait,
                 digest: str | None = None) -> tuple[NodeRecord, NodeLock] | None:
     try:
         return await lookup.find_introspection(svc, data, digest)
     except NodeNotFoundInLookup as exc:
         if digest is not None:
             await _check_repeated(svc, digest)
-        return await _not_found(svc, data, failures, exc)
+        return await _not_found(svc, data, failures, exc, wait)
     except LookupFailed as exc:
         failures.append(f"Look up error: {exc}")
         return None
 
 
 async def _not_found(svc: Services, data: dict[str, Any], failures: list[str],
-                     exc: NodeNotFoundInLookup) -> tuple[NodeRecord, NodeLock] | None:
+                     exc: NodeNotFoundInLookup,
+                     wait: IronicWait) -> tuple[NodeRecord, NodeLock] | None:
+    """Active-node lookup, then the node_not_found_hook; both ask Ironic, so both are tried
+    again while Ironic is unavailable (IronicUnavailable after the callback's deadline)."""
     if svc.settings.processing.permit_active_introspection:
         try:
-            found = await lookup.find_active_node(svc, data)
+            found = await wait.call(lambda: lookup.find_active_node(svc, data),
+                                    "looking up an active node")
         except LookupFailed as error:  # aggregated, unlike upstream (Q-LOOK-1)
             failures.append(f"Look up error: {error}")
             return None
@@ -152,7 +163,9 @@ async def _not_found(svc: Services, data: dict[str, Any], failures: list[str],
         failures.append(f"Look up error: {exc}")
         return None
     try:
-        found = await hook(data, svc)
+        found = await wait.call(lambda: hook(data, svc), "running the node_not_found_hook")
+    except IronicUnavailable:
+        raise
     except Exception as error:
         LOG.exception("The node_not_found_hook failed")
         failures.append(f"Node not found hook failed: {error}")
@@ -180,7 +193,7 @@ async def _report_preprocessing(svc: Services, data: dict[str, Any], failures: l
 
 
 async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
-                          data: dict[str, Any], unprocessed: str | None,
+                          data: dict[str, Any], wait: IronicWait, unprocessed: str | None,
                           digest: str | None = None, resume: bool = False) -> str:
     handed_over = False
     outcome = _Outcome()
@@ -188,10 +201,15 @@ async def _process_locked(svc: Services, record: NodeRecord, lock: NodeLock,
         if record.finished:
             raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
         record, rules = await _begin(svc, record, unprocessed, digest, resume)
-        changes, keep_power_on = await _run_processing(svc, record, data, rules, outcome)
+        changes, keep_power_on = await _run_processing(svc, record, data, rules, outcome, wait)
         handed_over = True
         svc.background.spawn(_finish(svc, record, lock, changes, keep_power_on, outcome),
                              f"finish-{record.uuid}")
+    except IronicUnavailable:
+        await _defer(svc, record, data)
+        raise
+    except DatabaseFull:
+        raise  # nothing was written: the node is still waiting for the ramdisk's retry
     except MetalScopeError as exc:
         await _fail_processing(svc, record, data, exc, outcome)
     except Exception as exc:
@@ -227,15 +245,35 @@ async def _begin(svc: Services, record: NodeRecord, unprocessed: str | None,
 
 
 async def _run_processing(svc: Services, record: NodeRecord, data: dict[str, Any],
-                          rules: list[Rule], outcome: _Outcome) -> tuple[NodeChanges, bool]:
-    node = await svc.ironic.get_node(record.uuid)
+                          rules: list[Rule], outcome: _Outcome,
+                          wait: IronicWait) -> tuple[NodeChanges, bool]:
+    node = await wait.call(lambda: svc.ironic.get_node(record.uuid), "reading the node")
     keep_power_on = check_provision_state(node, svc.settings)
-    changes = NodeChanges(node, await svc.ironic.list_node_ports(record.uuid))
+    changes = NodeChanges(node, await _read_ports(svc, record.uuid, wait))
     run_before_update(svc, data, changes)
     await _keep_processed(svc, record.uuid, data, outcome)
-    await _apply_rules(svc, rules, data, changes)
-    await flush_changes(svc.ironic, changes)
-    return changes, keep_power_on
+    await _apply_rules(svc, rules, data, changes, wait)
+    return await resumable_flush.flush(svc.ironic, changes, wait), keep_power_on
+
+
+async def _read_ports(svc: Services, uuid: str, wait: IronicWait) -> list[dict[str, Any]]:
+    return await wait.call(lambda: svc.ironic.list_node_ports(uuid), "reading the node's ports")
+
+
+async def _defer(svc: Services, record: NodeRecord, data: dict[str, Any]) -> None:
+    """Ironic stayed unreachable: the record goes back to ``waiting`` with nothing recorded
+    as failed; the callback (its digest row, and the unprocessed data if stored) is kept for
+    the ramdisk's retry or, when the ramdisk gives up, the leader's recovery."""
+    current = await svc.repo.get_node(record.uuid)
+    if current is None or current.state is not State.PROCESSING:
+        return
+    try:
+        await svc.repo.defer_processing(current, lookup.lookup_attributes(data))
+    except (StateConflict, InvalidTransition) as exc:
+        LOG.error("Could not put node %s back to waiting: %s", record.uuid, exc)
+        return
+    LOG.warning("Ironic is unreachable: node %s waits for the ramdisk to post its data again",
+                record.uuid)
 
 
 async def _keep_processed(svc: Services, uuid: str, data: dict[str, Any],
@@ -251,14 +289,16 @@ async def _keep_processed(svc: Services, uuid: str, data: dict[str, Any],
 
 
 async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
-                       changes: NodeChanges) -> None:
+                       changes: NodeChanges, wait: IronicWait) -> None:
     if not rules:
         return
     try:
-        apply_rules(rules, data, changes, svc.extensions.conditions, svc.extensions.actions)
+        await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
+                                   svc.extensions.actions,
+                                   svc.settings.processing.rule_regex_timeout)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
-        await flush_changes(svc.ironic, changes)
+        await resumable_flush.flush(svc.ironic, changes, wait)
         raise
 
 
@@ -290,13 +330,18 @@ async def _finish(svc: Services, record: NodeRecord, lock: NodeLock, changes: No
 
 async def _power_off(svc: Services, record: NodeRecord, changes: NodeChanges,
                      outcome: _Outcome) -> bool:
+    """Power the node off; an unreachable Ironic is waited for as long as the introspection
+    may last (the ramdisk has its answer already)."""
+    wait = IronicWait(introspection_deadline(svc.settings, record.started_at))
     try:
-        await svc.ironic.set_power_state(record.uuid, "power off")
-    except IronicError as exc:
+        await wait.call(lambda: svc.ironic.set_power_state(record.uuid, "power off"),
+                        f"powering off node {record.uuid}")
+    except (IronicError, IronicUnavailable) as exc:
         if changes.provision_state == "enroll":
             return True
+        reason = exc.detail if isinstance(exc, IronicUnavailable) else str(exc)
         await fail_record(svc, record, f"Failed to power off node {record.uuid}, check its power "
-                                       f"management configuration: {exc}",
+                                       f"management configuration: {reason}",
                           processed=outcome.processed)
         return False
     return True
@@ -325,8 +370,9 @@ async def resume_processing(svc: Services, record: NodeRecord, lock: NodeLock,
     failures = run_before_processing(svc, data)
     if failures:
         await _report_preprocessing(svc, data, failures, (record, lock))
+    wait = IronicWait(callback_deadline(svc.settings))
     with log_context.bound(node=record.uuid):
-        return await _process_locked(svc, record, lock, data, None, resume=True)
+        return await _process_locked(svc, record, lock, data, wait, None, resume=True)
 
 
 # -- reapply ----------------------------------------------------------------------------------
@@ -389,10 +435,13 @@ async def _reapply_in_background(svc: Services, record: NodeRecord, lock: NodeLo
 
 async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -> None:
     """Hooks, rules and the Ironic update for a record in ``reapplying`` (lock held by the
-    caller); the record ends ``finished``, or ``error`` with the failure."""
+    caller); the record ends ``finished``, or ``error`` with the failure. An unreachable
+    Ironic is waited for as long as the introspection may last (``[DEFAULT]timeout`` from
+    the reapply's start)."""
     outcome = _Outcome()
+    wait = IronicWait(introspection_deadline(svc.settings, record.started_at))
     try:
-        await _reapply_steps(svc, record.uuid, data, outcome)
+        await _reapply_steps(svc, record.uuid, data, outcome, wait)
         await svc.repo.settle(record, Event.FINISH, processed=outcome.processed)
         LOG.info("Reapply of node %s finished", record.uuid)
     except (MetalScopeError, InvalidTransition) as exc:
@@ -404,12 +453,13 @@ async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -
 
 
 async def _reapply_steps(svc: Services, uuid: str, data: dict[str, Any],
-                         outcome: _Outcome) -> None:
+                         outcome: _Outcome, wait: IronicWait) -> None:
     failures = run_before_processing(svc, data)
     if failures:
         raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
-    changes = NodeChanges(await svc.ironic.get_node(uuid), await svc.ironic.list_node_ports(uuid))
+    node = await wait.call(lambda: svc.ironic.get_node(uuid), "reading the node")
+    changes = NodeChanges(node, await _read_ports(svc, uuid, wait))
     run_before_update(svc, data, changes)
     await _keep_processed(svc, uuid, data, outcome)
-    await _apply_rules(svc, await svc.repo.list_rules(), data, changes)
-    await flush_changes(svc.ironic, changes)
+    await _apply_rules(svc, await svc.repo.list_rules(), data, changes, wait)
+    await resumable_flush.flush(svc.ironic, changes, wait)

@@ -1,4 +1,5 @@
-"""Finishing introspections whose instance stopped while working on them.
+"""Finishing introspections whose instance stopped while working on them, and callbacks
+deferred while Ironic was unreachable whose ramdisk gave up.
 
 A record stays in ``starting``, ``processing``, ``reapplying``, ``aborting`` or
 ``enrolling`` only while an instance holds the node's lock. A record in one of those
@@ -14,10 +15,17 @@ crashed, lost its host). :func:`recover` brings each such record to a reported e
 
 Ramdisk retries of the same callback are handled on ``/v1/continue`` (``process``); this
 is the safety net for callbacks that were already answered and for the other states.
+
+A callback that could not reach Ironic leaves its record ``waiting`` with its callback row
+(dated when it was deferred) and, when data is stored, its unprocessed data.
+:func:`recover_deferred` processes such a record from that data once Ironic answers, if the
+ramdisk has not posted again for ``RAMDISK_RETRY_GAP`` seconds. Without stored data
+(``store_data = none``) only the ramdisk's retries can complete it.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from typing import Any
@@ -25,14 +33,18 @@ from typing import Any
 from metalscope.coordination import NodeLock
 from metalscope.errors import MetalScopeError
 from metalscope.operations import introspect, process
+from metalscope.operations.ironic_wait import IronicUnavailable, is_unavailable
 from metalscope.operations.nodes import fail_record
 from metalscope.services import Services
 from metalscope.state_machine import State
-from metalscope.storage.repository import WORKING_STATES, NodeRecord
+from metalscope.storage.repository import WORKING_STATES, NodeRecord, utcnow
 
 LOG = logging.getLogger(__name__)
 INTERRUPTED = ("Introspection was interrupted in state {state}: the MetalScope instance working "
                "on it stopped")
+#: Seconds after a callback was deferred (answered 503) during which its ramdisk is expected
+#: to post again: IPA waits at most 30 s between its attempts.
+RAMDISK_RETRY_GAP = 30.0
 
 
 async def recover_interrupted(svc: Services) -> int:
@@ -50,10 +62,69 @@ async def recover_interrupted(svc: Services) -> int:
                     record.uuid, record.state.value)
         try:
             await recover(svc, record, lock)
+        except IronicUnavailable:
+            LOG.warning("Node %s waits for Ironic, which is unreachable", record.uuid)
         except MetalScopeError as exc:
             LOG.error("Recovering node %s ended in error: %s", record.uuid, exc)
         recovered += 1
     return recovered
+
+
+async def recover_deferred(svc: Services, grace: float = RAMDISK_RETRY_GAP) -> int:
+    """Process the deferred callbacks whose ramdisk has not posted again for ``grace``
+    seconds, from their stored data, if Ironic answers; return how many were processed.
+
+    Each record is checked again under its lock, so a callback that came in the meantime
+    (and processed the node, or was deferred again) is not processed a second time. The
+    round stops when Ironic becomes unreachable again.
+    """
+    if not svc.data_store.enabled:
+        return 0
+    threshold = utcnow() - datetime.timedelta(seconds=grace)
+    candidates = await svc.repo.deferred_before(threshold)
+    if not candidates or not await _ironic_answers(svc, candidates[0].uuid):
+        return 0
+    processed = 0
+    for candidate in candidates:
+        lock = await svc.coordinator.acquire(candidate.uuid, blocking=False)
+        if lock is None:
+            continue  # a callback is being processed
+        try:
+            processed += await _resume_deferred(svc, candidate.uuid, lock, threshold)
+        except IronicUnavailable:
+            LOG.warning("Ironic became unreachable again; deferred callbacks wait")
+            break
+        except MetalScopeError as exc:
+            LOG.error("Processing the deferred callback of node %s failed: %s",
+                      candidate.uuid, exc)
+            processed += 1
+    return processed
+
+
+async def _ironic_answers(svc: Services, uuid: str) -> bool:
+    try:
+        await svc.ironic.get_node(uuid, fields=["uuid"])
+    except MetalScopeError as exc:
+        if is_unavailable(exc):
+            LOG.info("Deferred callbacks wait: Ironic is unreachable (%s)", exc)
+            return False
+    return True
+
+
+async def _resume_deferred(svc: Services, uuid: str, lock: NodeLock,
+                           threshold: datetime.datetime) -> int:
+    """Process one deferred callback from its stored data (takes over ``lock``)."""
+    stored = None
+    if await svc.repo.deferred_before(threshold, uuid):
+        stored = await _stored_data(svc, uuid)
+    record = await svc.repo.get_node(uuid)
+    if stored is None or record is None or record.state is not State.WAITING:
+        await lock.release()
+        return 0
+    LOG.warning("The ramdisk of node %s did not post again after Ironic was unreachable; "
+                "processing its stored data", uuid)
+    await process.resume_processing(svc, record, lock, stored)
+    return 1
 
 
 async def recover(svc: Services, record: NodeRecord, lock: NodeLock) -> None:

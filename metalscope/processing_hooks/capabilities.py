@@ -1,12 +1,20 @@
-"""The ``capabilities`` hook: boot mode and CPU-flag capabilities (spec 5.4)."""
+"""The ``capabilities`` hook: boot mode and CPU-flag capabilities (spec 5.4).
+
+A boot mode that Ironic's capabilities string cannot carry (a ``,`` or ``:`` in it: IPA
+reports ``bios`` or ``uefi``) fails the node with the capability named
+(:class:`~metalscope.node_changes.CapabilityError`) rather than adding other capabilities;
+a ``[capabilities]cpu_flags`` capability name with one of them stops start-up.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from metalscope.errors import ConfigurationError
 from metalscope.inventory import get_inventory, section
-from metalscope.node_changes import NodeChanges
+from metalscope.node_changes import NodeChanges, capability_problem
 from metalscope.processing_hooks.spec import BaseHook
+from metalscope.settings import Settings
 
 
 class CapabilitiesHook(BaseHook):
@@ -14,6 +22,10 @@ class CapabilitiesHook(BaseHook):
 
     Not gated by ``[processing]overwrite_existing``: capabilities are always merged.
     """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        check_cpu_flags(settings.capabilities.cpu_flags)
 
     def before_update(self, data: dict[str, Any], node: NodeChanges) -> None:
         """Update the node's capabilities when anything was detected."""
@@ -37,3 +49,12 @@ class CapabilitiesHook(BaseHook):
         return {capability: "true"
                 for flag, capability in self.settings.capabilities.cpu_flags.items()
                 if flag in flags}
+
+
+def check_cpu_flags(cpu_flags: dict[str, str]) -> None:
+    """Refuse capability names Ironic's capabilities string cannot carry."""
+    for flag, capability in cpu_flags.items():
+        problem = capability_problem(capability, "true")
+        if problem is not None:
+            raise ConfigurationError(f"[capabilities]cpu_flags: the capability {capability!r} "
+                                     f"of CPU flag {flag!r} cannot be used: {problem}")

@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 from typing import Any
 
-from metalscope.node_changes import NodeChanges
+from metalscope.node_changes import NodeChanges, capability_problem
 from metalscope.processing_hooks.spec import BaseHook
 from metalscope.settings import Settings
 
@@ -63,5 +63,10 @@ def _parse_alias(entry: str) -> dict[str, Any] | None:
     if not isinstance(alias, dict) or set(alias) != ALIAS_KEYS:
         LOG.error("Ignoring [pci_devices]alias entry %r, it must be an object with exactly "
                   "the keys vendor_id, product_id and name", entry)
+        return None
+    problem = capability_problem(str(alias["name"]), 0)
+    if problem is not None:  # the name becomes a capability name
+        LOG.error("Ignoring [pci_devices]alias entry %r, its name cannot be a capability "
+                  "name: %s", entry, problem)
         return None
     return alias

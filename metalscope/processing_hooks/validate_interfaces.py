@@ -2,7 +2,8 @@
 
 Before lookup it builds ``all_interfaces`` (every NIC with a valid MAC), ``interfaces``
 (those eligible for a port under ``[processing]add_ports``) and ``macs``, and normalises
-the BMC keys. After lookup it creates the missing ports, deletes unwanted ones
+the BMC keys; an inventory listing more than ``[processing]max_interfaces`` interfaces is
+refused there (each would be a lookup parameter and an Ironic port). After lookup it creates the missing ports, deletes unwanted ones
 (``[processing]keep_ports``) and fixes ``pxe_enabled`` (spec 5.4).
 """
 
@@ -12,8 +13,8 @@ import logging
 from typing import Any
 
 from metalscope.errors import ConfigurationError, HookError
-from metalscope.inventory import (bmc_v4, bmc_v6, get_inventory, interface_ip, is_loopback,
-                                  is_valid_mac, pxe_mac)
+from metalscope.inventory import (bmc_v4, bmc_v6, get_inventory, interface_ip,
+                                  interface_limit_message, is_loopback, is_valid_mac, pxe_mac)
 from metalscope.node_changes import NodeChanges
 from metalscope.processing_hooks.spec import BaseHook
 from metalscope.settings import ProcessingSection, Settings
@@ -38,6 +39,7 @@ class ValidateInterfacesHook(BaseHook):
         """Set ``ipmi_address``/``ipmi_v6address``, ``all_interfaces``, ``interfaces``, ``macs``."""
         data["ipmi_address"] = bmc_v4(data)
         data["ipmi_v6address"] = bmc_v6(data)
+        check_inventory_size(data, self.settings.processing.max_interfaces)
         all_interfaces = collect_interfaces(data)
         selected = select_interfaces(all_interfaces, self.settings.processing.add_ports,
                                      pxe_known=pxe_mac(data) is not None)
@@ -71,6 +73,13 @@ def check_port_options(options: ProcessingSection) -> None:
 
 
 # -- before_processing -----------------------------------------------------------------
+
+def check_inventory_size(data: dict[str, Any], limit: int) -> None:
+    """HookError when the inventory lists more than ``limit`` interfaces."""
+    count = len(get_inventory(data)["interfaces"])
+    if count > limit:
+        raise HookError(interface_limit_message(count, limit))
+
 
 def collect_interfaces(data: dict[str, Any]) -> Interfaces:
     """``all_interfaces``: every inventory NIC with a name and a valid MAC, by name."""

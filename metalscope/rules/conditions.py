@@ -15,15 +15,26 @@ with ``all`` or ``first`` the condition is false. Processing goes on.
 
 ``matches`` and ``contains`` get the generic parameter validation (quirk Q-RULE-2), so a
 missing ``value`` or an extra parameter is a 400 at creation instead of a later 500.
+
+Time bound. A pattern such as ``(a|a)+$`` takes time doubling with each character of the
+value it fails on, and the value comes from the ramdisk. The two regex operators therefore
+run on the ``regex`` module, which takes Python ``re`` syntax and semantics (its version 0
+mode) but stops a match after a time limit, raising ``TimeoutError``, and releases the GIL
+while it matches (``concurrent=True``), so a match running in a worker thread does not hold
+the event loop. A pattern is accepted at rule creation only when both ``re`` (upstream's
+check and message) and ``regex`` compile it. The limit is given by the engine through
+:meth:`TimeBoundCondition.check_within`; plain :meth:`check` uses
+:data:`DEFAULT_REGEX_TIMEOUT`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Set
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import netaddr
+import regex
 
 from metalscope.rules.spec import BaseCondition
 
@@ -115,33 +126,71 @@ class NetCondition(BaseCondition):
         return address in _network(params["value"])
 
 
+#: Seconds one regex condition may run when no limit is given: the default of
+#: ``[processing]rule_regex_timeout``.
+DEFAULT_REGEX_TIMEOUT = 1.0
+
+
+@runtime_checkable
+class TimeBoundCondition(Protocol):
+    """A condition operator whose check can be stopped after a time limit.
+
+    The engine calls :meth:`check_within` instead of ``check`` on such an operator, with
+    the time left for the condition being evaluated.
+    """
+
+    def check_within(self, field: Any, params: Mapping[str, Any], seconds: float) -> bool:
+        """As ``check``, but raise ``TimeoutError`` once ``seconds`` have passed."""
+
+
+def compile_pattern(pattern: Any) -> None:
+    """Raise ``ValueError`` (``invalid regular expression: ...``) unless both ``re`` and
+    ``regex`` compile ``pattern``."""
+    try:
+        re.compile(pattern)
+        regex.compile(pattern)
+    except (re.error, regex.error, TypeError) as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from exc
+
+
 class _Regex(BaseCondition):
     def validate(self, params: Mapping[str, Any]) -> None:
         """Generic validation, then ``value`` must compile as a regular expression."""
         super().validate(params)
-        try:
-            re.compile(params["value"])
-        except (re.error, TypeError) as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from exc
+        compile_pattern(params["value"])
+
+    def check(self, field: Any, params: Mapping[str, Any]) -> bool:
+        """The check with the default time limit."""
+        return self.check_within(field, params, DEFAULT_REGEX_TIMEOUT)
+
+    def check_within(self, field: Any, params: Mapping[str, Any], seconds: float) -> bool:
+        raise NotImplementedError
 
 
 class MatchesCondition(_Regex):
     """``str(field)`` matches the regular expression ``value`` as a whole."""
 
-    def check(self, field: Any, params: Mapping[str, Any]) -> bool:
+    def check_within(self, field: Any, params: Mapping[str, Any], seconds: float) -> bool:
         """Anchored at the start; ``$`` is appended unless the pattern ends with one."""
         pattern = str(params["value"])
         if not pattern.endswith("$"):
             pattern += "$"
-        return re.match(pattern, str(field)) is not None
+        return regex.match(pattern, str(field), timeout=_limit(seconds),
+                           concurrent=True) is not None
 
 
 class ContainsCondition(_Regex):
     """The regular expression ``value`` is found somewhere in ``str(field)``."""
 
-    def check(self, field: Any, params: Mapping[str, Any]) -> bool:
+    def check_within(self, field: Any, params: Mapping[str, Any], seconds: float) -> bool:
         """Search anywhere in the field's text."""
-        return re.search(str(params["value"]), str(field)) is not None
+        return regex.search(str(params["value"]), str(field), timeout=_limit(seconds),
+                            concurrent=True) is not None
+
+
+def _limit(seconds: float) -> float:
+    # ``regex`` treats a negative timeout as none at all; no time left means none left.
+    return max(seconds, 0.0)
 
 
 class EmptyCondition(BaseCondition):

@@ -50,6 +50,9 @@ _SELECT_DATA = sa.select(t.introspection_data.c.data).where(_DATA_KEY)
 _DELETE_CALLBACK = sa.delete(t.ramdisk_callbacks).where(
     t.ramdisk_callbacks.c.node_uuid == sa.bindparam("uuid"))
 _INSERT_CALLBACK = sa.insert(t.ramdisk_callbacks)
+_DATE_CALLBACK = sa.update(t.ramdisk_callbacks).where(
+    t.ramdisk_callbacks.c.node_uuid == sa.bindparam("uuid")).values(
+    received_at=sa.bindparam("now"))
 _SELECT_CALLBACK = sa.select(t.ramdisk_callbacks.c.node_uuid).where(
     t.ramdisk_callbacks.c.digest == sa.bindparam("digest")).limit(1)
 # Rules apply oldest first. Rules with the same created_at (upstream's DATETIME on MySQL keeps
@@ -194,6 +197,36 @@ class Repository:
                     await self._apply(conn, change)
                 rules = await self._read_rules(conn, None)
         return (record if change is None else change.result), rules
+
+    async def defer_processing(self, record: NodeRecord,
+                               attributes: dict[str, list[str]]) -> NodeRecord:
+        """Give a callback that could not reach Ironic back, in one transaction: the record
+        returns to ``waiting`` (compare-and-set), its callback row is dated now (when the
+        callback was deferred), and a record without lookup attributes (an enrolled node)
+        gets ``attributes`` so that the ramdisk's retry finds it."""
+        change = _Change(record, Event.IRONIC_UNAVAILABLE)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                await self._apply(conn, change)
+                await conn.execute(_DATE_CALLBACK, {"uuid": record.uuid, "now": utcnow()})
+                if not (await conn.execute(_SELECT_ATTRIBUTES, {"uuid": record.uuid})).first():
+                    for name, values in attributes.items():
+                        await self._add_attributes(conn, record.uuid, name, values)
+        return change.result
+
+    async def deferred_before(self, threshold: datetime.datetime,
+                              uuid: str | None = None) -> list[NodeRecord]:
+        """``waiting`` records (all, or only ``uuid``'s) whose callback was deferred (a
+        callback row is kept) before ``threshold``."""
+        query = sa.select(t.nodes).join(
+            t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid == t.nodes.c.uuid).where(
+            t.nodes.c.state == State.WAITING.value,
+            t.ramdisk_callbacks.c.received_at < threshold)
+        if uuid is not None:
+            query = query.where(t.nodes.c.uuid == uuid)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [NodeRecord.from_row(r) for r in rows]
 
     async def _apply(self, conn: AsyncConnection, change: _Change) -> None:
         record = change.record

@@ -9,7 +9,10 @@ Start-up, measured with Ironic 39.0 on two cores: ``ironic-dbsync create_schema`
 3.5 s, so the freshly created (still empty) database is kept as a schema file, keyed by the
 Ironic release, and copied for every later start. With that file, ``start()`` returns in
 3.2-4 s (about 3 s of it is Python importing Ironic); without it, about 6.5 s. ``stop()``
-(SIGTERM, graceful) takes about 2.3 s. Every start begins with an empty Ironic.
+(SIGTERM, graceful) takes about 2.3 s. Every start begins with an empty Ironic; ``resume()``
+(and ``restart()``) runs it again on the same port with the database it had, as an outage
+test needs: each run's log is kept (``ironic.log.1``, ``ironic.log.2``, ...) and
+``api_requests()`` reads the requests of all of them.
 
 Facts about this Ironic that tests and MetalScope rely on (checked against Ironic 39.0, API
 1.1 to 1.115):
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 import shutil
 import signal
 import subprocess
@@ -68,6 +72,9 @@ POLL_INTERVAL = 0.05
 
 # The launcher outlives a crashed worker and forks new ones forever; only its log tells.
 _WORKER_DIED = re.compile(r"cotyledon\S* \[-\] Child \d+ (exited|killed)")
+# One API request in the log: "... INFO ironic.api [...] 127.0.0.1 - PATCH /v1/nodes/x - 200 (49.6ms)"
+_API_REQUEST = re.compile(r" ironic\.api \[[^\]]*\] \S+ - (?P<method>[A-Z]+) (?P<path>\S+) - "
+                          r"(?P<status>\d{3}) ")
 
 # Provision actions leading from ``enroll`` to each state enroll_node can reach.
 _PROVISION_PATHS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -135,6 +142,15 @@ def ironic_release(bin_dir: Path) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request Ironic's API answered, as its log records it."""
+
+    method: str
+    path: str
+    status: int
+
+
 def _tail(path: Path, lines: int) -> str:
     if not path.exists():
         return ""
@@ -174,11 +190,45 @@ class LocalIronic:
     def start(self, timeout: float = START_TIMEOUT) -> LocalIronic:
         """Write the configuration, prepare an empty database, launch Ironic, wait for its API."""
         (self.workdir / "lock").mkdir(parents=True, exist_ok=True)
-        for log in (self.log_file, self.console_file):
+        for log in (self.log_file, self.console_file, *self._earlier_logs()):
             log.unlink(missing_ok=True)  # start-up failures are detected in the log
         self.config_file.write_text(render_config(self.sections))
         self._prepare_database()
-        with self.console_file.open("wb") as console:
+        return self._launch(timeout)
+
+    def resume(self, timeout: float = START_TIMEOUT) -> LocalIronic:
+        """Run Ironic again after ``stop()``, on the same port, with its database as it was
+        (nodes, ports, states). The log of the run before is kept as ``ironic.log.<n>``."""
+        if self.process is not None:
+            raise RuntimeError("LocalIronic is running; stop() it first")
+        if not self.database_file.exists():
+            raise RuntimeError("LocalIronic has no database to resume; call start()")
+        if self.log_file.exists():
+            self.log_file.rename(self.log_file.with_name(
+                f"{self.log_file.name}.{len(self._earlier_logs()) + 1}"))
+        return self._launch(timeout)
+
+    def restart(self, downtime: float = 0.0, timeout: float = START_TIMEOUT) -> LocalIronic:
+        """``stop()``, ``downtime`` seconds without Ironic, then ``resume()``."""
+        self.stop()
+        time.sleep(downtime)
+        return self.resume(timeout)
+
+    def _earlier_logs(self) -> list[Path]:
+        logs = self.log_file.parent.glob(f"{self.log_file.name}.*")
+        return sorted((p for p in logs if p.suffix[1:].isdigit()), key=lambda p: int(p.suffix[1:]))
+
+    def api_requests(self) -> list[ApiRequest]:
+        """Every request Ironic's API answered since ``start()``, over all its runs."""
+        requests = []
+        for log in (*self._earlier_logs(), self.log_file):
+            if log.exists():
+                requests += [ApiRequest(m["method"], m["path"], int(m["status"]))
+                             for m in _API_REQUEST.finditer(log.read_text(errors="replace"))]
+        return requests
+
+    def _launch(self, timeout: float) -> LocalIronic:
+        with self.console_file.open("ab") as console:
             self.process = subprocess.Popen(
                 [str(self.bin_dir / "ironic"), "--config-file", str(self.config_file)],
                 stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

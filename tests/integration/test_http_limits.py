@@ -1,0 +1,165 @@
+"""Hostile clients against a real ``metalscope serve``: request head caps and timeouts, body
+timeouts, and the budget on callback bodies being read and parsed."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from metalscope.simulator import make_fleet, ramdisk_data
+from metalscope.testing.ironic import LocalIronic
+from metalscope.testing.service import LocalMetalScope
+
+HEAD_TIMEOUT = BODY_TIMEOUT = 2
+BUDGET = 2 * 2**20
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory,
+            ironic: LocalIronic) -> Iterator[LocalMetalScope]:
+    with LocalMetalScope(tmp_path_factory.mktemp("metalscope-limits"), ironic.url, options={
+            "DEFAULT": {"header_timeout": HEAD_TIMEOUT, "body_timeout": BODY_TIMEOUT,
+                        "max_parsing_bytes": BUDGET, "parsing_wait": 0.5}}) as running:
+        yield running
+
+
+def _connect(service: LocalMetalScope) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", service.port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _answer(sock: socket.socket, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of the answer, read until the server closes."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def _rss_kib(service: LocalMetalScope) -> int:
+    assert service.process is not None
+    status = Path(f"/proc/{service.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+def _send_until_closed(sock: socket.socket, piece: bytes, limit: int) -> int:
+    sent = 0
+    try:
+        while sent < limit:
+            sock.sendall(piece)
+            sent += len(piece)
+    except OSError:
+        pass  # the server closed the connection: what the test expects
+    return sent
+
+
+def test_an_endless_header_line_gets_431_and_costs_no_memory(service: LocalMetalScope) -> None:
+    before = _rss_kib(service)
+    socks = [_connect(service) for _ in range(8)]
+    for sock in socks:
+        sock.sendall(b"POST /v1/continue HTTP/1.1\r\nHost: x\r\nX-Flood: ")
+    sent = [_send_until_closed(sock, b"a" * 65536, 20 * 2**20) for sock in socks]
+    answers = [_answer(sock) for sock in socks]
+    assert all(total < 20 * 2**20 for total in sent), sent  # cut off long before 20 MiB
+    for status, headers, body in answers:
+        assert status == 431
+        assert headers["connection"] == "close"
+        assert headers["x-openstack-ironic-inspector-api-maximum-version"] == "1.18"
+        assert json.loads(body) == {"error": {"message": "Request header fields too large: a "
+                                              "request or header line is longer than 16384 bytes"}}
+    assert _rss_kib(service) - before < 32 * 1024
+    assert httpx.get(service.url + "/").status_code == 200
+
+
+def test_too_many_header_lines_get_431(service: LocalMetalScope) -> None:
+    sock = _connect(service)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 120 + b"\r\n")
+    status, _, body = _answer(sock)
+    assert status == 431
+    assert "more than 100 header lines" in json.loads(body)["error"]["message"]
+
+
+def test_many_headers_within_the_limits_are_served(service: LocalMetalScope) -> None:
+    headers = {f"X-Header-{i}": "v" * 1000 for i in range(60)}
+    assert httpx.get(service.url + "/", headers=headers).status_code == 200
+
+
+def test_a_head_that_does_not_finish_in_time_gets_408(service: LocalMetalScope) -> None:
+    sock = _connect(service)
+    began = time.monotonic()
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    for _ in range(3):
+        time.sleep(0.5)
+        sock.sendall(b"X-Slow: 1\r\n")
+    status, _, body = _answer(sock)
+    elapsed = time.monotonic() - began
+    assert status == 408
+    assert json.loads(body)["error"]["message"] == (
+        f"The request head did not arrive within {HEAD_TIMEOUT} seconds")
+    assert HEAD_TIMEOUT - 0.5 < elapsed < HEAD_TIMEOUT + 5
+
+
+def test_a_connection_that_says_nothing_is_closed(service: LocalMetalScope) -> None:
+    sock = _connect(service)
+    began = time.monotonic()
+    sock.settimeout(HEAD_TIMEOUT + 10)
+    assert sock.recv(10) == b""
+    assert time.monotonic() - began < HEAD_TIMEOUT + 5
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408(service: LocalMetalScope) -> None:
+    sock = _connect(service)
+    sock.sendall(b"POST /v1/continue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{\"inventory\": ")
+    status, headers, body = _answer(sock, timeout=BODY_TIMEOUT + 10)
+    assert status == 408
+    assert json.loads(body)["error"]["message"] == (
+        f"The request body did not arrive within {BODY_TIMEOUT} seconds")
+    assert headers["x-openstack-ironic-inspector-api-minimum-version"] == "1.0"
+
+
+def test_a_body_too_costly_to_parse_gets_413(service: LocalMetalScope) -> None:
+    body = b'{"f":[' + b"{}," * 300_000 + b"{}]}"  # under 1 MiB, about 40 MiB once parsed
+    response = httpx.post(service.url + "/v1/continue", content=body, timeout=30)
+    assert response.status_code == 413
+    assert "Request body is too complex" in response.json()["error"]["message"]
+
+
+def test_a_full_budget_answers_503_with_retry_after_and_other_requests_go_on(
+        service: LocalMetalScope) -> None:
+    head = (b"POST /v1/continue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1048576\r\n\r\n")
+    holders = []
+    for _ in range(2):  # two bodies, 2000 KiB of the 2048 KiB budget received and held
+        sock = _connect(service)
+        sock.sendall(head + b" " * (1000 * 1024))
+        holders.append(sock)
+    time.sleep(0.3)
+    callback = json.dumps(ramdisk_data(make_fleet(11, 1)[0])).encode()
+    refused = httpx.post(service.url + "/v1/continue", content=callback, timeout=30)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "5"
+    assert "please retry later" in refused.json()["error"]["message"]
+    assert httpx.get(service.url + "/", timeout=5).status_code == 200
+    for sock in holders:  # the held bodies time out and give their room back
+        assert _answer(sock, timeout=BODY_TIMEOUT + 10)[0] == 408
+    # Now the callback is read and parsed: it finds no node (400), not 503.
+    again = httpx.post(service.url + "/v1/continue", content=callback, timeout=30)
+    assert again.status_code == 400, again.text
