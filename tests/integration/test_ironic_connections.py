@@ -1,8 +1,8 @@
 """Connections to a real Ironic: idle keep-alive connections the server closes, and requests
 whose answer is lost on the way back.
 
-Ironic's log names every request it served (``ironic.api … 127.0.0.1 - PATCH /v1/nodes/<uuid>
-- 200 (…ms)``): the tests count there how many times Ironic really received a PATCH or POST.
+Ironic's log names every request it served (``LocalIronic.api_requests()``): the tests count
+there how many times Ironic really received a PATCH or POST.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,16 +32,13 @@ PAUSE = 1.5  # longer than the proxy's idle close, shorter than the default idle
 class IronicLog:
     """The requests Ironic logged after the moment this object was made."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.start = path.stat().st_size
+    def __init__(self, ironic: LocalIronic) -> None:
+        self.ironic = ironic
+        self.before = len(ironic.api_requests())
 
     def statuses(self, method: str, path: str) -> list[int]:
-        with self.path.open("rb") as log:
-            log.seek(self.start)
-            text = log.read().decode(errors="replace")
-        line = re.compile(rf" - {method} {re.escape(path)}(?:\?\S*)? - (\d{{3}}) ")
-        return [int(status) for status in line.findall(text)]
+        return [request.status for request in self.ironic.api_requests()[self.before:]
+                if request.method == method and request.path.split("?")[0] == path]
 
     async def wait_for(self, method: str, path: str, count: int,
                        timeout: float = 5.0) -> list[int]:
@@ -97,7 +93,7 @@ class TestIdleConnections:
         (4 s) and with one of 30 s, which keeps connections the server has closed, every call
         succeeds, none is sent on a closed connection, and Ironic gets the PATCH once."""
         uuid = make_node()["uuid"]
-        log = IronicLog(ironic.log_file)
+        log = IronicLog(ironic)
         with IdleClosingProxy(backend(ironic), IDLE_CLOSE) as proxy:
             async with client_of(proxy.url, idle_timeout) as client:
                 node = await paused_calls(client, uuid, PAUSE)
@@ -127,7 +123,7 @@ class TestIdleConnections:
         """The reported failure, straight against Ironic: a PATCH 10.5 s after the last call,
         with the default idle timeout and with one Ironic outlasts."""
         uuids = [make_node()["uuid"], make_node()["uuid"]]
-        log = IronicLog(ironic.log_file)
+        log = IronicLog(ironic)
         async with client_of(ironic.url) as default, client_of(ironic.url, 60.0) as keeping:
             await default.get_node(uuids[0])
             await keeping.get_node(uuids[1])
@@ -151,7 +147,7 @@ class TestLostAnswers:
         ops = [{"op": "replace", "path": "/properties/cpus", "value": 16},
                {"op": "add", "path": "/properties/capabilities", "value": "boot_mode:uefi"},
                {"op": "remove", "path": "/extra/stale"}]
-        log = IronicLog(ironic.log_file)
+        log = IronicLog(ironic)
         with AnswerLosingProxy(backend(ironic), "PATCH") as proxy:
             async with client_of(proxy.url) as client:
                 patched = await client.patch_node(uuid, ops)
@@ -170,7 +166,7 @@ class TestLostAnswers:
                                                 mac_factory: Callable[[], str]) -> None:
         uuid = make_node(macs=[])["uuid"]
         mac = mac_factory()
-        log = IronicLog(ironic.log_file)
+        log = IronicLog(ironic)
         with AnswerLosingProxy(backend(ironic), "POST", path_prefix="/v1/ports") as proxy:
             async with client_of(proxy.url) as client:
                 port = await client.create_port(uuid, mac, {"seen": True}, pxe_enabled=False)
@@ -183,7 +179,7 @@ class TestLostAnswers:
     async def test_idempotent_call_with_lost_answer_is_repeated(
             self, ironic: LocalIronic, make_node: NodeFactory) -> None:
         uuid = make_node()["uuid"]
-        log = IronicLog(ironic.log_file)
+        log = IronicLog(ironic)
         with AnswerLosingProxy(backend(ironic), "PUT") as proxy:
             async with client_of(proxy.url) as client:
                 await client.set_boot_device(uuid, "pxe")
