@@ -30,9 +30,12 @@ ERROR_REASONS = {
     403: "Access denied by policy",
     404: "Not found",
     406: "Unsupported API version",
+    408: "The request head or body did not arrive within [DEFAULT]header_timeout or body_timeout",
     409: "Locked or already exists, retry later",
-    413: "Request body too large",
-    503: "Keystone could not be reached to validate the token (keystone mode)",
+    413: "Request body too large, or too costly to parse ([DEFAULT]max_parsing_bytes)",
+    431: "Request header line, header count or head size over the limits",
+    503: "Retry later: Keystone or Ironic could not be reached, the body budget is spent "
+         "(Retry-After), or the database is full",
 }
 
 VERSION_HEADERS = [
@@ -130,7 +133,8 @@ class Operation:
 
     def render(self, summary: str | None) -> Schema:
         # Public routes need no credentials, but their policy rule is still evaluated.
-        codes = sorted({400, 403, 406, 503, *self.errors, *(() if self.public else (401,))})
+        codes = sorted({400, 403, 406, 408, 431, 503, *self.errors,
+                        *(() if self.public else (401,))})
         responses = {**self.responses, **{str(code): {"$ref": f"#/components/responses/{code}"}
                                           for code in codes}}
         if self.head:
