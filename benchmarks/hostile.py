@@ -203,6 +203,9 @@ def summarise(results: dict[str, dict[str, Any]], names: Sequence[str]) -> str:
             figures = results.get(phase, {}).get(name)
             if figures is None:
                 continue
+            if "failed" in figures:
+                lines.append(f"{phase:<13} {name:<10} failed: {figures['failed']}")
+                continue
             quiet = results.get("quiet", {}).get(name, {}).get("callback_p95_s")
             cells = [figures["callback_p50_s"], figures["callback_p95_s"]]
             lines.append(
@@ -225,6 +228,10 @@ def check_targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for phase in PHASES:
         figures = results.get(phase, {}).get(METALSCOPE)
         if figures is None:
+            continue
+        if "failed" in figures:
+            checks.append({"phase": phase, "target": "the phase completes",
+                           "value": figures["failed"], "met": False})
             continue
         checks.append({"phase": phase, "target": f"peak RSS < {RSS_TARGET_MIB} MiB",
                        "value": figures["peak_rss_mib"],
@@ -265,9 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     for phase in phases:
         for name in names:
             log(f"{phase}: {name} ...")
-            results.setdefault(phase, {})[name] = measure(name, phase, fleet, tools,
-                                                          args.callbacks)
-            log(f"  {json.dumps(results[phase][name])}")
+            try:
+                figures = measure(name, phase, fleet, tools, args.callbacks)
+            except Exception as exc:  # the inspector gave way: that is a result too
+                figures = {"failed": f"{type(exc).__name__}: {exc}"}
+            results.setdefault(phase, {})[name] = figures
+            log(f"  {json.dumps(figures)}")
     text = summarise(results, names)
     targets = check_targets(results)
     print(text + "\n")
