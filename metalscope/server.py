@@ -13,8 +13,9 @@ import uvicorn
 
 from metalscope.api.versions import version_headers
 from metalscope.app import create_app, validate_startup
-from metalscope.http_limits import HeadLimits, protocol_options
 from metalscope.errors import ConfigurationError
+from metalscope.http_limits import HeadLimits
+from metalscope.http_protocols import ConnectionPolicy, protocol_options
 from metalscope.logging_setup import setup_logging
 from metalscope.settings import Settings, SslSection
 from metalscope.storage import migrate
@@ -51,14 +52,19 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     # X-Forwarded-* are the application's to apply or ignore ([oslo_middleware]
     # enable_proxy_headers_parsing), not uvicorn's.
     options["proxy_headers"] = False
-    limits = HeadLimits(default.max_header_line, default.max_header_count,
-                        default.max_header_size, default.header_timeout)
-    options.update(protocol_options(limits, version_headers(), options["http"]))
+    options.update(protocol_options(options["http"], connection_policy(settings)))
     if not default.listen_unix_socket:
         options.update(host=default.listen_address, port=default.listen_port)
     if default.use_ssl:
         options.update(tls_options(settings.ssl))
     return options
+
+
+def connection_policy(settings: Settings) -> ConnectionPolicy:
+    default = settings.default
+    head = HeadLimits(default.max_header_line, default.max_header_count,
+                      default.max_header_size, default.header_timeout)
+    return ConnectionPolicy(head, default.body_timeout, version_headers())
 
 
 def tls_options(section: SslSection) -> dict[str, Any]:
