@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
 import socket
 import ssl
+import sys
 from typing import Any
 
 import uvicorn
@@ -121,9 +123,31 @@ def run_server(settings: Settings) -> None:
     LOG.info("Serving with the %s event loop and the %s HTTP parser", options["loop"],
              speedups()["http"])
     config = uvicorn.Config(app, **options)
-    server = uvicorn.Server(config)
+    server = StartedServer(config)
     sockets = [unix_socket(settings)] if settings.default.listen_unix_socket else None
     server.run(sockets=sockets)
+
+
+#: Seconds a thread holding the GIL keeps it while another waits (Python's default is 5 ms).
+#: The event loop waits that long for the GIL each time it wakes while a worker thread parses
+#: a large body (``api/json_parsing.py``) or matches rules: at 1 ms, ``GET /`` during a flood
+#: of such bodies answered in 0.07 s (p95) instead of 0.38 s.
+SWITCH_INTERVAL = 0.001
+
+
+class StartedServer(uvicorn.Server):
+    """uvicorn's server that, once the application has started, takes the objects alive then
+    out of the garbage collector's walks (``gc.freeze``): modules, settings and services live
+    as long as the process, yet every full collection would walk them again (a few hundred
+    thousand objects, tens of milliseconds per pass, during which nothing else runs). The
+    passes that parsing a large body triggers are then about that body only. It also sets
+    the GIL's switch interval (``SWITCH_INTERVAL``)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        gc.collect()
+        gc.freeze()
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def unix_socket(settings: Settings) -> socket.socket:
