@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
 
-from metalscope.api.body_budget import BodyBudget, BudgetExhausted, Charge, parse_cost
+from metalscope.api.body_budget import BodyBudget, BudgetExhausted, CostMeter
 from metalscope.api.errors import RequestTimedOut, RequestTooLarge
-from metalscope.api.json_parsing import JsonParser, is_small, parse_json
+from metalscope.api.json_parsing import JsonParser, parse_json
 from metalscope.errors import InvalidRequest, MetalScopeError
 
 _TYPE_NAMES = {dict: "dict", list: "list", str: "str", int: "int", float: "float",
@@ -20,10 +20,10 @@ _TYPE_NAMES = {dict: "dict", list: "list", str: "str", int: "int", float: "float
 
 
 async def read_body(request: Request, limit: int, timeout: float | None = None,
-                    charge: Charge | None = None) -> bytes:
+                    account: Callable[[bytes], None] | None = None) -> bytes:
     """The raw body, refused with 413 as soon as it exceeds ``limit`` bytes and with 408
-    when it has not arrived whole within ``timeout`` seconds; each chunk is charged to
-    ``charge`` as it arrives (503 when the budget has no room).
+    when it has not arrived whole within ``timeout`` seconds; each chunk is given to
+    ``account`` as it arrives (which may refuse it: 413, or 503 when the budget is full).
 
     A refusal before the whole body has arrived closes the connection once answered
     (``Connection: close``): the rest of the body is not read only to be thrown away, which
@@ -36,7 +36,7 @@ async def read_body(request: Request, limit: int, timeout: float | None = None,
             raise RequestTooLarge(f"Request body is too large: {declared} bytes, "
                                   f"the limit is {limit}")
         async with asyncio.timeout(timeout):
-            await _receive(request, limit, chunks, charge)
+            await _receive(request, limit, chunks, account)
     except TimeoutError:
         raise _closing(RequestTimedOut("The request body did not arrive within "
                                        f"{timeout:g} seconds")) from None
@@ -52,14 +52,14 @@ def _closing(exc: MetalScopeError) -> MetalScopeError:
 
 
 async def _receive(request: Request, limit: int, chunks: list[bytes],
-                   charge: Charge | None) -> None:
+                   account: Callable[[bytes], None] | None) -> None:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise RequestTooLarge(f"Request body is too large: more than {limit} bytes")
-        if charge is not None:
-            charge.add(len(chunk))
+        if account is not None:
+            account(chunk)
         chunks.append(chunk)
 
 
@@ -68,15 +68,18 @@ async def budgeted_json(request: Request, limit: int, timeout: float, budget: Bo
                         parser: JsonParser) -> AsyncIterator[tuple[bytes, Any]]:
     """The raw body and its parsed JSON (``NotImplemented`` when not JSON), read and parsed
     within ``budget``, which stays charged until the block ends (see ``body_budget``)."""
+    meter = CostMeter()
     async with budget.charge() as charge:
-        raw = await read_body(request, limit, timeout, charge)
-        # Counting a large body's bytes is C work of a few ms per MiB: not on the loop.
-        cost = parse_cost(raw) if is_small(raw) else await parser.off_loop(parse_cost, raw)
-        if cost > budget.capacity:
-            raise RequestTooLarge(
-                f"Request body is too complex: parsing it would take about {cost >> 20} MiB, "
-                f"more than [DEFAULT]max_parsing_bytes ({budget.capacity >> 20} MiB)")
-        await charge.become(cost)
+        def account(chunk: bytes) -> None:
+            meter.add(chunk)
+            if meter.cost > budget.capacity:
+                raise RequestTooLarge(
+                    "Request body is too complex: parsing it would take more than "
+                    f"[DEFAULT]max_parsing_bytes ({budget.capacity >> 20} MiB)")
+            charge.add(len(chunk))
+
+        raw = await read_body(request, limit, timeout, account)
+        await charge.become(meter.cost)
         yield raw, (await parser.parse(raw)) if raw else None
 
 

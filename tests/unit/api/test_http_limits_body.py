@@ -24,9 +24,9 @@ from tests.unit.api.conftest import error_of
 
 @pytest.fixture
 def small_budget_client(settings: Settings, fake_ironic: FakeIronic) -> Iterator[TestClient]:
-    """The app with a 2 MiB budget, 1 MiB of it already taken by another body."""
+    """The app with a 2 MiB budget, 1.5 MiB of it already taken by another body."""
     budget = BodyBudget(2 * 2**20, wait=0.1)
-    budget.take_now(2**20)
+    budget.take_now(3 * 2**19)
 
     async def factory(s: Settings) -> Services:
         repo = Repository(create_engine(s.database.connection))
@@ -56,16 +56,27 @@ def test_a_body_found_too_large_while_read_closes_the_connection(client: TestCli
 
 def test_a_full_budget_refuses_before_reading_the_rest_and_closes(
         small_budget_client: TestClient) -> None:
-    response = small_budget_client.post("/v1/continue", content=b"{" + b" " * (3 * 2**20) + b"}")
+    response = small_budget_client.post("/v1/continue", content=b"{" + b" " * 900_000 + b"}")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.headers["connection"] == "close"
 
 
+def test_a_body_too_costly_to_parse_is_refused_as_it_arrives(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"f":['
+        for _ in range(8):
+            yield b"{}," * 300_000
+        yield b"{}]}"
+    response = client.post("/v1/continue", content=chunks())
+    assert response.status_code == 413 and response.headers["connection"] == "close"
+    assert error_of(response) == ("Request body is too complex: parsing it would take more "
+                                  "than [DEFAULT]max_parsing_bytes (64 MiB)")
+
+
 def test_a_body_refused_once_whole_keeps_the_connection(client: TestClient) -> None:
-    response = client.post("/v1/continue", content=b'{"f":[' + b"{}," * 600_000 + b"{}]}")
-    assert response.status_code == 413 and "too complex" in error_of(response)
-    assert "connection" not in response.headers
+    response = client.post("/v1/continue", content=b"[1, 2]")
+    assert response.status_code == 400 and "connection" not in response.headers
 
 
 @pytest.mark.parametrize("path", ["/v1/continue", "/v1/introspection/node-1/data/unprocessed"])
