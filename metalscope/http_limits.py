@@ -1,23 +1,19 @@
-"""Limits on request heads, enforced below the application, before the HTTP parser sees the
-bytes: the parser would otherwise keep an endless header line in memory for as long as the
-client sends it.
+"""What a connection may make the server hold before the application sees a request: the
+decisions, without I/O (``http_protocols.py`` applies them to uvicorn's protocols).
 
-``HeadScanner`` is the pure part: fed the bytes of a connection while a request head is
-arriving, it says when the head is complete or which limit it broke (the longest line,
-upstream's ``[DEFAULT]max_header_line``; the number of header lines; the whole head).
-``guarded_protocol`` wraps uvicorn's httptools protocol: a head that breaks a limit is
-answered 431 in the API's error shape and the connection closed; a head not complete
-``header_timeout`` seconds after its first byte is answered 408 and the connection closed,
-as is a connection that sends nothing for that long. Bodies are the application's
-(``api/body.py``).
+``HeadScanner``, fed the bytes of a connection while a request head arrives, says which limit
+the head broke (the longest line, upstream's ``[DEFAULT]max_header_line``; the number of
+header lines; the whole head), before the HTTP parser keeps the bytes: httptools would
+otherwise hold an endless header line whole, and copy it again for every piece that arrives.
+``FramingMeter`` does the same for the bytes of a body that are not body (chunk sizes and
+extensions, trailer fields), which httptools also keeps. ``refusal`` is the answer, in the
+API's error shape, written when a limit is broken.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -92,71 +88,37 @@ def refusal(status: int, reason: str, message: str,
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def guarded_protocol(base: type, limits: HeadLimits,
-                     headers: list[tuple[bytes, bytes]]) -> type:
-    """``base`` (uvicorn's HttpToolsProtocol) with the head limits and timeout applied;
-    ``headers`` are added to the refusals (the API's version headers)."""
-
-    class GuardedProtocol(base):  # type: ignore[misc, valid-type]
-        def connection_made(self, transport: asyncio.Transport) -> None:
-            super().connection_made(transport)
-            self._head = HeadScanner(limits)
-            self._head_timer: asyncio.TimerHandle | None = None
-            self._arm_head_timer()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head_timer()
-            super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            head = self._head
-            if not head.complete:
-                if not head.started:
-                    self._arm_head_timer()  # the head's time counts from its first byte
-                problem = head.feed(data)
-                if problem:
-                    self._refuse(431, "Request Header Fields Too Large",
-                                 f"Request header fields too large: {problem}")
-                    return
-                if head.complete:
-                    self._cancel_head_timer()
-            super().data_received(data)
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._head.reset()
-
-        def _arm_head_timer(self) -> None:
-            self._cancel_head_timer()
-            self._head_timer = self.loop.call_later(limits.timeout, self._head_timed_out)
-
-        def _cancel_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_timed_out(self) -> None:
-            self._head_timer = None
-            if self._head.started and not self._head.complete:
-                self._refuse(408, "Request Timeout", "The request head did not arrive within "
-                                                     f"{limits.timeout:g} seconds")
-            elif not self._head.started and self.cycle is None:
-                self.transport.close()  # connected and said nothing
-
-        def _refuse(self, status: int, reason: str, message: str) -> None:
-            self._cancel_head_timer()
-            if not self.transport.is_closing():
-                self.transport.write(refusal(status, reason, message, headers))
-                self.transport.close()
-
-    return GuardedProtocol
+#: Bytes of framing a chunk of a chunked body may take (its size line, an extension, the
+#: line ends), beyond which they count against ``HeadLimits.max_size``.
+CHUNK_FRAMING = 64
 
 
-def protocol_options(limits: HeadLimits, headers: list[tuple[bytes, bytes]],
-                     parser: str) -> dict[str, Any]:
-    """uvicorn's ``http`` option: the guarded httptools protocol, or for h11 (when httptools
-    is not installed) h11's own cap on an incomplete head, which answers a plain 400."""
-    if parser == "httptools":
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-        return {"http": guarded_protocol(HttpToolsProtocol, limits, headers)}
-    return {"http": "h11", "h11_max_incomplete_event_size": limits.max_size}
+class FramingMeter:
+    """Bytes of one request's body phase that are not body: chunk framing and trailer fields.
+
+    httptools keeps a trailer field whole, as it keeps a header, so an endless trailer would
+    hold memory (and the event loop, copying it) for as long as the client sends it. What a
+    chunked body may spend on framing is ``max_size`` (the head's limit, for the trailer
+    fields) plus ``CHUNK_FRAMING`` per chunk.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.start()
+
+    def start(self) -> None:
+        """A new body begins."""
+        self.overhead = 0
+        self.chunks = 0
+
+    def chunk(self) -> None:
+        self.chunks += 1
+
+    def account(self, received: int, body: int) -> str | None:
+        """``received`` bytes of the connection were parsed, of which ``body`` were body;
+        the broken limit's description, or None."""
+        self.overhead += received - body
+        if self.overhead > self.max_size + CHUNK_FRAMING * self.chunks:
+            return (f"the body's chunk framing and trailer fields take more than "
+                    f"{self.max_size} bytes")
+        return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from metalscope.api.body_budget import BodyBudget
+from metalscope.api.json_parsing import JsonParser
 from metalscope.auth import AccessControl, NoAuth
 from metalscope.coordination import Coordinator
 from metalscope.extensions import ExtensionRegistry
@@ -78,3 +79,5 @@ class Services:
     background: BackgroundWork = field(default_factory=BackgroundWork)
     #: Memory that callback and reapply bodies may take at once (api/body_budget.py).
     body_budget: BodyBudget = field(default_factory=lambda: BodyBudget(64 * 2**20, 10.0))
+    #: Parses request bodies on the loop or on its worker thread (api/json_parsing.py).
+    json_parser: JsonParser = field(default_factory=JsonParser)

@@ -1,91 +1,86 @@
-"""Reading request bodies: size limits and JSON parsing regardless of Content-Type."""
+"""Reading request bodies: size limits, time limit, the parsing budget, and JSON parsing
+regardless of Content-Type (``json_parsing.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
 
-from metalscope.api.body_budget import BodyBudget, Charge, parse_cost
+from metalscope.api.body_budget import BodyBudget, BudgetExhausted, CostMeter
 from metalscope.api.errors import RequestTimedOut, RequestTooLarge
-from metalscope.errors import InvalidRequest
+from metalscope.api.json_parsing import JsonParser, parse_json
+from metalscope.errors import InvalidRequest, MetalScopeError
 
 _TYPE_NAMES = {dict: "dict", list: "list", str: "str", int: "int", float: "float",
                bool: "bool", type(None): "NoneType"}
 
 
 async def read_body(request: Request, limit: int, timeout: float | None = None,
-                    charge: Charge | None = None) -> bytes:
+                    account: Callable[[bytes], None] | None = None) -> bytes:
     """The raw body, refused with 413 as soon as it exceeds ``limit`` bytes and with 408
-    when it has not arrived whole within ``timeout`` seconds; each chunk is charged to
-    ``charge`` as it arrives (503 when the budget has no room)."""
+    when it has not arrived whole within ``timeout`` seconds; each chunk is given to
+    ``account`` as it arrives (which may refuse it: 413, or 503 when the budget is full).
+
+    A refusal before the whole body has arrived closes the connection once answered
+    (``Connection: close``): the rest of the body is not read only to be thrown away, which
+    for a client sending large bodies in a loop is most of what it costs the server.
+    """
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"Request body is too large: {declared} bytes, the limit is {limit}")
     chunks: list[bytes] = []
     try:
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise RequestTooLarge(f"Request body is too large: {declared} bytes, "
+                                  f"the limit is {limit}")
         async with asyncio.timeout(timeout):
-            await _receive(request, limit, chunks, charge)
+            await _receive(request, limit, chunks, account)
     except TimeoutError:
-        raise RequestTimedOut(f"The request body did not arrive within {timeout:g} seconds"
-                              ) from None
+        raise _closing(RequestTimedOut("The request body did not arrive within "
+                                       f"{timeout:g} seconds")) from None
+    except (RequestTooLarge, BudgetExhausted) as exc:
+        raise _closing(exc) from None
     return b"".join(chunks)
 
 
+def _closing(exc: MetalScopeError) -> MetalScopeError:
+    """``exc``, answered with ``Connection: close`` (the error handler sends its headers)."""
+    exc.headers = {**(getattr(exc, "headers", None) or {}), "Connection": "close"}  # type: ignore[attr-defined]
+    return exc
+
+
 async def _receive(request: Request, limit: int, chunks: list[bytes],
-                   charge: Charge | None) -> None:
+                   account: Callable[[bytes], None] | None) -> None:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise RequestTooLarge(f"Request body is too large: more than {limit} bytes")
-        if charge is not None:
-            charge.add(len(chunk))
+        if account is not None:
+            account(chunk)
         chunks.append(chunk)
 
 
 @contextlib.asynccontextmanager
-async def budgeted_json(request: Request, limit: int, timeout: float,
-                        budget: BodyBudget) -> AsyncIterator[tuple[bytes, Any]]:
+async def budgeted_json(request: Request, limit: int, timeout: float, budget: BodyBudget,
+                        parser: JsonParser) -> AsyncIterator[tuple[bytes, Any]]:
     """The raw body and its parsed JSON (``NotImplemented`` when not JSON), read and parsed
     within ``budget``, which stays charged until the block ends (see ``body_budget``)."""
+    meter = CostMeter()
     async with budget.charge() as charge:
-        raw = await read_body(request, limit, timeout, charge)
-        cost = parse_cost(raw)
-        if cost > budget.capacity:
-            raise RequestTooLarge(
-                f"Request body is too complex: parsing it would take about {cost >> 20} MiB, "
-                f"more than [DEFAULT]max_parsing_bytes ({budget.capacity >> 20} MiB)")
-        await charge.become(cost)
-        yield raw, parse_json(raw) if raw else None
+        def account(chunk: bytes) -> None:
+            meter.add(chunk)
+            if meter.cost > budget.capacity:
+                raise RequestTooLarge(
+                    "Request body is too complex: parsing it would take more than "
+                    f"[DEFAULT]max_parsing_bytes ({budget.capacity >> 20} MiB)")
+            charge.add(len(chunk))
 
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def parse_json(raw: bytes) -> Any:
-    """Parsed JSON, or the marker ``NotImplemented`` when the bytes are not JSON.
-
-    ``NaN``, ``Infinity`` and numbers too large for a float (``1e999``) are refused: accepted,
-    they would be stored and served back as ``NaN``/``Infinity``, which is not JSON (RFC 8259).
-    """
-    try:
-        return json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return NotImplemented
+        raw = await read_body(request, limit, timeout, account)
+        await charge.become(meter.cost)
+        yield raw, (await parser.parse(raw)) if raw else None
 
 
 def require_object(value: Any) -> dict[str, Any]:
@@ -96,6 +91,8 @@ def require_object(value: Any) -> dict[str, Any]:
     raise InvalidRequest(f"Invalid data: expected a JSON object, got {got}")
 
 
-async def read_json_object(request: Request, limit: int,
-                           timeout: float | None = None) -> dict[str, Any]:
-    return require_object(parse_json(await read_body(request, limit, timeout)))
+async def read_json_object(request: Request, limit: int, timeout: float | None = None,
+                           parser: JsonParser | None = None) -> dict[str, Any]:
+    raw = await read_body(request, limit, timeout)
+    return require_object(await parser.parse(raw) if parser else parse_json(raw))
+

@@ -8,8 +8,9 @@ One instance-wide budget (``[DEFAULT]max_parsing_bytes``) bounds both:
   request at once with 503 and ``Retry-After`` (nothing waits holding a part of a body, so
   many half-received bodies cannot wait on each other);
 * once it is whole, the body's *parse cost* (:func:`parse_cost`, an upper estimate counted
-  in C over the bytes) replaces that charge before parsing. A body whose cost exceeds the
-  whole budget can never be parsed: 413. Otherwise it waits for room up to
+  in C over the bytes as they arrive, ``CostMeter``) replaces that charge before parsing. A
+  body whose cost exceeds the whole budget can never be parsed: 413, as soon as the part
+  received says so. Otherwise it waits for room up to
   ``[DEFAULT]parsing_wait`` seconds (whichever waiting body fits goes first, so a small
   ramdisk callback is not queued behind a large one), then 503 with ``Retry-After``.
 
@@ -33,12 +34,31 @@ STRING_COST = 64
 RETRY_AFTER_SECONDS = 5
 
 
+class CostMeter:
+    """``parse_cost`` counted piece by piece as a body arrives. The cost of what has arrived
+    never exceeds the cost of the whole body, so a body is known to be too costly to parse as
+    soon as its first bytes are (a few hundred KiB of ``{}``), not once all of it is read."""
+
+    def __init__(self) -> None:
+        self.size = self.containers = self.quotes = self.commas = 0
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        self.containers += piece.count(b"{") + piece.count(b"[")
+        self.quotes += piece.count(b'"')
+        self.commas += piece.count(b",")
+
+    @property
+    def cost(self) -> int:
+        return (self.size * 2 + self.containers * CONTAINER_COST
+                + self.quotes // 2 * STRING_COST + (self.commas + 1) * 32)
+
+
 def parse_cost(raw: bytes) -> int:
     """An upper estimate of the memory ``json.loads(raw)`` needs, in bytes."""
-    containers = raw.count(b"{") + raw.count(b"[")
-    strings = raw.count(b'"') // 2
-    values = raw.count(b",") + 1
-    return len(raw) * 2 + containers * CONTAINER_COST + strings * STRING_COST + values * 32
+    meter = CostMeter()
+    meter.add(raw)
+    return meter.cost
 
 
 class BudgetExhausted(ServiceUnavailable):

@@ -65,7 +65,7 @@ def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
 async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
     default = svc.settings.default
     async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
-                             svc.body_budget) as (raw, value):
+                             svc.body_budget, svc.json_parser) as (raw, value):
         data = require_object(value)
         uuid = await process.continue_introspection(svc, data, process.callback_digest(raw))
     return JSONResponse({"uuid": uuid})
@@ -126,7 +126,7 @@ async def get_unprocessed_data(node_id: str, svc: ServicesDep) -> Response:
 async def reapply(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
     default = svc.settings.default
     async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
-                             svc.body_budget) as (raw, value):
+                             svc.body_budget, svc.json_parser) as (raw, value):
         body = require_object(value) if raw else None
         await process.reapply(svc, node_id, body or None)
     return accepted()

@@ -28,7 +28,7 @@ async def list_rules(request: Request, svc: ServicesDep) -> JSONResponse:
              dependencies=policy("introspection:rule:create"))
 async def create_rule(request: Request, svc: ServicesDep, version: ApiVersion) -> JSONResponse:
     body = await read_json_object(request, svc.settings.default.max_request_body_size,
-                                  svc.settings.default.body_timeout)
+                                  svc.settings.default.body_timeout, svc.json_parser)
     return await _create(request, svc, version, body)
 
 
@@ -38,7 +38,7 @@ async def create_rule(request: Request, svc: ServicesDep, version: ApiVersion) -
 async def create_rule_with_uuid(request: Request, uuid: str, svc: ServicesDep,
                                 version: ApiVersion) -> JSONResponse:
     body = await read_json_object(request, svc.settings.default.max_request_body_size,
-                                  svc.settings.default.body_timeout)
+                                  svc.settings.default.body_timeout, svc.json_parser)
     if body.get("uuid") not in (None, uuid):
         raise InvalidRequest("The rule UUID in the body differs from the one in the URL")
     return await _create(request, svc, version, {**body, "uuid": uuid})

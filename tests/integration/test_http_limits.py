@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +164,98 @@ def test_a_full_budget_answers_503_with_retry_after_and_other_requests_go_on(
     # Now the callback is read and parsed: it finds no node (400), not 503.
     again = httpx.post(service.url + "/v1/continue", content=callback, timeout=30)
     assert again.status_code == 400, again.text
+
+
+def test_an_endless_trailer_field_gets_431_and_costs_no_memory(service: LocalMetalScope) -> None:
+    """httptools keeps a trailer field whole like a header; a chunked body's trailer is
+    measured as it arrives."""
+    before = _rss_kib(service)
+    socks = [_connect(service) for _ in range(8)]
+    for sock in socks:
+        sock.sendall(b"POST /v1/continue HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"2\r\n{}\r\n0\r\nX-Trailer: ")
+    sent = [_send_until_closed(sock, b"a" * 65536, 20 * 2**20) for sock in socks]
+    answers = [_answer(sock) for sock in socks]
+    assert all(total < 20 * 2**20 for total in sent), sent
+    for status, headers, body in answers:
+        assert status == 431 and headers["connection"] == "close"
+        assert "chunk framing and trailer fields" in json.loads(body)["error"]["message"]
+    assert _rss_kib(service) - before < 32 * 1024
+    assert httpx.get(service.url + "/").status_code == 200
+
+
+def test_a_body_trickling_after_its_answer_is_cut_at_the_body_timeout(
+        service: LocalMetalScope) -> None:
+    """``GET /`` does not read a body: it is answered at once, and the connection is taken
+    back when the body is still arriving ``body_timeout`` seconds after the head."""
+    sock = _connect(service)
+    began = time.monotonic()
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+    sock.settimeout(0.2)
+    received, closed_at = b"", None
+    while time.monotonic() - began < BODY_TIMEOUT + 10:
+        try:
+            sock.sendall(b"x" * 100)
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            closed_at = time.monotonic()
+            break
+        if not chunk:
+            closed_at = time.monotonic()
+            break
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200 ")
+    assert closed_at is not None and closed_at - began < BODY_TIMEOUT + 5
+
+
+@pytest.mark.parametrize("size,start,message", [
+    (9 * 2**20, b"{", "Request body is too large"),
+    (8 * 2**20 - 16, b'{"f":[' + b"{}," * 40_000, "Request body is too complex"),
+], ids=["over-the-size-limit", "too-costly-to-parse"])
+def test_a_body_refused_before_it_arrived_is_not_read_to_its_end(
+        service: LocalMetalScope, size: int, start: bytes, message: str) -> None:
+    """413 and the connection closed, without waiting for the rest of the body."""
+    sock = _connect(service)
+    sock.sendall(b"POST /v1/continue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % size + start)
+    status, headers, body = _answer(sock, timeout=5)
+    assert status == 413 and headers["connection"] == "close"
+    assert json.loads(body)["error"]["message"].startswith(message)
+
+
+def test_requests_are_answered_while_dense_bodies_are_parsed(
+        tmp_path: Path, ironic: LocalIronic) -> None:
+    """Bodies of half a million empty arrays (within the default budget) are parsed off the
+    event loop: ``GET /`` keeps answering meanwhile. Parsed on the loop, each held it for
+    130 to 400 ms."""
+    body = b'{"f":[' + b"[]," * 480_000 + b"[]]}"
+    with LocalMetalScope(tmp_path / "dense", ironic.url) as running:
+        stop, statuses = threading.Event(), []
+
+        def post_bodies() -> None:
+            with httpx.Client(base_url=running.url, timeout=60) as client:
+                while not stop.is_set():
+                    statuses.append(client.post("/v1/continue", content=body).status_code)
+
+        posters = [threading.Thread(target=post_bodies) for _ in range(3)]
+        for poster in posters:
+            poster.start()
+        latencies = []
+        try:
+            time.sleep(1)
+            with httpx.Client(base_url=running.url, timeout=30) as client:
+                for _ in range(60):
+                    began = time.monotonic()
+                    assert client.get("/").status_code == 200
+                    latencies.append(time.monotonic() - began)
+                    time.sleep(0.05)
+        finally:
+            stop.set()
+            for poster in posters:
+                poster.join()
+        assert 400 in statuses and set(statuses) <= {400, 503}, statuses  # parsed: no node
+        latencies.sort()
+        assert latencies[len(latencies) // 2] < 0.1, latencies
+        assert latencies[-1] < 0.5, latencies
