@@ -89,6 +89,7 @@ async def close_services(svc: Services) -> None:
     await svc.ironic.aclose()
     await svc.auth.aclose()
     await svc.repo.engine.dispose()
+    svc.json_parser.close()
 
 
 ServicesFactory = Callable[[Settings], Any]
