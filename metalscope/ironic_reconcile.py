@@ -13,39 +13,17 @@ Ironic cannot be reached to find out, the reading fails with ``IronicError`` sta
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 from metalscope.errors import IronicError, IronicNoAnswer
+from metalscope.json_patch import apply_patch
 
 LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
 JSON = dict[str, Any]
-
-
-def apply_patch(doc: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> JSON:
-    """A copy of ``doc`` with the JSON patch applied as Ironic applies it to an object:
-    ``add`` sets a member (replacing it), ``replace`` too, ``remove`` drops it. Paths are
-    JSON pointers whose every segment names an object member; a missing or non-object
-    parent becomes an empty object."""
-    result = copy.deepcopy(dict(doc))
-    for op in ops:
-        parts = pointer_segments(op["path"])
-        target = result
-        for part in parts[:-1]:
-            if not isinstance(target.get(part), dict):
-                target[part] = {}
-            target = target[part]
-        if op["op"] in ("add", "replace"):
-            target[parts[-1]] = copy.deepcopy(op.get("value"))
-        elif op["op"] == "remove":
-            target.pop(parts[-1], None)
-        else:
-            raise ValueError(f"Unsupported patch operation {op['op']!r}")
-    return result
 
 
 def patch_applied(doc: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> bool:
@@ -58,12 +36,6 @@ def patch_applied(doc: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> b
         return apply_patch(doc, ops) == doc
     except ValueError:
         return False  # an operation this check cannot judge: send the patch again
-
-
-def pointer_segments(path: str) -> list[str]:
-    """The unescaped segments of a JSON pointer (``/extra/a~1b`` → ``["extra", "a/b"]``)."""
-    return [part.replace("~1", "/").replace("~0", "~")
-            for part in path.removeprefix("/").split("/")]
 
 
 def port_of_node(ports: Iterable[Mapping[str, Any]], node_uuid: str) -> JSON | None:

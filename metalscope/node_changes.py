@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metalscope.errors import MetalScopeError
+from metalscope.json_patch import apply_op, find, pointer_segments
 
 PatchOp = dict[str, Any]
 
@@ -229,38 +230,20 @@ class NodeChanges:
             if created.address == address:
                 created.extra = port.get("extra") or {}
                 created.pxe_enabled = bool(port.get("pxe_enabled", True))
-                if _split(op["path"])[0] not in _CREATE_FIELDS:
+                if pointer_segments(op["path"])[0] not in _CREATE_FIELDS:
                     created.ops.append(op)
 
     def _is_noop(self, op: PatchOp, doc: dict[str, Any] | None = None) -> bool:
         """An ``add``/``replace`` that writes the value already there changes nothing."""
         if op["op"] not in ("add", "replace"):
             return False
-        target: Any = self.node if doc is None else doc
-        for part in _split(op["path"]):
-            if not isinstance(target, dict) or part not in target:
-                return False
-            target = target[part]
-        return bool(target == op.get("value"))
+        found, value = find(self.node if doc is None else doc, op["path"])
+        return found and bool(value == op.get("value"))
 
     @staticmethod
     def _apply(doc: dict[str, Any], op: PatchOp) -> None:
-        parts = _split(op["path"])
-        target = doc
-        for part in parts[:-1]:
-            if not isinstance(target.get(part), dict):
-                target[part] = {}
-            target = target[part]
-        if op["op"] in ("add", "replace"):
-            target[parts[-1]] = copy.deepcopy(op.get("value"))
-        elif op["op"] == "remove":
-            target.pop(parts[-1], None)
+        apply_op(doc, op)
 
 
 #: Port fields a create request carries itself; edits of any other field wait in ``ops``.
 _CREATE_FIELDS = frozenset({"extra", "pxe_enabled"})
-
-
-def _split(path: str) -> list[str]:
-    """JSON-pointer path to its unescaped segments."""
-    return [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]

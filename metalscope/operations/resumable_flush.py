@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from metalscope.errors import IronicError
+from metalscope.json_patch import find
 from metalscope.node_changes import NodeChanges, PendingChanges, normalize_path
 from metalscope.operations.ironic_wait import IronicWait, is_unavailable
 from metalscope.operations.node_update import flush_changes
@@ -44,7 +45,7 @@ def rebase(pending: PendingChanges, node: dict[str, Any],
     ``pending`` that they do not show yet."""
     fresh = NodeChanges(node, ports)
     ops = [op for op in pending.node_patch
-           if op["op"] != "remove" or _present(fresh.node, op["path"])]
+           if op["op"] != "remove" or find(fresh.node, normalize_path(op["path"]))[0]]
     fresh.patch(ops, pending.reset_interfaces)
     for trait in pending.traits_added:
         fresh.add_trait(trait)
@@ -71,13 +72,3 @@ def _rebase_ports(fresh: NodeChanges, pending: PendingChanges) -> None:
     for port_uuid, ops in pending.ports_patched.items():
         if port_uuid in address_of and address_of[port_uuid] in fresh.ports:
             fresh.patch_port(address_of[port_uuid], ops)
-
-
-def _present(doc: dict[str, Any], path: str) -> bool:
-    target: Any = doc
-    for part in normalize_path(path).lstrip("/").split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(target, dict) or part not in target:
-            return False
-        target = target[part]
-    return True

@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 
 from metalscope.errors import IronicError, IronicNoAnswer
-from metalscope.ironic_reconcile import (
-    apply_patch,
-    patch_applied,
-    pointer_segments,
-    port_of_node,
-    reconciled,
-)
+from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
+from metalscope.json_patch import apply_patch, pointer_segments
 
 NODE = {"uuid": "n1", "properties": {"cpus": 4, "capabilities": "boot_mode:uefi"},
         "extra": {"foo": "bar", "a/b": 1}, "driver_info": {"ipmi_password": "******"}}
