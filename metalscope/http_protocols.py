@@ -46,6 +46,14 @@ class _Guarded:
     transport: asyncio.Transport
     cycle: Any
 
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._start_guards()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_guards()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _start_guards(self) -> None:
         self._head = HeadScanner(self.policy.head)
         self._framing = FramingMeter(self.policy.head.max_size)
@@ -132,14 +140,6 @@ def _cancelled(timer: asyncio.TimerHandle | None) -> None:
 class _HttpToolsGuards(_Guarded):
     """Overrides of uvicorn's ``HttpToolsProtocol`` (the parser calls the ``on_*`` methods)."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
-        self._start_guards()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_guards()
-        super().connection_lost(exc)  # type: ignore[misc]
-
     def data_received(self, data: bytes) -> None:
         if not self._scan_head(data):
             return
@@ -196,14 +196,6 @@ class _H11Guards(_Guarded):
                 self._message_done()
             return event
         return observed
-
-    def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
-        self._start_guards()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_guards()
-        super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
         if self._scan_head(data):
