@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -17,21 +15,10 @@ from metalscope.storage import tables
 from tests.unit.api.conftest import make_client
 from tests.unit.api.test_introspection_api import drain, wait_state
 from tests.unit.operations.outage_ironic import OutageIronic
-from tests.unit.operations.test_callback_outage import (
-    body_of, call, callback_row, outage_settings, post, services, status, waiting_node,
+from tests.unit.operations.test_callback_outage import (  # noqa: F401 (client, ironic: fixtures)
+    body_of, call, callback_row, client, ironic, outage_settings, post, services, status,
+    waiting_node,
 )
-
-
-@pytest.fixture
-def ironic() -> OutageIronic:
-    return OutageIronic()
-
-
-@pytest.fixture
-def client(tmp_path: Path, ironic: OutageIronic) -> Iterator[TestClient]:
-    settings = outage_settings(tmp_path)
-    with make_client(settings, ironic, ExtensionRegistry.from_settings(settings)) as test_client:
-        yield test_client
 
 
 def deferred_node(client: TestClient, ironic: OutageIronic, index: int) -> str:
