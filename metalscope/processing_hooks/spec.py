@@ -60,15 +60,24 @@ class BaseHook:
 
 
 @runtime_checkable
-class NodeNotFoundHook(Protocol):
-    """Called when ramdisk data matches no introspection (``[processing]node_not_found_hook``).
+class NotFoundHook(Protocol):
+    """A built node-not-found hook, as the extension registry holds it.
 
-    Registered under the entry-point group ``metalscope.node_not_found_hooks`` and constructed
-    with the settings. It receives the pre-processed data and the running services (Ironic
-    client, repository) and returns ``(record, lock)`` for the node processing should
-    continue with (its lock held), or None when it found or created nothing.
+    Called when ramdisk data matches no introspection (``[processing]node_not_found_hook``)
+    with the pre-processed data and the running services (Ironic client, repository); it
+    returns ``(record, lock)`` for the node processing should continue with (its lock
+    held), or None when it found or created nothing.
+    """
+
+    async def __call__(self, data: dict[str, Any], services: Any) -> Any: ...
+
+
+@runtime_checkable
+class NodeNotFoundHook(NotFoundHook, Protocol):
+    """A node-not-found hook class.
+
+    Registered under the entry-point group ``metalscope.node_not_found_hooks`` and
+    constructed once at start-up with the settings; the instance is a :class:`NotFoundHook`.
     """
 
     def __init__(self, settings: Settings) -> None: ...
-
-    async def __call__(self, data: dict[str, Any], services: Any) -> Any: ...
