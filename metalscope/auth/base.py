@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from metalscope.plugin_group import PluginGroup
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,9 @@ class Identity:
 class AccessControl(Protocol):
     """Decides whether a request may use a route, by the route's policy rule (spec 2.3)."""
 
-    #: ``WWW-Authenticate`` value sent with a 401, if the strategy has one.
-    challenge: str | None
+    @property
+    def challenge(self) -> str | None:
+        """``WWW-Authenticate`` value sent with a 401, if the strategy has one."""
 
     async def check(self, rule: str, headers: Mapping[str, str], public: bool) -> Identity | None:
         """The caller's identity (None when anonymous) once the request passes ``rule``.
@@ -59,3 +62,13 @@ class NoAuth:
 
     async def aclose(self) -> None:
         return None
+
+
+def _unknown_strategy(name: str, available: Sequence[str]) -> str:
+    return f"Unknown [DEFAULT]auth_strategy {name}; use one of {', '.join(available)}"
+
+
+#: Strategies by ``[DEFAULT]auth_strategy`` name; each entry point is a factory called with
+#: the settings that returns an :class:`AccessControl`.
+AUTH_STRATEGIES: PluginGroup[AccessControl] = PluginGroup(
+    "metalscope.auth_strategies", "Auth strategy", AccessControl, _unknown_strategy)

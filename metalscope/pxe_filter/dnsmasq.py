@@ -23,10 +23,16 @@ import shlex
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from metalscope.pxe_filter.driver import DiffFilter, diff_filter
 from metalscope.pxe_filter.policy import Changes, DesiredState, FilterState, Layout, Verdict
 from metalscope.pxe_filter.processes import CommandRunner, checked, run_command
 from metalscope.settings import Settings
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
+    from metalscope.storage.repository import Repository
 
 LOG = logging.getLogger(__name__)
 UNKNOWN_HOSTS = "unknown_hosts_filter"
@@ -165,3 +171,9 @@ class HostsDir:
             result = await self._run(shlex.split(self.stop_command))
             if not result.ok:
                 LOG.warning("dnsmasq stop command failed (ignored): %s", result.stderr.strip())
+
+
+def dnsmasq_filter(settings: Settings, repo: Repository | None,
+                   ironic: IronicClient | None) -> DiffFilter:
+    """The ``dnsmasq`` driver (entry point of ``metalscope.pxe_filter_drivers``)."""
+    return diff_filter(HostsDir.from_settings, settings, repo, ironic)

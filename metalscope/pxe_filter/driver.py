@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metalscope.errors import IronicError
-from metalscope.pxe_filter.base import PXEFilterError
 from metalscope.pxe_filter.inputs import filter_inputs, list_ironic_macs, read_activity
 from metalscope.pxe_filter.policy import (Changes, DesiredState, FilterState, Layout,
                                           desired_state, plan)
+from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.settings import Settings
 from metalscope.storage.repository import Repository
 
@@ -147,13 +147,13 @@ class DiffFilter:
         await self.backend.apply(changes, desired)
 
 
-def build_driver(settings: Settings, repo: Repository, ironic: IronicClient) -> DiffFilter:
-    """The dnsmasq or iptables filter the settings ask for."""
-    backend: Backend
-    if settings.pxe_filter.driver == "dnsmasq":
-        from metalscope.pxe_filter.dnsmasq import HostsDir
-        backend = HostsDir.from_settings(settings)
-    else:
-        from metalscope.pxe_filter.iptables import Chain
-        backend = Chain.from_settings(settings)
-    return DiffFilter(backend, settings, repo, ironic)
+def diff_filter(backend: Callable[[Settings], Backend], settings: Settings,
+                repo: Repository | None, ironic: IronicClient | None) -> DiffFilter:
+    """A driver's filter over the backend it builds from the settings.
+
+    The repository and Ironic are required: the filter reads both to decide.
+    """
+    if repo is None or ironic is None:
+        raise ValueError(f"the {settings.pxe_filter.driver} PXE filter needs the repository "
+                         "and the Ironic client")
+    return DiffFilter(backend(settings), settings, repo, ironic)

@@ -22,10 +22,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from metalscope.pxe_filter.driver import DiffFilter, diff_filter
 from metalscope.pxe_filter.policy import Changes, DesiredState, FilterState, Layout, Verdict
 from metalscope.pxe_filter.processes import CommandRunner, Completed, checked, run_command
 from metalscope.settings import Settings
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
+    from metalscope.storage.repository import Repository
 
 LOG = logging.getLogger(__name__)
 TARGETS = {Verdict.ALLOW: "ACCEPT", Verdict.DENY: "DROP"}
@@ -236,3 +242,9 @@ class Chain:
 
 def _unknown_of(final: str | None) -> Verdict | None:
     return None if final is None else VERDICTS.get(final, Verdict.DENY)
+
+
+def iptables_filter(settings: Settings, repo: Repository | None,
+                    ironic: IronicClient | None) -> DiffFilter:
+    """The ``iptables`` driver (entry point of ``metalscope.pxe_filter_drivers``)."""
+    return diff_filter(Chain.from_settings, settings, repo, ironic)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from metalscope.pxe_filter.base import PXEFilterError
+from metalscope.pxe_filter.spec import PXEFilterError
 
 LOG = logging.getLogger(__name__)
 

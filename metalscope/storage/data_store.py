@@ -1,10 +1,16 @@
-"""Introspection data stores (``[processing]store_data``, spec section 9)."""
+"""Introspection data stores (``[processing]store_data``, spec section 9).
+
+A store is registered under the entry-point group ``metalscope.data_stores`` with upstream's
+name (``none``, ``database``), so ``[processing]store_data`` keeps working. The entry point
+is a factory called as ``factory(settings, repo)`` that returns a :class:`DataStore`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from metalscope.errors import ConfigurationError
+from metalscope.plugin_group import PluginGroup
 from metalscope.settings import Settings
 from metalscope.storage.repository import Repository
 
@@ -19,6 +25,15 @@ class DataStore(Protocol):
 
     async def get(self, uuid: str, processed: bool) -> str | None:
         """The stored JSON text, or None when nothing is stored."""
+
+
+def _not_a_store(name: str, available: Sequence[str]) -> str:
+    return (f"[processing]store_data = {name} is not available; "
+            f"use {' or '.join(available)}")
+
+
+DATA_STORES: PluginGroup[DataStore] = PluginGroup(
+    "metalscope.data_stores", "Introspection data store", DataStore, _not_a_store)
 
 
 class NoStore:
@@ -50,11 +65,14 @@ class DatabaseStore:
         return await self.repo.get_data(uuid, processed)
 
 
+def no_store(settings: Settings, repo: Repository) -> NoStore:
+    return NoStore()
+
+
+def database_store(settings: Settings, repo: Repository) -> DatabaseStore:
+    return DatabaseStore(repo)
+
+
 def create_store(settings: Settings, repo: Repository) -> DataStore:
-    kind = settings.processing.store_data
-    if kind == "none":
-        return NoStore()
-    if kind == "database":
-        return DatabaseStore(repo)
-    raise ConfigurationError(
-        f"[processing]store_data = {kind} is not available; use database or none")
+    """The store ``[processing]store_data`` names."""
+    return DATA_STORES.create(settings.processing.store_data, settings, repo)

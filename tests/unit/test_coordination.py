@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from metalscope.coordination import LocalCoordinator
-from metalscope.coordination.database import DatabaseLocks, advisory_key, named_lock
+from metalscope.storage.session_locks import DatabaseLocks, advisory_key, named_lock
 from metalscope.coordination.distributed import DistributedCoordinator
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.tooz_backend import ToozLocks

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from metalscope.coordination.database import DatabaseLocks
+from metalscope.storage.session_locks import DatabaseLocks
 from metalscope.coordination.distributed import DistributedCoordinator
 from metalscope.coordination.tooz_backend import ToozLocks
 from metalscope.testing.databases import ScratchDatabase

@@ -30,8 +30,17 @@ def test_drivers(driver: str, backend: type, tmp_path: Path) -> None:
 
 
 def test_drivers_need_repository_and_ironic() -> None:
-    with pytest.raises(ValueError, match="needs the repository"):
+    """Refused, naming the driver; the driver's own ValueError is the cause."""
+    with pytest.raises(ConfigurationError, match="dnsmasq .* needs the repository") as info:
         create_filter(filter_settings(pxe_filter={"driver": "dnsmasq"}))
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_unknown_driver_lists_the_installed_ones() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_filter(filter_settings(pxe_filter={"driver": "ebtables"}))
+    assert str(info.value) == ("[pxe_filter]driver = ebtables is not a PXE filter driver; "
+                               "use one of dnsmasq, iptables, noop")
 
 
 def test_unknown_driver() -> None:

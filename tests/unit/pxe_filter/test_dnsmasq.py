@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from metalscope.pxe_filter import dnsmasq
-from metalscope.pxe_filter.base import PXEFilterError
+from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.pxe_filter.dnsmasq import (UNKNOWN_HOSTS, HostsDir, entry_text, purge_hostsdir,
                                            read_hostsdir, verdict_from_size, write_locked)
 from metalscope.pxe_filter.driver import DiffFilter

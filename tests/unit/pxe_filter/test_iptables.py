@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from metalscope.pxe_filter.base import PXEFilterError
+from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.pxe_filter.driver import DiffFilter
 from metalscope.pxe_filter.iptables import (REBUILD_AFTER, Chain, ChainConfig, ChainContent,
                                             change_lines, deletions, parse_chain)

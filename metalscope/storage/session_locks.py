@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -26,6 +27,15 @@ from metalscope.storage.engine import async_url
 
 LOG = logging.getLogger(__name__)
 PREFIX = "metalscope"
+SERVER_DATABASES = ("postgresql", "mysql", "mariadb")
+
+
+def is_server_database(url: str) -> bool:
+    """Whether ``url`` is a PostgreSQL or MariaDB/MySQL URL, which can hold session locks."""
+    try:
+        return make_url(url).get_backend_name() in SERVER_DATABASES
+    except Exception:
+        return False
 
 
 def advisory_key(name: str) -> int:
@@ -61,7 +71,7 @@ class DatabaseLocks:
     def __init__(self, connection: str) -> None:
         url = async_url(connection)
         backend = url.get_backend_name()
-        if backend not in ("postgresql", "mysql", "mariadb"):
+        if backend not in SERVER_DATABASES:
             raise ValueError(f"Database locks need PostgreSQL or MariaDB/MySQL, not {backend}")
         self._dialect = _Dialect(backend, url.database or "")
         self._engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
