@@ -15,6 +15,7 @@ unchanged.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -40,7 +41,7 @@ def protocol_members(protocol: type) -> frozenset[str]:
     for base in protocol.__mro__:
         if base is object or base.__name__ in ("Protocol", "Generic"):
             continue
-        names.update(base.__dict__.get("__annotations__", {}))
+        names.update(inspect.get_annotations(base))
         names.update(base.__dict__)
     return frozenset(n for n in names if n not in _NOT_MEMBERS and not n.startswith("_abc_"))
 

@@ -34,7 +34,7 @@ def is_server_database(url: str) -> bool:
     """Whether ``url`` is a PostgreSQL or MariaDB/MySQL URL, which can hold session locks."""
     try:
         return make_url(url).get_backend_name() in SERVER_DATABASES
-    except Exception:
+    except (sa.exc.ArgumentError, ValueError):
         return False
 
 

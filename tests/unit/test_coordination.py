@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from metalscope.coordination import LocalCoordinator
-from metalscope.storage.session_locks import DatabaseLocks, advisory_key, named_lock
 from metalscope.coordination.distributed import DistributedCoordinator
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.tooz_backend import ToozLocks
 from metalscope.settings import load_settings
+from metalscope.storage.session_locks import DatabaseLocks, advisory_key, named_lock
 
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
 

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from metalscope.storage.session_locks import DatabaseLocks
 from metalscope.coordination.distributed import DistributedCoordinator
 from metalscope.coordination.tooz_backend import ToozLocks
+from metalscope.storage.session_locks import DatabaseLocks
 from metalscope.testing.databases import ScratchDatabase
 
 UUID = "44444444-4444-4444-8444-444444444444"

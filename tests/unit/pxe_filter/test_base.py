@@ -31,7 +31,7 @@ def test_drivers(driver: str, backend: type, tmp_path: Path) -> None:
 
 def test_drivers_need_repository_and_ironic() -> None:
     """Refused, naming the driver; the driver's own ValueError is the cause."""
-    with pytest.raises(ConfigurationError, match="dnsmasq .* needs the repository") as info:
+    with pytest.raises(ConfigurationError, match=r"dnsmasq .* needs the repository") as info:
         create_filter(filter_settings(pxe_filter={"driver": "dnsmasq"}))
     assert isinstance(info.value.__cause__, ValueError)
 
