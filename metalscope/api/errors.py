@@ -91,7 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
             if request.method == "OPTIONS" and allow:
                 return options_response(allow)
             return error_response(405, METHOD_NOT_ALLOWED_MESSAGE, headers={"Allow": allow})
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers is not None else None
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         return error_response(400, f"Bad request: {exc}")

@@ -222,6 +222,7 @@ class TestAbort:
         uuid = _waiting_node(client, gated)
         svc = client.app.state.services  # type: ignore[attr-defined]
         held = client.portal.call(take_lock, svc.coordinator, uuid)  # type: ignore[union-attr]
+        assert held is not None
         release = client.portal.wrap_async_context_manager(held)  # type: ignore[union-attr]
 
         async def process() -> None:
