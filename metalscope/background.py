@@ -11,6 +11,7 @@ import datetime
 import logging
 from collections.abc import Awaitable, Callable
 
+from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.operations import recovery
 from metalscope.services import Services
@@ -29,13 +30,11 @@ async def time_out_introspections(svc: Services) -> int:
     threshold = utcnow() - datetime.timedelta(seconds=timeout)
     timed_out = 0
     for record in await svc.repo.active_started_before(threshold):
-        lock = await svc.coordinator.acquire(record.uuid, blocking=False)
-        if lock is None:
+        held = await take_lock(svc.coordinator, record.uuid, blocking=False)
+        if held is None:
             continue
-        try:
+        async with held:
             timed_out += await _time_out(svc, record.uuid, threshold)
-        finally:
-            await lock.release()
     return timed_out
 
 
@@ -57,15 +56,13 @@ async def forget_deleted_nodes(svc: Services) -> int:
     in_ironic = {n["uuid"] for n in await svc.ironic.list_nodes(fields=["uuid"])}
     dropped = 0
     for uuid in set(await svc.repo.all_uuids()) - in_ironic:
-        lock = await svc.coordinator.acquire(uuid, timeout=60)
-        if lock is None:
+        held = await take_lock(svc.coordinator, uuid, timeout=60)
+        if held is None:
             continue
-        try:
+        async with held:
             LOG.warning("Node %s was deleted from Ironic, dropping it from the database", uuid)
             await svc.repo.delete_node(uuid)
             dropped += 1
-        finally:
-            await lock.release()
     return dropped
 
 
@@ -76,16 +73,14 @@ async def forget_old_records(svc: Services) -> int:
         return 0
     forgotten = 0
     for uuid in await svc.repo.finished_before(utcnow() - datetime.timedelta(seconds=keep)):
-        lock = await svc.coordinator.acquire(uuid, blocking=False)
-        if lock is None:
+        held = await take_lock(svc.coordinator, uuid, blocking=False)
+        if held is None:
             continue
-        try:
+        async with held:
             record = await svc.repo.get_node(uuid)
             if record is not None and record.finished:
                 await svc.repo.delete_node(uuid)
                 forgotten += 1
-        finally:
-            await lock.release()
     return forgotten
 
 

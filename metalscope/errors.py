@@ -76,6 +76,15 @@ class HookError(MetalScopeError):
     """An expected failure raised by a processing hook."""
 
 
+class ProcessingFailed(MetalScopeError):
+    """Processing of ramdisk data failed (400): a pre-processing hook, the lookup, or the
+    node's processing, with upstream's message."""
+
+
+class UnexpectedProcessingError(ProcessingFailed):
+    """Processing failed on an error nobody expected (a bug or a broken dependency, 500)."""
+
+
 class LookupFailed(MetalScopeError):
     """Lookup of the node for incoming ramdisk data failed."""
 

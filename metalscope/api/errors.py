@@ -16,7 +16,6 @@ from starlette.routing import Match
 
 from metalscope import errors
 from metalscope.api.responses import error_response
-from metalscope.operations.process import ProcessingFailed
 
 NOT_FOUND_MESSAGE = ("404 Not Found: The requested URL was not found on the server. If you "
                      "entered the URL manually please check your spelling and try again.")
@@ -32,6 +31,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     errors.NotAuthenticated: 401,
     errors.AccessDenied: 403,
     errors.ConfigurationError: 500,
+    errors.UnexpectedProcessingError: 500,
 }
 
 
@@ -48,8 +48,6 @@ STATUS_BY_ERROR[RequestTimedOut] = 408
 
 
 def status_for(exc: BaseException) -> int:
-    if isinstance(exc, ProcessingFailed):
-        return exc.status
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
@@ -93,7 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
             if request.method == "OPTIONS" and allow:
                 return options_response(allow)
             return error_response(405, METHOD_NOT_ALLOWED_MESSAGE, headers={"Allow": allow})
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers is not None else None
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         return error_response(400, f"Bad request: {exc}")

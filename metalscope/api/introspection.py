@@ -13,8 +13,8 @@ from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
 from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
-from metalscope.operations import introspect, process, status
-from metalscope.storage.repository import NodeRecord
+from metalscope.operations import callback, introspect, reapply as reapply_op, repeats, status
+from metalscope.operations.status import IntrospectionStatus
 
 router = Router(prefix="/v1")
 
@@ -26,7 +26,7 @@ _JSON_OBJECT_BODY: dict[str, Any] = {"requestBody": {"content": {"application/js
     "schema": {"type": "object"}}}}}
 
 
-def status_body(record: NodeRecord, root: str) -> dict[str, Any]:
+def status_body(record: IntrospectionStatus, root: str) -> dict[str, Any]:
     return {
         "error": record.error,
         "finished": record.finished,
@@ -67,7 +67,7 @@ async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResp
     async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
                              svc.body_budget, svc.json_parser) as (raw, value):
         data = require_object(value)
-        uuid = await process.continue_introspection(svc, data, process.callback_digest(raw))
+        uuid = await callback.continue_introspection(svc, data, repeats.callback_digest(raw))
     return JSONResponse({"uuid": uuid})
 
 
@@ -128,5 +128,5 @@ async def reapply(request: Request, node_id: str, svc: ServicesDep) -> JSONRespo
     async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
                              svc.body_budget, svc.json_parser) as (raw, value):
         body = require_object(value) if raw else None
-        await process.reapply(svc, node_id, body or None)
+        await reapply_op.reapply(svc, node_id, body or None)
     return accepted()

@@ -21,7 +21,7 @@ _JSON_OBJECT_BODY = {"requestBody": {"content": {"application/json": {"schema": 
 async def list_rules(request: Request, svc: ServicesDep) -> JSONResponse:
     prefix = mount_prefix(request)
     return JSONResponse({"rules": [r.as_dict(short=True, link_prefix=prefix)
-                                   for r in await svc.repo.list_rules()]})
+                                   for r in await rules.list_rules(svc)]})
 
 
 @router.post("", summary="Create a rule", status_code=201, openapi_extra=_JSON_OBJECT_BODY,
@@ -54,7 +54,7 @@ async def _create(request: Request, svc: ServicesDep, version: tuple[int, int],
 @router.delete("", summary="Delete every rule", status_code=204,
                dependencies=policy("introspection:rule:delete"))
 async def delete_all(svc: ServicesDep) -> Response:
-    await svc.repo.delete_all_rules()
+    await rules.delete_all_rules(svc)
     return no_content()
 
 

@@ -1,11 +1,14 @@
 """Per-node locks and leadership, in one process or across instances.
 
-``base`` holds the protocol, ``local`` the in-process coordinator, ``database`` session locks
-of PostgreSQL and MariaDB/MySQL, ``tooz_backend`` any tooz backend, and ``factory`` picks one
+``base`` holds the protocol, ``held`` the ownership of a taken lock (``async with``, hand-off
+to a background task), ``local`` the in-process coordinator, ``database`` session locks of
+PostgreSQL and MariaDB/MySQL, ``tooz_backend`` any tooz backend, and ``factory`` picks one
 from the settings.
 """
 
-from metalscope.coordination.base import Coordinator, NodeLock, node_lock
+from metalscope.coordination.base import Coordinator, NodeLock
+from metalscope.coordination.held import HeldLock, HeldNode, LockNotHeld, take_lock
 from metalscope.coordination.local import LocalCoordinator
 
-__all__ = ["Coordinator", "LocalCoordinator", "NodeLock", "node_lock"]
+__all__ = ["Coordinator", "HeldLock", "HeldNode", "LocalCoordinator", "LockNotHeld", "NodeLock",
+           "take_lock"]

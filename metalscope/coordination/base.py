@@ -1,18 +1,15 @@
-"""What every coordinator offers: per-node locks, leadership, and a context-manager form.
+"""What every coordinator offers: per-node locks and leadership.
 
 A :class:`Coordinator` hands out per-node locks as :class:`NodeLock` handles. A handle can
 be released by another task than the one that acquired it: abort and reapply take the lock
 in the request and hand it to their background work, and ``/v1/continue`` keeps it until
-the background finish step.
+the background finish step. Code outside this package holds a handle through
+:class:`~metalscope.coordination.held.HeldLock`, which decides who releases it.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Protocol
-
-from metalscope.errors import NodeLocked
 
 
 class NodeLock(Protocol):
@@ -33,16 +30,3 @@ class Coordinator(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-@contextlib.asynccontextmanager
-async def node_lock(coordinator: Coordinator, uuid: str, timeout: float | None = None,
-                    message: str = "Node is locked, please, retry later") -> AsyncIterator[NodeLock]:
-    """``async with`` form: wait (up to ``timeout``) for the lock, release it on exit."""
-    lock = await coordinator.acquire(uuid, blocking=True, timeout=timeout)
-    if lock is None:
-        raise NodeLocked(message)
-    try:
-        yield lock
-    finally:
-        await lock.release()

@@ -8,7 +8,7 @@ from typing import Any
 
 from metalscope import log_context
 from metalscope.bmc import resolve_bmc_addresses
-from metalscope.coordination import NodeLock
+from metalscope.coordination import HeldLock, HeldNode, take_lock
 from metalscope.errors import IntrospectionNotFound, IronicError, MetalScopeError, NodeLocked
 from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
 from metalscope.services import Services
@@ -36,18 +36,16 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
     bmc = await resolve_bmc_addresses(node.get("driver_info") or {},
                                       svc.settings.default.ipmi_address_fields)
     await _check_startable(svc, node["uuid"])
-    lock = await svc.coordinator.acquire(node["uuid"], timeout=START_LOCK_WAIT)
-    if lock is None:
+    held = await take_lock(svc.coordinator, node["uuid"], timeout=START_LOCK_WAIT)
+    if held is None:
         raise NodeLocked("Node is locked, please, retry later")
-    try:
+    async with held:
         record = await _reset_record(svc, node["uuid"], manage_boot, bmc)
-    except BaseException:
-        await lock.release()
-        raise
-    if manage_boot:
-        svc.background.spawn(_boot_sequence(svc, record, bmc, lock), f"boot-{record.uuid}")
-    else:
-        await _boot_sequence(svc, record, bmc, lock)
+        boot = _boot_sequence(svc, held.with_record(record), bmc)
+        if manage_boot:
+            svc.background.spawn(boot, f"boot-{record.uuid}")
+        else:
+            await boot
     return record.uuid
 
 
@@ -77,8 +75,14 @@ async def _reset_record(svc: Services, uuid: str, manage_boot: bool, bmc: list[s
     return await svc.repo.start_introspection(uuid, manage_boot, bmc, previous)
 
 
-async def _boot_sequence(svc: Services, record: NodeRecord, bmc: list[str], lock: NodeLock) -> None:
-    """Record MACs, open the PXE filter, boot the node if managed, then wait (lock held)."""
+async def _boot_sequence(svc: Services, held: HeldNode, bmc: list[str]) -> None:
+    """Record MACs, open the PXE filter, boot the node if managed, then wait; releases the
+    lock of ``held``."""
+    async with held:
+        await _boot_locked(svc, held.record, bmc)
+
+
+async def _boot_locked(svc: Services, record: NodeRecord, bmc: list[str]) -> None:
     try:
         macs = await _record_macs(svc, record.uuid)
         if not macs and not bmc and svc.extensions.not_found_hook is None:
@@ -91,8 +95,6 @@ async def _boot_sequence(svc: Services, record: NodeRecord, bmc: list[str], lock
         await svc.pxe_filter.deny(set(await _macs_of_ports(svc, record.uuid, quiet=True)))
         if not record.manage_boot:
             raise
-    finally:
-        await lock.release()
 
 
 async def _record_macs(svc: Services, uuid: str) -> list[str]:
@@ -141,20 +143,20 @@ async def abort_introspection(svc: Services, node_id: str) -> None:
     uuid = await resolve_uuid(svc, node_id)
     if await svc.repo.get_node(uuid) is None:
         raise IntrospectionNotFound(uuid)
-    lock = await svc.coordinator.acquire(uuid, blocking=False)
-    if lock is None:
+    held = await take_lock(svc.coordinator, uuid, blocking=False)
+    if held is None:
         raise NodeLocked("Node is locked, please, retry later")
-    svc.background.spawn(_abort_in_background(svc, uuid, lock), f"abort-{uuid}")
+    async with held:
+        svc.background.spawn(_abort_in_background(svc, held.hand_off()), f"abort-{uuid}")
 
 
-async def _abort_in_background(svc: Services, uuid: str, lock: NodeLock) -> None:
-    try:
-        with log_context.bound(node=uuid):
-            await _abort_locked(svc, uuid)
-    except MetalScopeError as exc:
-        LOG.error("Abort of node %s failed: %s", uuid, exc)
-    finally:
-        await lock.release()
+async def _abort_in_background(svc: Services, held: HeldLock) -> None:
+    async with held:
+        try:
+            with log_context.bound(node=held.uuid):
+                await _abort_locked(svc, held.uuid)
+        except MetalScopeError as exc:
+            LOG.error("Abort of node %s failed: %s", held.uuid, exc)
 
 
 async def _abort_locked(svc: Services, uuid: str) -> None:

@@ -13,7 +13,7 @@ crashed, lost its host). :func:`recover` brings each such record to a reported e
 * ``starting`` and ``enrolling`` — ``error`` with the reason: nothing booted the node
   for sure, so the operator starts it again.
 
-Ramdisk retries of the same callback are handled on ``/v1/continue`` (``process``); this
+Ramdisk retries of the same callback are handled on ``/v1/continue`` (``repeats``); this
 is the safety net for callbacks that were already answered and for the other states.
 
 A callback that could not reach Ironic leaves its record ``waiting`` with its callback row
@@ -30,9 +30,9 @@ import json
 import logging
 from typing import Any
 
-from metalscope.coordination import NodeLock
+from metalscope.coordination import HeldLock, HeldNode, take_lock
 from metalscope.errors import MetalScopeError
-from metalscope.operations import introspect, process
+from metalscope.operations import callback, introspect, reapply
 from metalscope.operations.ironic_wait import IronicUnavailable, is_unavailable
 from metalscope.operations.nodes import fail_record
 from metalscope.services import Services
@@ -51,21 +51,21 @@ async def recover_interrupted(svc: Services) -> int:
     """Recover every record left in a working state with a free lock; return how many."""
     recovered = 0
     for candidate in await svc.repo.unsettled():
-        lock = await svc.coordinator.acquire(candidate.uuid, blocking=False)
-        if lock is None:
+        held = await take_lock(svc.coordinator, candidate.uuid, blocking=False)
+        if held is None:
             continue  # an instance is working on it
-        record = await svc.repo.get_node(candidate.uuid)
-        if record is None or record.state not in WORKING_STATES:
-            await lock.release()
-            continue
-        LOG.warning("Node %s was left in state %s by a stopped instance; recovering it",
-                    record.uuid, record.state.value)
-        try:
-            await recover(svc, record, lock)
-        except IronicUnavailable:
-            LOG.warning("Node %s waits for Ironic, which is unreachable", record.uuid)
-        except MetalScopeError as exc:
-            LOG.error("Recovering node %s ended in error: %s", record.uuid, exc)
+        async with held:
+            record = await svc.repo.get_node(candidate.uuid)
+            if record is None or record.state not in WORKING_STATES:
+                continue
+            LOG.warning("Node %s was left in state %s by a stopped instance; recovering it",
+                        record.uuid, record.state.value)
+            try:
+                await recover(svc, held.with_record(record))
+            except IronicUnavailable:
+                LOG.warning("Node %s waits for Ironic, which is unreachable", record.uuid)
+            except MetalScopeError as exc:
+                LOG.error("Recovering node %s ended in error: %s", record.uuid, exc)
         recovered += 1
     return recovered
 
@@ -86,11 +86,11 @@ async def recover_deferred(svc: Services, grace: float = RAMDISK_RETRY_GAP) -> i
         return 0
     processed = 0
     for candidate in candidates:
-        lock = await svc.coordinator.acquire(candidate.uuid, blocking=False)
-        if lock is None:
+        held = await take_lock(svc.coordinator, candidate.uuid, blocking=False)
+        if held is None:
             continue  # a callback is being processed
         try:
-            processed += await _resume_deferred(svc, candidate.uuid, lock, threshold)
+            processed += await _resume_deferred(svc, held, threshold)
         except IronicUnavailable:
             LOG.warning("Ironic became unreachable again; deferred callbacks wait")
             break
@@ -111,40 +111,38 @@ async def _ironic_answers(svc: Services, uuid: str) -> bool:
     return True
 
 
-async def _resume_deferred(svc: Services, uuid: str, lock: NodeLock,
-                           threshold: datetime.datetime) -> int:
-    """Process one deferred callback from its stored data (takes over ``lock``)."""
-    stored = None
-    if await svc.repo.deferred_before(threshold, uuid):
-        stored = await _stored_data(svc, uuid)
-    record = await svc.repo.get_node(uuid)
-    if stored is None or record is None or record.state is not State.WAITING:
-        await lock.release()
-        return 0
-    LOG.warning("The ramdisk of node %s did not post again after Ironic was unreachable; "
-                "processing its stored data", uuid)
-    await process.resume_processing(svc, record, lock, stored)
+async def _resume_deferred(svc: Services, held: HeldLock, threshold: datetime.datetime) -> int:
+    """Process one deferred callback from its stored data (takes over the lock)."""
+    async with held:
+        stored = None
+        if await svc.repo.deferred_before(threshold, held.uuid):
+            stored = await _stored_data(svc, held.uuid)
+        record = await svc.repo.get_node(held.uuid)
+        if stored is None or record is None or record.state is not State.WAITING:
+            return 0
+        LOG.warning("The ramdisk of node %s did not post again after Ironic was unreachable; "
+                    "processing its stored data", held.uuid)
+        await callback.resume_processing(svc, held.with_record(record), stored)
     return 1
 
 
-async def recover(svc: Services, record: NodeRecord, lock: NodeLock) -> None:
-    """Bring one interrupted record to an end; takes over (and releases) ``lock``."""
-    if record.state is State.PROCESSING:
-        stored = await _stored_data(svc, record.uuid)
-        if stored is not None:
-            await process.resume_processing(svc, record, lock, stored)
-            return
-    try:
+async def recover(svc: Services, held: HeldNode) -> None:
+    """Bring one interrupted record to an end; takes over (and releases) the lock."""
+    record = held.record
+    async with held:
+        if record.state is State.PROCESSING:
+            stored = await _stored_data(svc, record.uuid)
+            if stored is not None:
+                await callback.resume_processing(svc, held.hand_off(), stored)
+                return
         await _settle(svc, record)
-    finally:
-        await lock.release()
 
 
 async def _settle(svc: Services, record: NodeRecord) -> None:
     if record.state is State.REAPPLYING:
         stored = await _stored_data(svc, record.uuid)
         if stored is not None:
-            await process.run_reapply(svc, record, stored)
+            await reapply.run_reapply(svc, record, stored)
             return
     if record.state is State.ABORTING:
         await introspect.complete_abort(svc, record)

@@ -15,6 +15,14 @@ async def create_rule(svc: Services, body: dict[str, Any]) -> Rule:
     return await svc.repo.create_rule(rule)
 
 
+async def list_rules(svc: Services) -> list[Rule]:
+    return await svc.repo.list_rules()
+
+
+async def delete_all_rules(svc: Services) -> None:
+    await svc.repo.delete_all_rules()
+
+
 async def get_rule(svc: Services, uuid: str) -> Rule:
     rule = await svc.repo.get_rule(uuid)
     if rule is None:

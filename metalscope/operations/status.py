@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Sequence
+from typing import Protocol
+
 from metalscope.errors import (
     DataNotFound, IntrospectionNotFound, InvalidRequest, NotFound, StorageNotConfigured,
 )
@@ -14,7 +18,29 @@ STORE_DISABLED = ("Inspector is not configured to store data. Set the [processin
                   "configuration option to change this.")
 
 
-async def get_status(svc: Services, node_id: str) -> NodeRecord:
+class IntrospectionStatus(Protocol):
+    """What the status of one introspection shows (spec 2.4.5)."""
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def started_at(self) -> datetime.datetime | None: ...
+
+    @property
+    def finished_at(self) -> datetime.datetime | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+
+async def get_status(svc: Services, node_id: str) -> IntrospectionStatus:
     uuid = await resolve_uuid(svc, node_id)
     record = await svc.repo.get_node(uuid)
     if record is None:
@@ -48,10 +74,10 @@ def parse_states(value: str | None) -> list[str] | None:
 
 
 async def list_statuses(svc: Services, marker: str | None, limit: str | None,
-                        state: str | None) -> list[NodeRecord]:
+                        state: str | None) -> Sequence[IntrospectionStatus]:
     page = parse_limit(limit, svc.settings.default.api_max_limit)
     states = parse_states(state)
-    marker_record = None
+    marker_record: NodeRecord | None = None
     if marker is not None:
         uuid = canonical_uuid(marker)
         if uuid is None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metalscope.settings import Settings
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
 
 LOG = logging.getLogger(__name__)
 
@@ -16,6 +19,7 @@ class ExampleNotFoundHook:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(self, data: dict[str, Any], services: Any) -> None:
+    async def __call__(self, data: dict[str, Any], ironic: IronicClient) -> str | None:
         """Log the keys of the unmatched data and return None."""
         LOG.info("example node_not_found_hook called, data keys: %s", sorted(data))
+        return None

@@ -13,10 +13,13 @@ the pipeline sends those to Ironic once, after every hook and rule has run.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from metalscope.node_changes import NodeChanges
 from metalscope.settings import Settings
+
+if TYPE_CHECKING:
+    from metalscope.ironic_client import IronicClient
 
 
 @runtime_checkable
@@ -63,13 +66,21 @@ class BaseHook:
 class NotFoundHook(Protocol):
     """A built node-not-found hook, as the extension registry holds it.
 
-    Called when ramdisk data matches no introspection (``[processing]node_not_found_hook``)
-    with the pre-processed data and the running services (Ironic client, repository); it
-    returns ``(record, lock)`` for the node processing should continue with (its lock
-    held), or None when it found or created nothing.
+    The hook may change ``data`` (rules see it) and use ``ironic``; it does not touch
+    MetalScope's records.
     """
 
-    async def __call__(self, data: dict[str, Any], services: Any) -> Any: ...
+    async def __call__(self, data: dict[str, Any], ironic: IronicClient) -> str | None:
+        """Find or create the Ironic node for the pre-processed ``data``; return its UUID,
+        or None when there is none (processing then fails with "Node not found hook
+        returned nothing").
+
+        For the node returned, processing takes the node lock and opens a new ``enrolling``
+        record (managed boot, no lookup attributes), then goes on as for a node being
+        introspected. An exception fails the processing with the line ``Node not found hook
+        failed: <message>``; an unreachable Ironic (IronicError with no status, or
+        502/503/504) has the hook called again until the callback's deadline.
+        """
 
 
 @runtime_checkable

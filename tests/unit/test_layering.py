@@ -59,10 +59,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
         "the services container holds the HTTP body budget, an api object",
     ("metalscope.services", "metalscope.api.json_parsing"):
         "the services container holds the JSON parsing worker, an api object",
-    ("metalscope.processing_hooks.enroll", "metalscope.coordination"):
-        "the enroll hook takes the node lock itself instead of returning a node",
-    ("metalscope.processing_hooks.enroll", "metalscope.storage.repository"):
-        "the enroll hook opens the introspection record itself instead of returning a node",
 }
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from metalscope.coordination import take_lock
 from metalscope.errors import IronicError
 from metalscope.extensions import ExtensionRegistry
-from metalscope.operations.process import REAPPLY_PREPROCESSING_FAILED
+from metalscope.operations.reapply import REAPPLY_PREPROCESSING_FAILED
 from metalscope.settings import Settings, load_settings
 from metalscope.state_machine import Event
 from metalscope.storage import migrate
@@ -220,17 +221,17 @@ class TestAbort:
         """``processing`` allows no start: 400 as upstream, without waiting for its lock."""
         uuid = _waiting_node(client, gated)
         svc = client.app.state.services  # type: ignore[attr-defined]
-        lock = client.portal.call(svc.coordinator.acquire, uuid)  # type: ignore[union-attr]
+        held = client.portal.call(take_lock, svc.coordinator, uuid)  # type: ignore[union-attr]
+        assert held is not None
+        release = client.portal.wrap_async_context_manager(held)  # type: ignore[union-attr]
 
         async def process() -> None:
             record = await svc.repo.get_node(uuid)
             await svc.repo.transition(record, Event.PROCESS)
 
-        try:
+        with release:
             client.portal.call(process)  # type: ignore[union-attr]
             start = client.post(f"/v1/introspection/{uuid}")
-        finally:
-            client.portal.call(lock.release)  # type: ignore[union-attr]
         assert start.status_code == 400
         assert error_of(start) == ("Can not transition from state 'processing' on event 'start' "
                                    "(no defined transition)")

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from metalscope.coordination import take_lock
 from metalscope.errors import LookupFailed
 from metalscope.operations import lookup, recovery
-from metalscope.operations.process import callback_digest
+from metalscope.operations.repeats import Repeated, callback_digest
 from metalscope.services import Services
 from metalscope.state_machine import Event
 from metalscope.storage import migrate, tables
@@ -215,12 +216,13 @@ class TestRetryWindow:
     @staticmethod
     async def _lock_again(svc: Services, uuid: str, digest: str) -> str:
         try:
-            await lookup.lock_unfinished(svc, uuid, digest)
-        except lookup.RepeatedCallback:
-            return "repeated"
+            found = await lookup.lock_unfinished(svc, uuid, digest)
         except LookupFailed as exc:
             return "already finished" if "already finished on" in str(exc) else str(exc)
-        return "locked"
+        if isinstance(found, Repeated):
+            return "repeated"
+        async with found:
+            return "locked"
 
 
 class TestRecovery:
@@ -284,12 +286,10 @@ class TestRecovery:
         svc = _services(client)
 
         async def recover_while_locked() -> int:
-            lock = await svc.coordinator.acquire(uuid)
-            assert lock is not None
-            try:
+            held = await take_lock(svc.coordinator, uuid)
+            assert held is not None
+            async with held:
                 return await recovery.recover_interrupted(svc)
-            finally:
-                await lock.release()
 
         assert client.portal.call(recover_while_locked) == 0  # type: ignore[union-attr]
         assert client.get(f"/v1/introspection/{uuid}").json()["state"] == "processing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from metalscope.errors import IronicError
@@ -19,7 +20,8 @@ class OutageIronic(FakeIronic):
     ``lose_answer_of`` names a method whose next call is applied, after which Ironic goes
     down before answering: the outcome a client sees when Ironic stops mid-request.
     ``down_at`` names a method whose next call finds Ironic gone. ``refused`` counts the
-    calls that met the outage.
+    calls that met the outage; :meth:`come_back_after` ends the outage once that many calls
+    were refused, whatever the machine's load.
     """
 
     def __init__(self) -> None:
@@ -28,6 +30,19 @@ class OutageIronic(FakeIronic):
         self.lose_answer_of: str | None = None
         self.down_at: str | None = None
         self.refused = 0
+        self._refusals = threading.Condition()
+
+    def come_back_after(self, refusals: int, timeout: float = 60.0) -> threading.Thread:
+        """End the outage (from another thread) right after the ``refusals``-th refused call;
+        give up after ``timeout`` seconds, leaving Ironic down."""
+        def wait_then_come_back() -> None:
+            with self._refusals:
+                if self._refusals.wait_for(lambda: self.refused >= refusals, timeout):
+                    self.down = False
+
+        thread = threading.Thread(target=wait_then_come_back, daemon=True)
+        thread.start()
+        return thread
 
     def count(self, name: str) -> int:
         return sum(1 for call in self.calls if call[0] == name)
@@ -37,7 +52,9 @@ class OutageIronic(FakeIronic):
             self.down_at = None
             self.down = True
         if self.down:
-            self.refused += 1
+            with self._refusals:
+                self.refused += 1
+                self._refusals.notify_all()
             raise IronicError(UNREACHABLE, None)
 
     def _after(self, name: str) -> None:

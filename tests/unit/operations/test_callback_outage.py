@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations import recovery
-from metalscope.operations.process import callback_digest
+from metalscope.operations.repeats import callback_digest
 from metalscope.services import Services
 from metalscope.settings import Settings, load_settings
 from metalscope.simulator import make_node as make_machine

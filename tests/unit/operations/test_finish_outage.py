@@ -10,7 +10,7 @@ from tests.unit.api.conftest import make_client
 from tests.unit.api.test_introspection_api import wait_state
 from tests.unit.operations.outage_ironic import UNREACHABLE, OutageIronic
 from tests.unit.operations.test_callback_outage import (
-    body_of, come_back, outage_settings, post, status, waiting_node,
+    body_of, outage_settings, post, status, waiting_node,
 )
 
 
@@ -23,8 +23,10 @@ def test_power_off_waits_for_ironic(tmp_path: Path) -> None:
         uuid = waiting_node(client, ironic, 30, manage_boot=True)
         ironic.down_at = "set_power_state"
         assert post(client, body_of(30)).json() == {"uuid": uuid}
-        come_back(ironic, 0.8)
-        assert status(client, uuid)["state"] == "processing"
+        assert status(client, uuid)["state"] == "processing"  # Ironic stays down until now
+        returns = ironic.come_back_after(refusals=2)
+        returns.join(60)
+        assert not ironic.down  # the power-off met Ironic down twice and kept waiting
         assert wait_state(client, uuid, "finished")["error"] is None
     assert ironic.calls[-1] == ("set_power_state", (uuid, "power off"))
     assert ironic.refused >= 2
@@ -51,9 +53,11 @@ def test_reapply_waits_for_ironic(tmp_path: Path) -> None:
         assert post(client, body_of(32)).status_code == 200
         first = wait_state(client, uuid, "finished")
         ironic.down = True
+        returns = ironic.come_back_after(refusals=2)
         assert client.post(f"/v1/introspection/{uuid}/data/unprocessed").status_code == 202
-        come_back(ironic, 0.8)
         wait_state(client, uuid, "reapplying")
+        returns.join(60)
+        assert not ironic.down  # the reapply met Ironic down twice and kept waiting
         done = wait_state(client, uuid, "finished")
     assert done["error"] is None and done["started_at"] > first["started_at"]
     assert ironic.refused >= 2

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from metalscope import background
+from metalscope.coordination import take_lock
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations import recovery
 from metalscope.storage import tables
@@ -96,11 +97,9 @@ def test_busy_node_is_left_to_its_callback(client: TestClient, ironic: OutageIro
     uuid = deferred_node(client, ironic, 44)
     ironic.down = False
     svc = services(client)
-    lock = call(client, svc.coordinator.acquire, uuid)
-    try:
+    held = call(client, take_lock, svc.coordinator, uuid)
+    with client.portal.wrap_async_context_manager(held):  # type: ignore[union-attr]
         assert recover(client) == 0
-    finally:
-        call(client, lock.release)
     assert status(client, uuid)["state"] == "waiting"
 
 

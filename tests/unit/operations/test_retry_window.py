@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from metalscope.operations.lookup import retry_window_open
+from metalscope.operations.repeats import retry_window_open
 from metalscope.state_machine import State
 from metalscope.storage.repository import NodeRecord
 

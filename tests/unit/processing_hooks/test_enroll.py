@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from metalscope.coordination import LocalCoordinator
 from metalscope.errors import HookError, IronicError
 from metalscope.extensions import NOT_FOUND_HOOKS_GROUP, load_group
 from metalscope.processing_hooks.enroll import EnrollHook, driver_info, node_fields
 from metalscope.processing_hooks.spec import NodeNotFoundHook
 from metalscope.processing_hooks.validate_interfaces import ValidateInterfacesHook
 from metalscope.settings import Settings
-from metalscope.state_machine import State
-from metalscope.storage.repository import Repository
 from tests.factories import PXE_MAC, inventory, ramdisk_data, settings
 from tests.fakes import FakeIronic
 
@@ -25,12 +21,6 @@ FIELDS = {"management_interface": "noop", "resource_class": "baremetal"}
 @pytest.fixture
 def ironic() -> FakeIronic:
     return FakeIronic()
-
-
-@pytest.fixture
-def services(repo: Repository, ironic: FakeIronic) -> SimpleNamespace:
-    return SimpleNamespace(ironic=ironic, repo=repo, coordinator=LocalCoordinator(),
-                           settings=settings())
 
 
 def discovery(**options: Any) -> Settings:
@@ -44,103 +34,74 @@ def preprocessed(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+async def enroll(hook: EnrollHook, data: dict[str, Any], ironic: FakeIronic) -> str | None:
+    return await hook(data, ironic)  # type: ignore[arg-type]
+
+
 class TestEnroll:
-    async def test_creates_node_record_and_lock(self, services: SimpleNamespace,
-                                                ironic: FakeIronic) -> None:
-        """The node is created in enroll, an enrolling record opened and its lock held."""
-        data = preprocessed()
-        record, lock = await EnrollHook(discovery())(data, services)
-        node = ironic.nodes[record.uuid]
+    async def test_creates_node_and_returns_its_uuid(self, ironic: FakeIronic) -> None:
+        """The node is created in enroll with the configured fields; its UUID is returned."""
+        uuid = await enroll(EnrollHook(discovery()), preprocessed(), ironic)
+        assert uuid is not None and list(ironic.nodes) == [uuid]
+        node = ironic.nodes[uuid]
         assert node["provision_state"] == "enroll" and node["driver"] == "fake-hardware"
         assert node["driver_info"] == {"ipmi_address": "192.0.2.200"}
         assert (node["management_interface"], node["resource_class"]) == ("noop", "baremetal")
-        assert record.state is State.ENROLLING and record.manage_boot and not record.finished
-        assert await services.repo.get_node(record.uuid) == record
-        assert await services.repo.attributes_of(record.uuid) == {}
-        assert lock.uuid == record.uuid
-        assert await services.coordinator.acquire(record.uuid, blocking=False) is None
-        await lock.release()
 
-    async def test_marks_data_auto_discovered(self, services: SimpleNamespace) -> None:
+    async def test_marks_data_auto_discovered(self, ironic: FakeIronic) -> None:
         """The data gets auto_discovered = True for rules."""
         data = preprocessed()
-        _, lock = await EnrollHook(discovery())(data, services)
-        await lock.release()
+        await enroll(EnrollHook(discovery()), data, ironic)
         assert data["auto_discovered"] is True
 
-    async def test_configured_driver(self, services: SimpleNamespace,
-                                     ironic: FakeIronic) -> None:
+    async def test_configured_driver(self, ironic: FakeIronic) -> None:
         """The node gets [discovery]enroll_node_driver."""
-        record, lock = await EnrollHook(discovery(enroll_node_driver="ipmi"))(
-            preprocessed(), services)
-        await lock.release()
-        assert ironic.nodes[record.uuid]["driver"] == "ipmi"
+        uuid = await enroll(EnrollHook(discovery(enroll_node_driver="ipmi")), preprocessed(),
+                            ironic)
+        assert uuid is not None and ironic.nodes[uuid]["driver"] == "ipmi"
 
-    async def test_configured_provision_state_dropped(self, services: SimpleNamespace,
-                                                      ironic: FakeIronic) -> None:
+    async def test_configured_provision_state_dropped(self, ironic: FakeIronic) -> None:
         """A provision_state among the fields is not sent: new nodes start in enroll."""
         hook = EnrollHook(settings(discovery={"enroll_node_fields": {"provision_state": "active"}}))
-        record, lock = await hook(preprocessed(), services)
-        await lock.release()
-        assert ironic.nodes[record.uuid]["provision_state"] == "enroll"
+        uuid = await enroll(hook, preprocessed(), ironic)
+        assert uuid is not None and ironic.nodes[uuid]["provision_state"] == "enroll"
 
-    async def test_duplicate_mac_refused(self, services: SimpleNamespace,
-                                         ironic: FakeIronic) -> None:
+    async def test_duplicate_mac_refused(self, ironic: FakeIronic) -> None:
         """A reported MAC that is already a port refuses the enrollment."""
         existing = ironic.add_node(macs=[PXE_MAC])
         port_uuid = next(iter(ironic.ports))
         with pytest.raises(HookError) as info:
-            await EnrollHook(discovery())(preprocessed(), services)
+            await enroll(EnrollHook(discovery()), preprocessed(), ironic)
         assert str(info.value) == f"Port {PXE_MAC} already exists, uuid: {port_uuid}"
         assert list(ironic.nodes) == [existing["uuid"]]
 
-    async def test_duplicate_mac_of_unselected_interface(self, services: SimpleNamespace,
-                                                         ironic: FakeIronic) -> None:
+    async def test_duplicate_mac_of_unselected_interface(self, ironic: FakeIronic) -> None:
         """Every reported valid MAC is checked, not only those selected for ports."""
         ironic.add_node(macs=["3c:fd:fe:aa:00:02"])
         with pytest.raises(HookError, match="Port 3c:fd:fe:aa:00:02 already exists"):
-            await EnrollHook(discovery())(preprocessed(), services)
+            await enroll(EnrollHook(discovery()), preprocessed(), ironic)
 
-    async def test_duplicate_bmc_refused(self, services: SimpleNamespace,
-                                         ironic: FakeIronic) -> None:
+    async def test_duplicate_bmc_refused(self, ironic: FakeIronic) -> None:
         """A node that already has the BMC address refuses the enrollment."""
         existing = ironic.add_node(driver_info={"ipmi_address": "192.0.2.200"})
         with pytest.raises(HookError) as info:
-            await EnrollHook(discovery())(preprocessed(), services)
+            await enroll(EnrollHook(discovery()), preprocessed(), ironic)
         assert str(info.value) == f"Node {existing['uuid']} already has BMC address 192.0.2.200"
         assert len(ironic.nodes) == 1
 
-    async def test_other_bmc_accepted(self, services: SimpleNamespace,
-                                      ironic: FakeIronic) -> None:
+    async def test_other_bmc_accepted(self, ironic: FakeIronic) -> None:
         """Nodes with other BMC addresses do not block the enrollment."""
         ironic.add_node(driver_info={"redfish_address": "https://192.0.2.9/redfish/v1"})
-        record, lock = await EnrollHook(discovery())(preprocessed(), services)
-        await lock.release()
-        assert record.uuid in ironic.nodes and len(ironic.nodes) == 2
+        uuid = await enroll(EnrollHook(discovery()), preprocessed(), ironic)
+        assert uuid in ironic.nodes and len(ironic.nodes) == 2
 
-    async def test_ironic_refusal_returns_none(self, services: SimpleNamespace,
-                                               ironic: FakeIronic) -> None:
-        """An Ironic error is logged and the hook returns None without a record."""
+    async def test_ironic_refusal_returns_none(self, ironic: FakeIronic) -> None:
+        """An Ironic error is logged and the hook returns None."""
         async def refuse(**fields: Any) -> dict[str, Any]:
             raise IronicError("Driver fake-hardware is not loaded", 400)
 
         ironic.create_node = refuse  # type: ignore[method-assign]
-        assert await EnrollHook(discovery())(preprocessed(), services) is None
-        assert await services.repo.all_uuids() == []
-
-    async def test_record_failure_releases_lock(self, services: SimpleNamespace,
-                                                ironic: FakeIronic) -> None:
-        """If the record cannot be created the lock is released and the error raised."""
-        async def broken(*args: Any) -> None:
-            raise RuntimeError("database gone")
-
-        services.repo.start_introspection = broken
-        with pytest.raises(RuntimeError, match="database gone"):
-            await EnrollHook(discovery())(preprocessed(), services)
-        (uuid,) = ironic.nodes
-        lock = await services.coordinator.acquire(uuid, blocking=False)
-        assert lock is not None
-        await lock.release()
+        assert await enroll(EnrollHook(discovery()), preprocessed(), ironic) is None
 
 
 class TestFields:

@@ -1,0 +1,67 @@
+"""The end of a callback's processing, after the ramdisk has its answer (spec 5.1 step 9):
+power the node off if its boot is managed, mark it ``finished`` with the processed data,
+and deny its MACs in the PXE filter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from metalscope.coordination import HeldNode
+from metalscope.errors import IronicError, MetalScopeError
+from metalscope.node_changes import NodeChanges
+from metalscope.operations.ironic_wait import (
+    IronicUnavailable, IronicWait, introspection_deadline,
+)
+from metalscope.operations.nodes import fail_record
+from metalscope.services import Services
+from metalscope.state_machine import Event
+from metalscope.storage.repository import NodeRecord
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What the processing in the request produced for the finishing step."""
+
+    #: The node and ports as sent to Ironic.
+    changes: NodeChanges
+    #: An active node stays powered on.
+    keep_power_on: bool
+    #: The processed data JSON, when it is written with the final transition.
+    processed: str | None
+
+
+async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
+    """Finish the node of ``held`` (a ``processing`` record) and release its lock."""
+    async with held:
+        record = held.record
+        try:
+            if (record.manage_boot and svc.settings.processing.power_off
+                    and not result.keep_power_on
+                    and not await _power_off(svc, record, result)):
+                return
+            _, macs = await svc.repo.settle(record, Event.FINISH, processed=result.processed)
+            await svc.pxe_filter.deny(set(result.changes.ports) | set(macs))
+            LOG.info("Introspection of node %s finished", record.uuid)
+        except MetalScopeError as exc:
+            await fail_record(svc, record, str(exc), processed=result.processed)
+
+
+async def _power_off(svc: Services, record: NodeRecord, result: Processed) -> bool:
+    """Power the node off; an unreachable Ironic is waited for as long as the introspection
+    may last. False when the node was failed instead."""
+    wait = IronicWait(introspection_deadline(svc.settings, record.started_at))
+    try:
+        await wait.call(lambda: svc.ironic.set_power_state(record.uuid, "power off"),
+                        f"powering off node {record.uuid}")
+    except (IronicError, IronicUnavailable) as exc:
+        if result.changes.provision_state == "enroll":
+            return True
+        reason = exc.detail if isinstance(exc, IronicUnavailable) else str(exc)
+        await fail_record(svc, record, f"Failed to power off node {record.uuid}, check its power "
+                                       f"management configuration: {reason}",
+                          processed=result.processed)
+        return False
+    return True
