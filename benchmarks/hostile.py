@@ -36,9 +36,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-
 from attacks import (  # noqa: E402
-    REDOS_RULE, Attack, Tally, body_flood, header_flood, redos_callbacks, slow_clients,
+    REDOS_RULE,
+    Attack,
+    Tally,
+    body_flood,
+    header_flood,
+    redos_callbacks,
+    slow_clients,
 )
 from report import METALSCOPE, UPSTREAM  # noqa: E402
 from rig import SEED, Fleet, Rig, Toolchain, log  # noqa: E402
@@ -285,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'MET   ' if check['met'] else 'MISSED'} {check['phase']:<13} "
               f"{check['target']}: {check['value']}")
     report = {"command": " ".join([".venv/bin/python", "benchmarks/hostile.py", *sys.argv[1:]]),
-              "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+              "started_at": datetime.datetime.now(datetime.UTC).isoformat(
                   timespec="seconds"),
               "cpus": os.cpu_count(), "fleet_seed": SEED, "legit_callbacks": args.callbacks,
               "duration_s": round(time.monotonic() - began), "phases": results,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-
 from metalscope.testing.service import LocalMetalScope
 from metalscope.testing.upstream import LocalUpstreamInspector
 

@@ -37,12 +37,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metalscope.pxe_filter.dnsmasq import (UNKNOWN_HOSTS, WILDCARD, HostsDir, entry_text,
-                                           verdict_from_size, write_locked)
+from metalscope.pxe_filter.dnsmasq import (
+    UNKNOWN_HOSTS,
+    WILDCARD,
+    HostsDir,
+    entry_text,
+    verdict_from_size,
+    write_locked,
+)
 from metalscope.pxe_filter.driver import DiffFilter
 from metalscope.pxe_filter.iptables import Chain, ChainConfig
 from metalscope.pxe_filter.policy import Verdict
-from metalscope.pxe_filter.processes import Completed, CommandRunner, run_command
+from metalscope.pxe_filter.processes import CommandRunner, Completed, run_command
 from metalscope.settings import Settings, load_settings
 from metalscope.state_machine import Event
 from metalscope.storage import migrate

@@ -34,12 +34,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # ``metalscope`` even when this Python has it only as a checkout
 
 import psutil  # noqa: E402
-
-from report import (  # noqa: E402
-    METALSCOPE, METRICS, RATIO_LEGEND, UPSTREAM, check_targets, closed_loop_text, figures, ratio,
-    ratio_summary, side_by_side, table, targets_text,
-)
 from inspectors import PROCESSING_HOOKS  # noqa: E402
+from report import (  # noqa: E402
+    METALSCOPE,
+    METRICS,
+    RATIO_LEGEND,
+    UPSTREAM,
+    check_targets,
+    closed_loop_text,
+    figures,
+    ratio,
+    ratio_summary,
+    side_by_side,
+    table,
+    targets_text,
+)
 from rig import SEED, Fleet, Rig, Toolchain, log, py_spy  # noqa: E402
 from workload import POLL_INTERVAL, PeakRss, list_latency, process_all, start_all  # noqa: E402
 
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     plan, began = make_plan(args), time.monotonic()
     report: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]]),
-        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(plan.tools), "workload": workload(plan),
         "load_average_before": os.getloadavg(), "runs": []}
     print(f"{RATIO_LEGEND}\nIntrospection is started {plan.start_concurrency} requests at a time; "

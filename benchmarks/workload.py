@@ -290,7 +290,7 @@ def last_finished(final: Sequence[dict[str, Any]]) -> float | None:
             return None
         stamp = datetime.datetime.fromisoformat(status["finished_at"])
         if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+            stamp = stamp.replace(tzinfo=datetime.UTC)
         stamps.append(stamp.timestamp())
     return max(stamps, default=None)
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from metalscope import __version__, background
 from metalscope.api import errors as api_errors
 from metalscope.api import introspection, openapi, root, rules
+from metalscope.api.body_budget import BodyBudget
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -29,7 +30,6 @@ from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
-from metalscope.api.body_budget import BodyBudget
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate

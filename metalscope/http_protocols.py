@@ -134,7 +134,7 @@ class _Guarded:
 def _cancelled(timer: asyncio.TimerHandle | None) -> None:
     if timer is not None:
         timer.cancel()
-    return None
+    return
 
 
 class _HttpToolsGuards(_Guarded):

@@ -45,7 +45,6 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import noauth as ks_noauth
-from keystoneauth1 import session as ks_session
 
 from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
 from metalscope.http_transport import StreamTransport

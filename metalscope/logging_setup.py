@@ -36,11 +36,23 @@ from typing import TextIO
 
 from metalscope.errors import ConfigurationError
 from metalscope.log_context import ContextFilter
-from metalscope.log_format import (ContextFields, ContextFormatter, JsonFormatter, LogFormats,
-                                   format_errors, with_formats)
-from metalscope.log_handlers import (JOURNAL_SOCKET, SYSLOG_SOCKET, ColorStreamHandler,
-                                     JournalHandler, RateLimitFilter, SyslogHandler,
-                                     facility_code)
+from metalscope.log_format import (
+    ContextFields,
+    ContextFormatter,
+    JsonFormatter,
+    LogFormats,
+    format_errors,
+    with_formats,
+)
+from metalscope.log_handlers import (
+    JOURNAL_SOCKET,
+    SYSLOG_SOCKET,
+    ColorStreamHandler,
+    JournalHandler,
+    RateLimitFilter,
+    SyslogHandler,
+    facility_code,
+)
 from metalscope.settings import LoggingSection, Settings
 
 LOG = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ def log_file_name(template: str, data: dict[str, Any], uuid: str | None) -> str:
     mac = inventory.pxe_mac(data)
     return template.format(uuid=uuid or "unknown",
                            mac=mac.replace(":", "") if mac else "unknown",
-                           dt=datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None),
+                           dt=datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
                            bmc=inventory.bmc_v4(data) or "unknown")
 
 

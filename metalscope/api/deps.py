@@ -10,7 +10,6 @@ from starlette.exceptions import HTTPException
 from metalscope.errors import NotAuthenticated
 from metalscope.services import Services
 
-
 # The dependencies are ``async def`` although they do not await: FastAPI runs a plain ``def``
 # dependency in its thread pool, which costs a thread hop on every request.
 

@@ -13,7 +13,8 @@ from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
 from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
-from metalscope.operations import callback, introspect, reapply as reapply_op, repeats, status
+from metalscope.operations import callback, introspect, repeats, status
+from metalscope.operations import reapply as reapply_op
 from metalscope.operations.status import IntrospectionStatus
 
 router = Router(prefix="/v1")
@@ -46,9 +47,7 @@ def first_value(request: Request, name: str) -> str | None:
 
 
 def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
-    if value is None:
-        manage_boot = True
-    elif value.strip().lower() in _TRUE:
+    if value is None or value.strip().lower() in _TRUE:
         manage_boot = True
     elif value.strip().lower() in _FALSE:
         manage_boot = False

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from metalscope.auth.base import Identity
@@ -117,7 +117,7 @@ class KeystoneAccess:
             return None
         lifetime = None
         if valid.expires_at is not None:
-            lifetime = (valid.expires_at - datetime.now(timezone.utc)).total_seconds()
+            lifetime = (valid.expires_at - datetime.now(UTC)).total_seconds()
         self.cache.put(token, valid.identity, lifetime)
         return valid.identity
 

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -76,7 +76,7 @@ def token_expiry(document: Mapping[str, Any]) -> datetime | None:
     if not text:
         return None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_token(document: Mapping[str, Any]) -> ValidToken | None:
@@ -86,7 +86,7 @@ def parse_token(document: Mapping[str, Any]) -> ValidToken | None:
     except (KeyError, TypeError, ValueError, AttributeError):
         LOG.warning("Keystone returned a token document MetalScope cannot read")
         return None
-    if token.expires_at is not None and token.expires_at <= datetime.now(timezone.utc):
+    if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
         return None
     return token
 

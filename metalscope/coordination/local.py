@@ -38,7 +38,7 @@ class LocalCoordinator:
         self._waiters[uuid] = self._waiters.get(uuid, 0) + 1
         try:
             await asyncio.wait_for(lock.acquire(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             self._waiters[uuid] -= 1

@@ -55,7 +55,7 @@ class ToozLocks:
             self._coordinator = coordination.get_coordinator(self.url, self.member.encode())
             await asyncio.wait_for(_in_daemon_thread(self._coordinator.start, True),
                                    self.start_timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise ConfigurationError(f"Cannot start the coordination backend "
                                      f"{_redacted(self.url)}: no answer in "
                                      f"{self.start_timeout:.0f} s") from exc

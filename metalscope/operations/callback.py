@@ -17,19 +17,34 @@ from typing import Any
 from metalscope import log_context
 from metalscope.coordination import HeldNode
 from metalscope.errors import (
-    InvalidTransition, LookupFailed, MetalScopeError, NodeNotFoundInLookup, ProcessingFailed,
-    StateConflict, UnexpectedProcessingError,
+    InvalidTransition,
+    LookupFailed,
+    MetalScopeError,
+    NodeNotFoundInLookup,
+    ProcessingFailed,
+    StateConflict,
+    UnexpectedProcessingError,
 )
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import finish, lookup, not_found, repeats
 from metalscope.operations.ironic_wait import (
-    Deadline, IronicUnavailable, IronicWait, callback_deadline,
+    Deadline,
+    IronicUnavailable,
+    IronicWait,
+    callback_deadline,
 )
 from metalscope.operations.lookup import NoNode
 from metalscope.operations.nodes import check_provision_state, fail_record
 from metalscope.operations.processing import (
-    apply_rules_and_flush, data_text, keep_processed, read_node, read_ports,
-    run_before_processing, run_before_update, save_data, save_logs,
+    apply_rules_and_flush,
+    data_text,
+    keep_processed,
+    read_node,
+    read_ports,
+    run_before_processing,
+    run_before_update,
+    save_data,
+    save_logs,
 )
 from metalscope.operations.repeats import Repeated
 from metalscope.rules.model import Rule

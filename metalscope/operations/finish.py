@@ -11,7 +11,9 @@ from metalscope.coordination import HeldNode
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.node_changes import NodeChanges
 from metalscope.operations.ironic_wait import (
-    IronicUnavailable, IronicWait, introspection_deadline,
+    IronicUnavailable,
+    IronicWait,
+    introspection_deadline,
 )
 from metalscope.operations.nodes import fail_record
 from metalscope.services import Services

@@ -14,15 +14,24 @@ from typing import Any
 from metalscope import log_context
 from metalscope.coordination import HeldNode, take_lock
 from metalscope.errors import (
-    DataNotFound, IntrospectionNotFound, InvalidRequest, InvalidTransition, MetalScopeError,
+    DataNotFound,
+    IntrospectionNotFound,
+    InvalidRequest,
+    InvalidTransition,
+    MetalScopeError,
     NodeLocked,
 )
 from metalscope.node_changes import NodeChanges
 from metalscope.operations.ironic_wait import IronicWait, introspection_deadline
 from metalscope.operations.nodes import fail_record, resolve_uuid
 from metalscope.operations.processing import (
-    apply_rules_and_flush, keep_processed, read_node, read_ports, run_before_processing,
-    run_before_update, save_data,
+    apply_rules_and_flush,
+    keep_processed,
+    read_node,
+    read_ports,
+    run_before_processing,
+    run_before_update,
+    save_data,
 )
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed

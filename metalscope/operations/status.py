@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from metalscope.errors import (
-    DataNotFound, IntrospectionNotFound, InvalidRequest, NotFound, StorageNotConfigured,
+    DataNotFound,
+    IntrospectionNotFound,
+    InvalidRequest,
+    NotFound,
+    StorageNotConfigured,
 )
 from metalscope.operations.nodes import canonical_uuid, resolve_uuid
 from metalscope.services import Services

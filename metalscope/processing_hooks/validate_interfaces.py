@@ -13,8 +13,16 @@ import logging
 from typing import Any
 
 from metalscope.errors import ConfigurationError, HookError
-from metalscope.inventory import (bmc_v4, bmc_v6, get_inventory, interface_ip,
-                                  interface_limit_message, is_loopback, is_valid_mac, pxe_mac)
+from metalscope.inventory import (
+    bmc_v4,
+    bmc_v6,
+    get_inventory,
+    interface_ip,
+    interface_limit_message,
+    is_loopback,
+    is_valid_mac,
+    pxe_mac,
+)
 from metalscope.node_changes import NodeChanges
 from metalscope.processing_hooks.spec import BaseHook
 from metalscope.settings import ProcessingSection, Settings

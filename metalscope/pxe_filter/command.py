@@ -15,8 +15,8 @@ import signal
 
 import click
 
-from metalscope.errors import ConfigurationError, MetalScopeError
 from metalscope.cli_options import config_options, load_cli_settings
+from metalscope.errors import ConfigurationError, MetalScopeError
 from metalscope.logging_setup import setup_logging
 from metalscope.pxe_filter.base import check_filter_settings, create_filter
 from metalscope.settings import Settings

@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from metalscope.errors import IronicError
 from metalscope.pxe_filter.inputs import filter_inputs, list_ironic_macs, read_activity
-from metalscope.pxe_filter.policy import (Changes, DesiredState, FilterState, Layout,
-                                          desired_state, plan)
+from metalscope.pxe_filter.policy import (
+    Changes,
+    DesiredState,
+    FilterState,
+    Layout,
+    desired_state,
+    plan,
+)
 from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.settings import Settings
 from metalscope.storage.repository import Repository

@@ -30,7 +30,9 @@ from typing import IO, Any
 import click
 import yaml
 
-from metalscope.errors import Conflict, ConfigurationError, MetalScopeError, RuleValidationError
+from metalscope.cli_options import config_options
+from metalscope.cli_options import load_cli_settings as load
+from metalscope.errors import ConfigurationError, Conflict, MetalScopeError, RuleValidationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
 from metalscope.node_changes import NodeChanges
@@ -45,8 +47,6 @@ from metalscope.rules.engine import (
 from metalscope.rules.ironic_format import RuleConversion, convert_document, format_report
 from metalscope.rules.model import Condition, Rule
 from metalscope.rules.validation import parse_rule
-from metalscope.cli_options import config_options
-from metalscope.cli_options import load_cli_settings as load
 from metalscope.settings import Settings
 from metalscope.storage import migrate
 from metalscope.storage.engine import create_engine, pool_options

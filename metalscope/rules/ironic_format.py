@@ -52,8 +52,8 @@ from typing import Any
 
 #: Ironic's argument names per condition operator: (required, optional), in call order.
 CONDITION_ARGS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    **{op: (("values",), ("force_strings",)) for op in ("eq", "ne", "lt", "le", "gt", "ge")},
-    **{op: (("value",), ()) for op in ("is-empty", "is-none", "is-true", "is-false")},
+    **dict.fromkeys(("eq", "ne", "lt", "le", "gt", "ge"), (("values",), ("force_strings",))),
+    **dict.fromkeys(("is-empty", "is-none", "is-true", "is-false"), (("value",), ())),
     "in-net": (("address", "subnet"), ()),
     "matches": (("value", "regex"), ()),
     "contains": (("value", "regex"), ()),

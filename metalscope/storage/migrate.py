@@ -23,11 +23,26 @@ from metalscope.storage import lineages
 from metalscope.storage import upstream_revisions as upstream
 from metalscope.storage.engine import create_sync_engine
 from metalscope.storage.schema_state import (
-    Plan, SchemaError, SchemaState, check_upstream, plan_upgrade, read_state,
+    Plan,
+    SchemaError,
+    SchemaState,
+    check_upstream,
+    plan_upgrade,
+    read_state,
 )
 
-__all__ = ["SchemaError", "UPSTREAM_HEAD", "VERSION_TABLE", "Versions", "current_revision",
-           "downgrade", "head_revision", "schema_problem", "upgrade", "versions"]
+__all__ = [
+    "UPSTREAM_HEAD",
+    "VERSION_TABLE",
+    "SchemaError",
+    "Versions",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "schema_problem",
+    "upgrade",
+    "versions",
+]
 
 VERSION_TABLE = lineages.METALSCOPE_VERSION_TABLE
 UPSTREAM_HEAD = upstream.HEAD

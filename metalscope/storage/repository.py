@@ -67,7 +67,7 @@ _SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, _FIRST_CONDITI
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def _token() -> str:

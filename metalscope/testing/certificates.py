@@ -48,7 +48,7 @@ class TestAuthority:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self._cert = (
             x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name))
             .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
@@ -65,7 +65,7 @@ class TestAuthority:
               ips: tuple[str, ...] = (), client: bool = False) -> CertificateFiles:
         """A certificate for a server (names ``dns`` and addresses ``ips``) or a client."""
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
         builder = (
             x509.CertificateBuilder().subject_name(_name(common_name))
@@ -94,7 +94,7 @@ def self_signed(folder: Path, common_name: str = "localhost",
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     cert = (
         x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(_name(common_name))

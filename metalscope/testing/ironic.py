@@ -50,11 +50,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tarfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest

@@ -197,7 +197,7 @@ def test_a_body_trickling_after_its_answer_is_cut_at_the_body_timeout(
         try:
             sock.sendall(b"x" * 100)
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             closed_at = time.monotonic()

@@ -4,7 +4,7 @@ MockTransport), the cache in front of it, and the 401/403 decisions (spec 2.3)."
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,12 @@ from metalscope.auth import create_access_control
 from metalscope.auth.base import Identity
 from metalscope.auth.keystone import KeystoneAccess
 from metalscope.auth.keystone_tokens import (
-    ServiceCredentials, TokenValidator, ValidToken, identity_from_token, parse_token)
+    ServiceCredentials,
+    TokenValidator,
+    ValidToken,
+    identity_from_token,
+    parse_token,
+)
 from metalscope.auth.token_cache import TokenCache
 from metalscope.errors import AccessDenied, ConfigurationError, NotAuthenticated, ServiceUnavailable
 from metalscope.policy import PolicyEnforcer
@@ -24,7 +29,7 @@ from metalscope.settings import load_settings
 
 def token_document(roles: list[str], *, system: bool = False, project: str | None = None,
                    expires_in: float = 3600) -> dict[str, Any]:
-    expires = datetime.now(timezone.utc) + timedelta(seconds=expires_in)
+    expires = datetime.now(UTC) + timedelta(seconds=expires_in)
     token: dict[str, Any] = {
         "user": {"id": "u1", "name": "alice", "domain": {"id": "default", "name": "Default"}},
         "roles": [{"id": f"id-{r}", "name": r} for r in roles],

@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from ironic_calls import call_name, count_calls  # noqa: E402
-from report import METRICS, check_targets, closed_loop_text, percentile, ratio  # noqa: E402
-from workload import last_finished  # noqa: E402
+from ironic_calls import call_name, count_calls
+from report import METRICS, check_targets, closed_loop_text, percentile, ratio
+from workload import last_finished
 
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
 BY_KEY = {metric.key: metric for metric in METRICS}

@@ -9,7 +9,12 @@ import threading
 import pytest
 
 from metalscope.api.json_parsing import (
-    INLINE_BYTES, INLINE_TOKENS, JsonParser, is_small, parse_json, parse_json_yielding,
+    INLINE_BYTES,
+    INLINE_TOKENS,
+    JsonParser,
+    is_small,
+    parse_json,
+    parse_json_yielding,
 )
 from metalscope.simulator import make_fleet, ramdisk_data
 

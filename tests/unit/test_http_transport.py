@@ -113,9 +113,8 @@ class TestExchanges:
         payload = gzip.compress(b'{"a": 1}')
         chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n"
                    b"\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
-        async with server(answering(chunked)) as url:
-            async with client() as http:
-                assert (await http.get(url)).json() == {"a": 1}
+        async with server(answering(chunked)) as url, client() as http:
+            assert (await http.get(url)).json() == {"a": 1}
 
     async def test_no_content_and_connection_close(self) -> None:
         connections: list[int] = []
@@ -133,9 +132,8 @@ class TestExchanges:
             writer.write(b"HTTP/1.1 500 Oops\r\n\r\nbroken")
             writer.close()
 
-        async with server(handle) as url:
-            async with client() as http:
-                response = await http.get(url)
+        async with server(handle) as url, client() as http:
+            response = await http.get(url)
         assert (response.status_code, response.text) == (500, "broken")
 
     async def test_closed_idle_connection_is_not_reused(self) -> None:
@@ -148,11 +146,10 @@ class TestExchanges:
             await writer.drain()
             writer.close()  # keep-alive not honoured: closed right after the answer
 
-        async with server(handle) as url:
-            async with client() as http:
-                await http.get(url)
-                await asyncio.sleep(0.05)
-                assert (await http.get(url)).text == "x"
+        async with server(handle) as url, client() as http:
+            await http.get(url)
+            await asyncio.sleep(0.05)
+            assert (await http.get(url)).text == "x"
         assert len(connections) == 2
 
     async def test_closed_without_answer(self) -> None:
@@ -160,20 +157,18 @@ class TestExchanges:
             await read_request(reader)
             writer.close()
 
-        async with server(handle) as url:
-            async with client() as http:
-                with pytest.raises(httpx.RemoteProtocolError):
-                    await http.get(url)
+        async with server(handle) as url, client() as http:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.get(url)
 
     async def test_read_timeout(self) -> None:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await read_request(reader)
             await asyncio.sleep(5)
 
-        async with server(handle) as url:
-            async with client(timeout=0.1) as http:
-                with pytest.raises(httpx.ReadTimeout):
-                    await http.get(url)
+        async with server(handle) as url, client(timeout=0.1) as http:
+            with pytest.raises(httpx.ReadTimeout):
+                await http.get(url)
 
     async def test_refused_connection(self) -> None:
         async with server(answering()) as url:
@@ -211,9 +206,8 @@ class TestExchanges:
                 writer.close()
 
         transport = StreamTransport(httpx.AsyncHTTPTransport(), max_connections=2)
-        async with server(handle) as url:
-            async with httpx.AsyncClient(transport=transport) as http:
-                await asyncio.gather(*(http.get(url) for _ in range(6)))
+        async with server(handle) as url, httpx.AsyncClient(transport=transport) as http:
+            await asyncio.gather(*(http.get(url) for _ in range(6)))
         assert in_flight[1] == 2
 
 
@@ -381,10 +375,9 @@ class TestFailuresOnReusedConnections:
                 writer.write(ok(b"%d" % len(body)))
                 await writer.drain()
 
-        async with server(handle) as url:
-            async with client() as http:
-                assert (await http.get(url)).text == "first"
-                response = await http.patch(url, content=BIG)
+        async with server(handle) as url, client() as http:
+            assert (await http.get(url)).text == "first"
+            response = await http.patch(url, content=BIG)
         assert response.text == str(len(BIG))
         assert len(connections) == 2
         assert [head.split(b" ")[0] for head in seen] == [b"PATCH", b"PATCH"]
@@ -401,11 +394,10 @@ class TestFailuresOnReusedConnections:
                 await writer.drain()
             await read_head_then_close(reader, writer, seen)
 
-        async with server(handle) as url:
-            async with client() as http:
-                await http.get(url)
-                with pytest.raises(httpx.WriteError):
-                    await http.post(url, content=BIG)
+        async with server(handle) as url, client() as http:
+            await http.get(url)
+            with pytest.raises(httpx.WriteError):
+                await http.post(url, content=BIG)
         assert len(connections) == 2
 
     async def test_answer_lost_after_the_request_left_is_not_repeated(self) -> None:
@@ -420,9 +412,8 @@ class TestFailuresOnReusedConnections:
             seen.append(head + body)
             writer.close()
 
-        async with server(handle) as url:
-            async with client() as http:
-                await http.get(url)
-                with pytest.raises(httpx.RemoteProtocolError):
-                    await http.patch(url, json=[{"op": "remove", "path": "/extra/a"}])
+        async with server(handle) as url, client() as http:
+            await http.get(url)
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.patch(url, json=[{"op": "remove", "path": "/extra/a"}])
         assert len(seen) == 1

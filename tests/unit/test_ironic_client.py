@@ -29,8 +29,8 @@ from metalscope.ironic_client import (
     should_retry_exception,
     should_retry_status,
 )
-from metalscope.settings import load_settings
 from metalscope.keystone_tls import httpx_verify
+from metalscope.settings import load_settings
 
 URL = "http://ironic.test:6385"
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"

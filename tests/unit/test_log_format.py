@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 
 from metalscope import log_context
-from metalscope.log_format import (ContextFormatter, JsonFormatter, LogFormats, error_summary,
-                                   format_errors, isotime)
+from metalscope.log_format import (
+    ContextFormatter,
+    JsonFormatter,
+    LogFormats,
+    error_summary,
+    format_errors,
+    isotime,
+)
 
 NODE = "6f1d3c9e-4c55-4b8e-9a7d-1f0e2b3c4d5e"
 

@@ -9,8 +9,13 @@ import struct
 
 import pytest
 
-from metalscope.log_handlers import (ColorStreamHandler, RateLimitFilter, facility_code,
-                                     journal_field, severity)
+from metalscope.log_handlers import (
+    ColorStreamHandler,
+    RateLimitFilter,
+    facility_code,
+    journal_field,
+    severity,
+)
 
 
 class TestJournalField:

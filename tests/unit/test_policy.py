@@ -76,10 +76,10 @@ class TestTable:
         assert defaults == {
             "introspection": "rule:public_api", "introspection:version": "rule:public_api",
             "introspection:continue": "rule:public_api", "introspection:status": reader,
-            **{name: admin for name in ADMIN_ONLY}}
-        assert ADMIN_ONLY == {"introspection:start", "introspection:abort", "introspection:data",
+            **dict.fromkeys(ADMIN_ONLY, admin)}
+        assert {"introspection:start", "introspection:abort", "introspection:data",
                               "introspection:reapply", "introspection:rule:get",
-                              "introspection:rule:create", "introspection:rule:delete"}
+                              "introspection:rule:create", "introspection:rule:delete"} == ADMIN_ONLY
         helpers = {rule.name: rule.check_str for rule in HELPER_RULES}
         assert helpers == {"is_admin": "role:admin or role:administrator or role:baremetal_admin",
                            "is_observer": "role:baremetal_observer",

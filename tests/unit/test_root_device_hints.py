@@ -4,8 +4,15 @@ from typing import Any
 
 import pytest
 
-from metalscope.root_device_hints import (Hint, InvalidRootDeviceHints, disk_matches, find_disks,
-                                          parse_hint, parse_hints, to_bool)
+from metalscope.root_device_hints import (
+    Hint,
+    InvalidRootDeviceHints,
+    disk_matches,
+    find_disks,
+    parse_hint,
+    parse_hints,
+    to_bool,
+)
 from tests.factories import disk
 
 DISKS = [

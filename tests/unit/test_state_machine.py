@@ -3,7 +3,14 @@
 import pytest
 
 from metalscope.errors import InvalidTransition
-from metalscope.state_machine import ACTIVE_STATES, TRANSITIONS, Event, State, is_allowed, next_state
+from metalscope.state_machine import (
+    ACTIVE_STATES,
+    TRANSITIONS,
+    Event,
+    State,
+    is_allowed,
+    next_state,
+)
 
 
 class TestNextState:

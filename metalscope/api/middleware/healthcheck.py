@@ -21,7 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metalscope.api.middleware import healthcheck_pages as pages
 from metalscope.api.middleware.healthcheck_backends import (
-    HealthBackend, HealthcheckResult, create_backends,
+    HealthBackend,
+    HealthcheckResult,
+    create_backends,
 )
 from metalscope.errors import ConfigurationError
 from metalscope.settings import HealthcheckSection

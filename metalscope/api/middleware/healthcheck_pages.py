@@ -41,7 +41,7 @@ class ServerStatus:
 
     @classmethod
     def current(cls) -> ServerStatus:
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         stacks = tuple("".join(traceback.format_stack(frame))
                        for frame in sys._current_frames().values())
         try:

@@ -22,8 +22,14 @@ from typing import Any
 import httpx
 import pytest
 
-from metalscope.simulator import RetryPolicy, SimulatedNode, make_fleet, post_inventory, run_fleet
-from metalscope.simulator import ramdisk_data
+from metalscope.simulator import (
+    RetryPolicy,
+    SimulatedNode,
+    make_fleet,
+    post_inventory,
+    ramdisk_data,
+    run_fleet,
+)
 from metalscope.testing.balancer import RoundRobinBalancer
 from metalscope.testing.databases import ScratchDatabase
 from metalscope.testing.ironic import LocalIronic
@@ -113,7 +119,7 @@ def ironic_properties(ironic: LocalIronic) -> dict[str, dict[str, Any]]:
     nodes: dict[str, dict[str, Any]] = {}
     marker = ""
     while True:
-        page = ironic._checked(  # noqa: SLF001
+        page = ironic._checked(
             "GET", f"/v1/nodes?fields=uuid,properties&limit=1000{marker}")["nodes"]
         nodes.update((n["uuid"], n) for n in page)
         if len(page) < 1000:
@@ -186,7 +192,7 @@ def test_fleet_through_three_instances_survives_a_killed_one(
           f"{sum(1 for r in results if r.attempts > 1)} callbacks retried, "
           f"{logs.count('Resuming the processing of node')} processings resumed on a retry, "
           f"{logs.count('by a stopped instance; recovering it')} records recovered by the leader")
-    assert {u: finishes[u] for u in uuids} == {u: 1 for u in uuids}, \
+    assert {u: finishes[u] for u in uuids} == dict.fromkeys(uuids, 1), \
         "every node is processed to the end exactly once"
     nodes = ironic_properties(ironic)
     for uuid, machine in fleet:

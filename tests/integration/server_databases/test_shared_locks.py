@@ -24,12 +24,12 @@ async def _kill_session(kind: str, killer: DatabaseLocks, victim: DatabaseLocks)
     """End ``victim``'s session from another one, as the server does when a client dies."""
     import sqlalchemy as sa
 
-    victim_id = await victim._scalar(sa.text(  # noqa: SLF001 (test of the session itself)
+    victim_id = await victim._scalar(sa.text(
         "SELECT pg_backend_pid()" if kind == "postgresql" else "SELECT CONNECTION_ID()"), {})
     statement = ("SELECT pg_terminate_backend(:id)" if kind == "postgresql"
                  else "KILL CONNECTION :id")
-    async with killer._mutex:  # noqa: SLF001
-        conn = await killer._connection()  # noqa: SLF001
+    async with killer._mutex:
+        conn = await killer._connection()
         await conn.execute(sa.text(statement), {"id": victim_id})
 
 

@@ -22,7 +22,10 @@ from metalscope.storage.repository import Repository
 from metalscope.testing.databases import ScratchDatabase
 from metalscope.testing.service import render_config
 from tests.unit.storage.test_repository import (  # noqa: F401  (collected again on each server)
-    TestData, TestLookup, TestRules, TestStatusRecords,
+    TestData,
+    TestLookup,
+    TestRules,
+    TestStatusRecords,
 )
 
 UUID = "33333333-3333-4333-8333-333333333333"

@@ -7,10 +7,10 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from tests.fakes import FakeIronic
 from metalscope.extensions import ExtensionRegistry
 from metalscope.settings import Settings, load_settings
 from metalscope.storage import migrate
+from tests.fakes import FakeIronic
 from tests.unit.api.conftest import error_of, make_client
 
 V = {"X-OpenStack-Ironic-Inspector-API-Version": "1.18"}

@@ -13,14 +13,14 @@ from starlette.testclient import TestClient
 
 from metalscope.coordination import take_lock
 from metalscope.errors import LookupFailed
+from metalscope.extensions import ExtensionRegistry
 from metalscope.operations import lookup, recovery
 from metalscope.operations.repeats import Repeated, callback_digest
 from metalscope.services import Services
+from metalscope.settings import Settings, load_settings
 from metalscope.state_machine import Event
 from metalscope.storage import migrate, tables
 from tests.fakes import FakeIronic
-from metalscope.extensions import ExtensionRegistry
-from metalscope.settings import Settings, load_settings
 from tests.unit.api.conftest import error_of, make_client
 from tests.unit.api.test_introspection_api import ramdisk, wait_state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from metalscope.api.versions import parse_version, VersionError
+from metalscope.api.versions import VersionError, parse_version
 from tests.unit.api.conftest import error_of
 
 MIN, MAX = "X-OpenStack-Ironic-Inspector-API-Minimum-Version", "X-OpenStack-Ironic-Inspector-API-Maximum-Version"

@@ -7,7 +7,12 @@ import asyncio
 import pytest
 
 from metalscope.coordination import (
-    HeldLock, HeldNode, LocalCoordinator, LockNotHeld, NodeLock, take_lock,
+    HeldLock,
+    HeldNode,
+    LocalCoordinator,
+    LockNotHeld,
+    NodeLock,
+    take_lock,
 )
 from metalscope.state_machine import State
 from metalscope.storage.repository import NodeRecord

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from metalscope.extensions import ExtensionRegistry
-from metalscope.operations import recovery
 from metalscope.operations.repeats import callback_digest
 from metalscope.services import Services
 from metalscope.settings import Settings, load_settings
@@ -23,7 +22,7 @@ from metalscope.simulator import make_node as make_machine
 from metalscope.simulator import ramdisk_data
 from metalscope.storage import migrate, tables
 from tests.unit.api.conftest import error_of, make_client
-from tests.unit.api.test_introspection_api import drain, wait_state
+from tests.unit.api.test_introspection_api import wait_state
 from tests.unit.operations.outage_ironic import UNREACHABLE, OutageIronic
 
 WAIT = 0.5  # [processing]ironic_wait of these tests

@@ -12,7 +12,11 @@ import pytest
 from metalscope.api.errors import status_for
 from metalscope.errors import IronicError, NodeNotInIronic
 from metalscope.operations.ironic_wait import (
-    Deadline, IronicUnavailable, IronicWait, callback_deadline, introspection_deadline,
+    Deadline,
+    IronicUnavailable,
+    IronicWait,
+    callback_deadline,
+    introspection_deadline,
     is_unavailable,
 )
 from metalscope.settings import load_settings

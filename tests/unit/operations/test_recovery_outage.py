@@ -17,7 +17,15 @@ from tests.unit.api.conftest import make_client
 from tests.unit.api.test_introspection_api import drain, wait_state
 from tests.unit.operations.outage_ironic import OutageIronic
 from tests.unit.operations.test_callback_outage import (  # noqa: F401 (client, ironic: fixtures)
-    body_of, call, callback_row, client, ironic, outage_settings, post, services, status,
+    body_of,
+    call,
+    callback_row,
+    client,
+    ironic,
+    outage_settings,
+    post,
+    services,
+    status,
     waiting_node,
 )
 
@@ -35,7 +43,7 @@ def recover(client: TestClient, grace: float = 0) -> int:
 
 def age_callback(client: TestClient, uuid: str, seconds: float) -> None:
     async def move() -> None:
-        earlier = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - \
+        earlier = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - \
             datetime.timedelta(seconds=seconds)
         async with services(client).repo.engine.begin() as conn:
             await conn.execute(sa.update(tables.ramdisk_callbacks).where(
@@ -113,7 +121,7 @@ def test_deferred_again_when_ironic_drops_during_recovery(client: TestClient,
     assert recover(client) == 0
     assert status(client, uuid)["state"] == "waiting"
     received = callback_row(client, uuid).received_at
-    assert datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - received < \
+    assert datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - received < \
         datetime.timedelta(seconds=10)
 
 

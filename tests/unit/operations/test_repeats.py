@@ -6,7 +6,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from metalscope.operations.repeats import (
-    Repeated, callback_digest, is_resumed, repeat_by_digest, repeat_of,
+    Repeated,
+    callback_digest,
+    is_resumed,
+    repeat_by_digest,
+    repeat_of,
 )
 from metalscope.state_machine import Event
 from metalscope.storage.repository import NodeRecord, Repository

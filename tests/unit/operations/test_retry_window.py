@@ -41,6 +41,6 @@ def test_unfinished_record_has_no_window() -> None:
 def test_clock_read_when_not_given() -> None:
     """Without ``now`` the current UTC time is used: a record finished a moment ago is in,
     one finished an hour ago is out."""
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     assert retry_window_open(_record(now - datetime.timedelta(seconds=1)), 300)
     assert not retry_window_open(_record(now - datetime.timedelta(hours=1)), 300)

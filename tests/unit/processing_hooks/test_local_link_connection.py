@@ -6,11 +6,20 @@ from typing import Any
 
 from metalscope.node_changes import NodeChanges, PortCreate
 from metalscope.processing_hooks.lldp_basic import LldpBasicHook
-from metalscope.processing_hooks.local_link_connection import (LocalLinkConnectionHook,
-                                                               from_processed, from_raw)
+from metalscope.processing_hooks.local_link_connection import (
+    LocalLinkConnectionHook,
+    from_processed,
+    from_raw,
+)
 from metalscope.processing_hooks.validate_interfaces import ValidateInterfacesHook
-from tests.factories import (PXE_MAC, functional_ramdisk_data, ironic_port, node_changes,
-                             ramdisk_data, settings)
+from tests.factories import (
+    PXE_MAC,
+    functional_ramdisk_data,
+    ironic_port,
+    node_changes,
+    ramdisk_data,
+    settings,
+)
 
 SPEC_OPS = [{"op": "add", "path": "/local_link_connection/port_id", "value": "Ethernet1/7"},
             {"op": "add", "path": "/local_link_connection/switch_id",

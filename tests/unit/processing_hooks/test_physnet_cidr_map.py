@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from metalscope.node_changes import NodeChanges
-from metalscope.processing_hooks.physnet_cidr_map import (PhysnetCidrMapHook, parse_cidr_map,
-                                                          physnet_for)
+from metalscope.processing_hooks.physnet_cidr_map import (
+    PhysnetCidrMapHook,
+    parse_cidr_map,
+    physnet_for,
+)
 from metalscope.processing_hooks.validate_interfaces import ValidateInterfacesHook
 from tests.factories import PXE_MAC, ironic_port, node_changes, ramdisk_data, settings
 

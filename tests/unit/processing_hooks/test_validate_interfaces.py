@@ -8,8 +8,16 @@ import pytest
 from metalscope.errors import ConfigurationError, HookError
 from metalscope.node_changes import NodeChanges, PortCreate
 from metalscope.processing_hooks.validate_interfaces import ValidateInterfacesHook
-from tests.factories import (IB_CLIENT_ID, PXE_MAC, functional_ramdisk_data, inventory,
-                             ironic_port, node_changes, ramdisk_data, settings)
+from tests.factories import (
+    IB_CLIENT_ID,
+    PXE_MAC,
+    functional_ramdisk_data,
+    inventory,
+    ironic_port,
+    node_changes,
+    ramdisk_data,
+    settings,
+)
 
 FUNCTIONAL_IB_CLIENT_ID = "ff:00:00:00:00:00:02:00:00:02:c9:00:7c:fe:90:03:00:29:26:52"
 

@@ -11,15 +11,27 @@ from typing import Any
 import pytest
 
 from metalscope.pxe_filter import dnsmasq
-from metalscope.pxe_filter.spec import PXEFilterError
-from metalscope.pxe_filter.dnsmasq import (UNKNOWN_HOSTS, HostsDir, entry_text, purge_hostsdir,
-                                           read_hostsdir, verdict_from_size, write_locked)
+from metalscope.pxe_filter.dnsmasq import (
+    UNKNOWN_HOSTS,
+    HostsDir,
+    entry_text,
+    purge_hostsdir,
+    read_hostsdir,
+    verdict_from_size,
+    write_locked,
+)
 from metalscope.pxe_filter.driver import DiffFilter
 from metalscope.pxe_filter.policy import FilterState, Verdict
 from metalscope.pxe_filter.processes import Completed
+from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.storage.repository import Repository
-from tests.unit.pxe_filter.conftest import (FakeRunner, PortsIronic, end_introspection,
-                                            filter_settings, start_introspection)
+from tests.unit.pxe_filter.conftest import (
+    FakeRunner,
+    PortsIronic,
+    end_introspection,
+    filter_settings,
+    start_introspection,
+)
 
 A, B, C, D = "52:54:00:00:00:0a", "52:54:00:00:00:0b", "52:54:00:00:00:0c", "52:54:00:00:00:0d"
 NODE_1, NODE_2 = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metalscope.pxe_filter.inputs import (ethoib_mapping, gather_inputs, introspection_active,
-                                          parse_neighs, read_neighs)
+from metalscope.pxe_filter.inputs import (
+    ethoib_mapping,
+    gather_inputs,
+    introspection_active,
+    parse_neighs,
+    read_neighs,
+)
 from metalscope.storage.repository import Repository
-from tests.unit.pxe_filter.conftest import (PortsIronic, end_introspection, filter_settings,
-                                            start_introspection)
+from tests.unit.pxe_filter.conftest import (
+    PortsIronic,
+    end_introspection,
+    filter_settings,
+    start_introspection,
+)
 
 GUID = "7c:fe:90:03:00:29:26:52"
 NEIGHS = (f"EMAC=02:00:02:97:00:01 IMAC=97:fe:80:00:00:00:00:00:00:{GUID}\n"

@@ -7,15 +7,27 @@ from typing import Any
 
 import pytest
 
-from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.pxe_filter.driver import DiffFilter
-from metalscope.pxe_filter.iptables import (REBUILD_AFTER, Chain, ChainConfig, ChainContent,
-                                            change_lines, deletions, parse_chain)
+from metalscope.pxe_filter.iptables import (
+    REBUILD_AFTER,
+    Chain,
+    ChainConfig,
+    ChainContent,
+    change_lines,
+    deletions,
+    parse_chain,
+)
 from metalscope.pxe_filter.policy import Changes, DesiredState, FilterState, Verdict
 from metalscope.pxe_filter.processes import Completed
+from metalscope.pxe_filter.spec import PXEFilterError
 from metalscope.storage.repository import Repository
-from tests.unit.pxe_filter.conftest import (FakeRunner, PortsIronic, end_introspection,
-                                            filter_settings, start_introspection)
+from tests.unit.pxe_filter.conftest import (
+    FakeRunner,
+    PortsIronic,
+    end_introspection,
+    filter_settings,
+    start_introspection,
+)
 
 A, B, C = "52:54:00:00:00:0a", "52:54:00:00:00:0b", "52:54:00:00:00:0c"
 NODE_1 = "11111111-1111-4111-8111-111111111111"

@@ -7,8 +7,16 @@ from collections.abc import Set
 
 import pytest
 
-from metalscope.pxe_filter.policy import (Changes, FilterInputs, FilterState, Layout, Verdict,
-                                          desired_state, plan, unknown_verdict)
+from metalscope.pxe_filter.policy import (
+    Changes,
+    FilterInputs,
+    FilterState,
+    Layout,
+    Verdict,
+    desired_state,
+    plan,
+    unknown_verdict,
+)
 
 A, B, C, D = "52:54:00:00:00:0a", "52:54:00:00:00:0b", "52:54:00:00:00:0c", "52:54:00:00:00:0d"
 ALLOW, DENY = Verdict.ALLOW, Verdict.DENY

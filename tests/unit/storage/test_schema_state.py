@@ -6,7 +6,11 @@ import pytest
 
 from metalscope.errors import ConfigurationError
 from metalscope.storage.schema_state import (
-    Plan, SchemaError, SchemaState, check_upstream, plan_upgrade,
+    Plan,
+    SchemaError,
+    SchemaState,
+    check_upstream,
+    plan_upgrade,
 )
 from metalscope.storage.upstream_revisions import HEAD, SchemaShape, TableShape, shape_at
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from metalscope.storage.upstream_revisions import (
-    HEAD, REVISIONS, SchemaShape, TableShape, differences, shape_at,
+    HEAD,
+    REVISIONS,
+    SchemaShape,
+    TableShape,
+    differences,
+    shape_at,
 )
 
 

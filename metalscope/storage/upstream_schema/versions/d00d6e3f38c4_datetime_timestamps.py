@@ -24,7 +24,7 @@ _COLUMNS = ("started_at", "finished_at")
 def _from_epoch(seconds: float | None) -> datetime.datetime | None:
     if seconds is None:
         return None
-    utc = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    utc = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
     return utc.replace(tzinfo=None)
 
 

@@ -11,10 +11,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from metalscope.api.middleware.healthcheck import (
-    HealthcheckConfig, HealthcheckMiddleware, health_response, negotiate, parse_ranges,
+    HealthcheckConfig,
+    HealthcheckMiddleware,
+    health_response,
+    negotiate,
+    parse_ranges,
 )
 from metalscope.api.middleware.healthcheck_backends import (
-    DisableByFile, DisableByFilesPorts, EnableByFiles, HealthcheckResult, create_backends,
+    DisableByFile,
+    DisableByFilesPorts,
+    EnableByFiles,
+    HealthcheckResult,
+    create_backends,
     parse_port_paths,
 )
 from metalscope.auth import HttpBasicAuth

@@ -9,7 +9,10 @@ from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
 from metalscope.api.middleware.proxy_headers import (
-    PREFIX_KEY, ProxyHeadersMiddleware, forwarded_scope, last_value,
+    PREFIX_KEY,
+    ProxyHeadersMiddleware,
+    forwarded_scope,
+    last_value,
 )
 from metalscope.settings import load_settings
 from metalscope.storage import migrate
