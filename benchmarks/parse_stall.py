@@ -23,7 +23,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from metalscope.api.body_budget import parse_cost  # noqa: E402
+from metalscope.body_budget import parse_cost  # noqa: E402
 from metalscope.testing.ironic import LocalIronic  # noqa: E402
 from metalscope.testing.service import LocalMetalScope  # noqa: E402
 

@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from metalscope import __version__, background
 from metalscope.api import errors as api_errors
 from metalscope.api import introspection, openapi, root, rules
-from metalscope.api.body_budget import BodyBudget
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -25,6 +24,7 @@ from metalscope.api.middleware.request_id import RequestIdMiddleware
 from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
 from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
+from metalscope.body_budget import BodyBudget
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError

@@ -9,11 +9,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from metalscope.api.body_budget import BodyBudget
-from metalscope.api.json_parsing import JsonParser
 from metalscope.auth import AccessControl, NoAuth
+from metalscope.body_budget import BodyBudget
 from metalscope.coordination import Coordinator
 from metalscope.extensions import ExtensionRegistry
+from metalscope.json_parsing import JsonParser
 from metalscope.pxe_filter.base import PXEFilter
 from metalscope.settings import Settings
 from metalscope.storage.data_store import DataStore
@@ -77,7 +77,7 @@ class Services:
     pacer: BootPacer
     auth: AccessControl = field(default_factory=NoAuth)
     background: BackgroundWork = field(default_factory=BackgroundWork)
-    #: Memory that callback and reapply bodies may take at once (api/body_budget.py).
+    #: Memory that callback and reapply bodies may take at once (body_budget.py).
     body_budget: BodyBudget = field(default_factory=lambda: BodyBudget(64 * 2**20, 10.0))
-    #: Parses request bodies on the loop or on its worker thread (api/json_parsing.py).
+    #: Parses request bodies on the loop or on its worker thread (json_parsing.py).
     json_parser: JsonParser = field(default_factory=JsonParser)

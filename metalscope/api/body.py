@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import Request
 
-from metalscope.api.body_budget import BodyBudget, BudgetExhausted, CostMeter
 from metalscope.api.errors import RequestTimedOut, RequestTooLarge
-from metalscope.api.json_parsing import JsonParser, parse_json
+from metalscope.body_budget import BodyBudget, BudgetExhausted, CostMeter
 from metalscope.errors import InvalidRequest, MetalScopeError
+from metalscope.json_parsing import JsonParser, parse_json
 
 _TYPE_NAMES = {dict: "dict", list: "list", str: "str", int: "int", float: "float",
                bool: "bool", type(None): "NoneType"}

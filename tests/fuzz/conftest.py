@@ -74,6 +74,46 @@ def _introspect(api: httpx.Client, node: SeededNode, post_data: bool) -> None:
         _wait_state(api, node.uuid, {"finished"})
 
 
+#: States in which the service is still working on a node; :func:`restore` waits them out.
+BUSY = {"starting", "processing", "enrolling", "aborting", "reapplying"}
+
+
+def _settled_state(api: httpx.Client, uuid: str, timeout: float = 30) -> str | None:
+    """The node's introspection state once no background work is running on it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.get(f"/v1/introspection/{uuid}")
+        state = response.json().get("state") if response.status_code == 200 else None
+        if state not in BUSY:
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"node {uuid} still {state} after {timeout} s")
+        time.sleep(0.05)
+
+
+def restore(api: httpx.Client) -> None:
+    """Put the service back in the seeded state after a fuzzer's sequence of requests.
+
+    The stateful phase chooses its next request from earlier answers (a created rule, a
+    node the ramdisk data found), so every sequence must start from the same state: the
+    seeded rules only, FINISHED finished without error, WAITING waiting for its ramdisk and
+    no introspection in progress on FRESH or ACTIVE.
+    """
+    assert api.delete("/v1/rules").status_code == 204
+    for rule in _rules():
+        response = api.post("/v1/rules", json=rule)
+        assert response.status_code == 201, response.text
+    for node in (FRESH, ACTIVE):
+        if _settled_state(api, node.uuid) == "waiting":
+            api.post(f"/v1/introspection/{node.uuid}/abort")
+            _settled_state(api, node.uuid)
+    status = api.get(f"/v1/introspection/{FINISHED.uuid}").json()
+    if _settled_state(api, FINISHED.uuid) != "finished" or status.get("error"):
+        _introspect(api, FINISHED, post_data=True)
+    if _settled_state(api, WAITING.uuid) != "waiting":
+        _introspect(api, WAITING, post_data=False)
+
+
 def seed(api: httpx.Client, ironic: LocalIronic) -> None:
     """Enroll the seeded nodes, run their introspections and create the rules."""
     for node, mac in zip(NODES, MACS):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from metalscope.api.body_budget import CostMeter, parse_cost
+from metalscope.body_budget import CostMeter, parse_cost
 from metalscope.simulator import make_fleet, ramdisk_data
 
 BODY = json.dumps(ramdisk_data(make_fleet(5, 1)[0])).encode()

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from metalscope.api.json_parsing import (
+from metalscope.json_parsing import (
     INLINE_BYTES,
     INLINE_TOKENS,
     JsonParser,

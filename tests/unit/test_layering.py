@@ -54,12 +54,7 @@ NOT_PRODUCT = ("metalscope.testing", "metalscope.simulator")
 TESTING_ALLOWED = ("metalscope.demo", "metalscope.cli.demo")
 
 #: Imports that break a rule today, each with why it is still there: (module, imported).
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("metalscope.services", "metalscope.api.body_budget"):
-        "the services container holds the HTTP body budget, an api object",
-    ("metalscope.services", "metalscope.api.json_parsing"):
-        "the services container holds the JSON parsing worker, an api object",
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from metalscope.api.body_budget import BodyBudget
 from metalscope.app import create_app
+from metalscope.body_budget import BodyBudget
 from metalscope.coordination import LocalCoordinator
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import NoopFilter

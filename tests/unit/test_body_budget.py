@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from metalscope.api.body_budget import BodyBudget, BudgetExhausted, parse_cost
+from metalscope.body_budget import BodyBudget, BudgetExhausted, parse_cost
 from metalscope.simulator import make_fleet, ramdisk_data
 
 
