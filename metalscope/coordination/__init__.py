@@ -1,9 +1,10 @@
 """Per-node locks and leadership, in one process or across instances.
 
-``base`` holds the protocol, ``held`` the ownership of a taken lock (``async with``, hand-off
-to a background task), ``local`` the in-process coordinator, ``database`` session locks of
-PostgreSQL and MariaDB/MySQL, ``tooz_backend`` any tooz backend, and ``factory`` picks one
-from the settings.
+``base`` holds the protocols, ``held`` the ownership of a taken lock (``async with``, hand-off
+to a background task), ``local`` the in-process coordinator, ``distributed`` locks and
+leadership over any shared lock service (PostgreSQL and MariaDB/MySQL session locks from
+``metalscope.storage.session_locks``, or ``tooz_backend``), ``backends`` the entry points
+naming them, and ``factory`` picks one from the settings.
 """
 
 from metalscope.coordination.base import Coordinator, NodeLock
