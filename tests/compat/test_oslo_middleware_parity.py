@@ -84,7 +84,8 @@ def health_cases(tmp_path: Path) -> list[dict[str, Any]]:
          "disable_by_file_paths": [f"80:{absent}", f"81:{present}"],
          "enable_by_file_paths": [str(present), str(absent)]},
         {"backends": ["disable_by_files_ports"], "disable_by_file_paths": [f"80:{present}"]},
-        {"backends": ["enable_by_files", "no_such_backend"], "enable_by_file_paths": [str(present)]},
+        {"backends": ["enable_by_files", "no_such_backend"],
+         "enable_by_file_paths": [str(present)]},
     ]
     requests = [("GET", {}), ("HEAD", {}), ("POST", {}),
                 ("GET", {"Accept": "application/json"}), ("GET", {"Accept": "text/html"}),

@@ -116,7 +116,8 @@ class TestManagedIntrospection:
         assert wait_power(ironic, node["uuid"], "power off")
         assert api.post("/v1/continue", json=ramdisk_data(machine)).status_code == 400
 
-    def test_reapply_with_body(self, api: httpx.Client, ironic: LocalIronic, make_node: Any) -> None:
+    def test_reapply_with_body(self, api: httpx.Client, ironic: LocalIronic,
+                               make_node: Any) -> None:
         """Reapply answers 202, then re-runs the hooks on new data and updates Ironic."""
         machine = make_machine(seed=11, index=7)
         node = make_node(macs=[machine.pxe_mac])

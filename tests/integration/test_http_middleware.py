@@ -51,7 +51,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory, ironic: LocalIronic, name: s
 
 
 @pytest.fixture(scope="module")
-def main(tmp_path_factory: pytest.TempPathFactory, ironic: LocalIronic) -> Iterator[LocalMetalScope]:
+def main(tmp_path_factory: pytest.TempPathFactory,
+         ironic: LocalIronic) -> Iterator[LocalMetalScope]:
     """Health check with ``disable_by_file``, CORS for the dashboard, proxy option unset."""
     flag = tmp_path_factory.mktemp("flags") / "maintenance"
     yield from serve(tmp_path_factory, ironic, "metalscope-http-main", {

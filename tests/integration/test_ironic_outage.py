@@ -54,7 +54,8 @@ with open(sys.argv[2]) as data:
 
 
 @pytest.fixture(scope="module")
-def outage_ironic(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIronic]:
+def outage_ironic(repo_root: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIronic]:
     """An Ironic of this module's own, since the tests stop it."""
     bin_dir = repo_root / ".venv-ironic" / "bin"
     if not (bin_dir / "ironic").is_file():

@@ -48,7 +48,8 @@ class Secured:
     def url(self) -> str:
         return self.service.url
 
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    def call(self, method: str, path: str, token: str | None = None,
+             **kwargs: Any) -> httpx.Response:
         headers = {"X-Auth-Token": self.tokens.get(token, token)} if token else {}
         return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
 

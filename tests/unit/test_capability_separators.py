@@ -85,7 +85,8 @@ class TestSetCapabilityAction:
 
     def test_formatted_value_with_separators_fails_the_rule(self) -> None:
         """A value formatted from posted data cannot add capabilities."""
-        rule, conditions, actions = self.rule("vendor", "{data[inventory][system_vendor][manufacturer]}")
+        rule, conditions, actions = self.rule("vendor",
+                                              "{data[inventory][system_vendor][manufacturer]}")
         data = ramdisk_data(inventory=inventory(system_vendor={"manufacturer": "Acme,secure_boot:true"}))
         node = node_changes()
         with pytest.raises(CapabilityError, match=r"^Capability 'vendor' cannot be set to "
@@ -94,7 +95,8 @@ class TestSetCapabilityAction:
         assert "capabilities" not in node.properties
 
     def test_plain_value(self) -> None:
-        rule, conditions, actions = self.rule("vendor", "{data[inventory][system_vendor][manufacturer]}")
+        rule, conditions, actions = self.rule("vendor",
+                                              "{data[inventory][system_vendor][manufacturer]}")
         data = ramdisk_data(inventory=inventory(system_vendor={"manufacturer": "Acme"}))
         node = node_changes()
         apply_rules([rule], data, node, conditions, actions)

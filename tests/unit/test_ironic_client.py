@@ -121,7 +121,8 @@ class TestRetryDecisions:
         ("GET", httpx.DecodingError("bad gzip"), True),
         ("POST", httpx.DecodingError("bad gzip"), False),
     ])
-    def test_transport_failure(self, method: str, exc: httpx.TransportError, expected: bool) -> None:
+    def test_transport_failure(self, method: str, exc: httpx.TransportError,
+                               expected: bool) -> None:
         """A request that may have reached Ironic is repeated only if repeating is harmless."""
         assert should_retry_exception(method, exc) is expected
 
@@ -172,7 +173,8 @@ class TestRetries:
         assert client.calls == len(seen) == 3
 
     async def test_permanent_conflict_is_not_retried(self) -> None:
-        handler, seen = answers(ironic_error(409, "A port with MAC address 52:54:00:00:00:01 already exists."))
+        handler, seen = answers(ironic_error(409,
+                                             "A port with MAC address 52:54:00:00:00:01 already exists."))
         client = make_client(handler)
         with pytest.raises(IronicError) as caught:
             await client.create_port(UUID, "52:54:00:00:00:01")

@@ -79,7 +79,8 @@ class TestTable:
             **dict.fromkeys(ADMIN_ONLY, admin)}
         assert {"introspection:start", "introspection:abort", "introspection:data",
                               "introspection:reapply", "introspection:rule:get",
-                              "introspection:rule:create", "introspection:rule:delete"} == ADMIN_ONLY
+                              "introspection:rule:create",
+                "introspection:rule:delete"} == ADMIN_ONLY
         helpers = {rule.name: rule.check_str for rule in HELPER_RULES}
         assert helpers == {"is_admin": "role:admin or role:administrator or role:baremetal_admin",
                            "is_observer": "role:baremetal_observer",
@@ -161,7 +162,8 @@ class TestPolicyFile:
         with pytest.raises(ConfigurationError, match="Invalid policy file"):
             enforcer(tmp_path, policy_file=str(path))
 
-    def test_file_broken_while_running_denies(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def test_file_broken_while_running_denies(self, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
         """A file that stops parsing after start-up is logged, not a failed request: the check
         that finds it denies, later ones keep the rules that last loaded (oslo.policy's cache)."""
         path = tmp_path / "policy.yaml"
@@ -180,7 +182,8 @@ class TestPolicyFile:
         conf.write_text("[oslo_policy]\nenforce_scope = false\n")
         settings = load_settings([str(conf)])
         assert settings.oslo_policy.enforce_scope is False
-        assert passed(PolicyEnforcer(settings.conf), creds("admin", project="p")) == RULE_NAMES - PUBLIC
+        assert passed(PolicyEnforcer(settings.conf), creds("admin",
+                                                           project="p")) == RULE_NAMES - PUBLIC
 
 
 class TestSample:

@@ -31,7 +31,8 @@ def htpasswd(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def basic_client(settings: Settings, fake_ironic: FakeIronic, htpasswd: Path) -> Iterator[TestClient]:
+def basic_client(settings: Settings, fake_ironic: FakeIronic,
+                 htpasswd: Path) -> Iterator[TestClient]:
     client = make_client(settings, fake_ironic, ExtensionRegistry())
     with client:
         client.app.state.services.auth = HttpBasicAuth(load_htpasswd(str(htpasswd)))
@@ -43,7 +44,8 @@ class TestHtpasswd:
         """A non-bcrypt hash makes the file invalid, naming the user."""
         path = tmp_path / "htpasswd"
         path.write_text("bob:{SHA}abcdef\n")
-        with pytest.raises(ConfigurationError, match="Only bcrypt digested passwords are supported for bob"):
+        with pytest.raises(ConfigurationError,
+                           match="Only bcrypt digested passwords are supported for bob"):
             load_htpasswd(str(path))
 
     def test_unreadable(self, tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ class TestKeystoneAnswers:
                                token: str) -> None:
         """Tokens that cannot be Keystone's are a 401 without a question to Keystone."""
         client, validator = keystone_client
-        response = client.get("/v1/introspection", headers={"X-Auth-Token": token.encode("latin-1")})
+        response = client.get("/v1/introspection",
+                              headers={"X-Auth-Token": token.encode("latin-1")})
         assert response.status_code == 401 and error_of(response) == "Authentication required"
         assert validator.calls == 0
 

@@ -25,7 +25,8 @@ CONTINUE_BODIES = [
     b'"cpu": "fast", "memory": 7, "disks": {"a": 1}}, "root_disk": "sda", "lldp_raw": 5, '
     b'"pci_devices": {"x": 1}, "data": "extra"}',
     b"[" * 5000 + b"]" * 5000,
-    json.dumps({"inventory": {"interfaces": [{"name": "x" * 10000, "mac_address": "1" * 10000}]}}).encode(),
+    json.dumps({"inventory": {"interfaces": [{"name": "x" * 10000,
+                                              "mac_address": "1" * 10000}]}}).encode(),
 ]
 
 RULE_BODIES = [

@@ -42,12 +42,14 @@ def ramdisk(bmc: str, error: str | None = None) -> dict:
 class TestStart:
     def test_start_and_status(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """A managed start answers 202 {} and the node reaches waiting after a reboot."""
-        node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.10"}, macs=["52:54:00:00:00:01"])
+        node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.10"},
+                                    macs=["52:54:00:00:00:01"])
         response = client.post(f"/v1/introspection/{node['uuid']}")
         assert response.status_code == 202 and response.text == "{}\n"
         body = wait_state(client, node["uuid"], "waiting")
         assert body["finished"] is False and body["error"] is None and body["finished_at"] is None
-        assert body["links"] == [{"href": f"http://testserver/v1/introspection/{node['uuid']}", "rel": "self"}]
+        assert body["links"] == [{"href": f"http://testserver/v1/introspection/{node['uuid']}",
+                                  "rel": "self"}]
         assert ("set_power_state", (node["uuid"], "rebooting")) in fake_ironic.calls
 
     def test_start_by_name_unmanaged(self, client: TestClient, fake_ironic: FakeIronic) -> None:
@@ -122,7 +124,8 @@ class TestContinue:
         assert response.status_code == 400
         assert error_of(response) == "Invalid data: expected a JSON object, got None"
 
-    @pytest.mark.parametrize("body,kind", [("[1]", "list"), ("3", "int"), ('"x"', "str"), ("null", "NoneType")])
+    @pytest.mark.parametrize("body,kind", [("[1]", "list"), ("3", "int"), ('"x"', "str"),
+                                           ("null", "NoneType")])
     def test_not_object(self, client: TestClient, body: str, kind: str) -> None:
         """A JSON body that is not an object names its type."""
         response = client.post("/v1/continue", content=body.encode())
@@ -260,7 +263,8 @@ def test_failed_introspection_closes_filter(settings: Settings, fake_ironic: Fak
 
 def _fail_with_ramdisk_error(client: TestClient, fake_ironic: FakeIronic,
                              recorder: RecordingFilter) -> None:
-    node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"}, macs=["52:54:00:00:02:01"])
+    node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"},
+                                macs=["52:54:00:00:02:01"])
     client.post(f"/v1/introspection/{node['uuid']}")
     wait_state(client, node["uuid"], "waiting")
     assert recorder.allowed == {"52:54:00:00:02:01"} and not recorder.denied

@@ -126,7 +126,8 @@ class TestReapply:
     def test_given_body_is_saved_and_used(self, client: TestClient, gated: GatedIronic) -> None:
         uuid = _finished_node(client, gated, "192.0.2.63")["uuid"]
         body = ramdisk("192.0.2.63") | {"extra_key": "new"}
-        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=body).status_code == 202
+        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",
+                           json=body).status_code == 202
         wait_state(client, uuid, "finished")
         drain(client)
         assert client.get(f"/v1/introspection/{uuid}/data/unprocessed").json()["extra_key"] == "new"
@@ -148,7 +149,8 @@ class TestReapply:
         """Upstream answers 202 and its background does nothing: the state allows no reapply."""
         uuid = _waiting_node(client, gated)
         body = ramdisk("192.0.2.65")
-        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=body).status_code == 202
+        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",
+                           json=body).status_code == 202
         drain(client)
         assert client.get(f"/v1/introspection/{uuid}").json()["state"] == "waiting"
         assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",

@@ -45,7 +45,8 @@ class TestDiscovery:
 
     def test_forwarded_headers(self, client: TestClient) -> None:
         """Links follow X-Forwarded-Proto/Host/Prefix."""
-        response = client.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "myhost",
+        response = client.get("/", headers={"X-Forwarded-Proto": "https",
+                                            "X-Forwarded-Host": "myhost",
                                             "X-Forwarded-Prefix": "/ironic_inspector"})
         assert response.json()["versions"][0]["links"][0]["href"] == "https://myhost/ironic_inspector/v1"
 
@@ -69,7 +70,8 @@ class TestDiscovery:
 
     def test_bad_version_header_before_routing(self, client: TestClient) -> None:
         """A bad version is rejected even on unknown URLs, with headers."""
-        response = client.get("/v1/nothing", headers={"X-OpenStack-Ironic-Inspector-API-Version": "1.99"})
+        response = client.get("/v1/nothing",
+                              headers={"X-OpenStack-Ironic-Inspector-API-Version": "1.99"})
         assert response.status_code == 406 and response.headers[MIN] == "1.0"
         response = client.get("/", headers={"OpenStack-API-Version": "baremetal-introspection abc"})
         assert response.status_code == 400

@@ -37,9 +37,11 @@ class TestStatusRecords:
 
     async def test_concurrent_transitions_one_wins(self, repo: Repository) -> None:
         """Of two concurrent process events on the same record exactly one succeeds."""
-        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None), Event.WAIT)
+        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None),
+                                       Event.WAIT)
         results = await asyncio.gather(repo.transition(record, Event.PROCESS),
-                                       repo.transition(record, Event.PROCESS), return_exceptions=True)
+                                       repo.transition(record, Event.PROCESS),
+                                       return_exceptions=True)
         assert sum(isinstance(r, StateConflict) for r in results) == 1
 
     async def test_invalid_event_changes_nothing(self, repo: Repository) -> None:
