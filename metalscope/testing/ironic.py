@@ -48,6 +48,7 @@ both releases can share one cache folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -250,20 +251,16 @@ class LocalIronic:
             return
         if process.poll() is None:
             self._signal_group(process, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
         # The API/conductor worker is a child of the launcher: make sure it is gone too.
         self._signal_group(process, signal.SIGKILL)
         process.wait()
 
     @staticmethod
     def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)  # the group start() created for this process
-        except ProcessLookupError:
-            pass
 
     def __enter__(self) -> LocalIronic:
         return self.start()

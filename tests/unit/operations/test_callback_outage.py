@@ -6,47 +6,22 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations.repeats import callback_digest
 from metalscope.services import Services
-from metalscope.settings import Settings, load_settings
 from metalscope.simulator import make_node as make_machine
 from metalscope.simulator import ramdisk_data
-from metalscope.storage import migrate, tables
+from metalscope.storage import tables
 from tests.unit.api.conftest import error_of, make_client
 from tests.unit.api.test_introspection_api import wait_state
+from tests.unit.operations.outage_app import WAIT, outage_settings
 from tests.unit.operations.outage_ironic import UNREACHABLE, OutageIronic
-
-WAIT = 0.5  # [processing]ironic_wait of these tests
-
-
-def outage_settings(tmp_path: Path, default: dict[str, Any] | None = None,
-                    **processing: Any) -> Settings:
-    url = f"sqlite:///{tmp_path / 'outage.sqlite'}"
-    migrate.upgrade(url)
-    return load_settings(overrides={
-        "database": {"connection": url}, "DEFAULT": {"introspection_delay": 0, **(default or {})},
-        "processing": {"ironic_wait": WAIT, "store_data": "database", **processing}})
-
-
-@pytest.fixture
-def ironic() -> OutageIronic:
-    return OutageIronic()
-
-
-@pytest.fixture
-def client(tmp_path: Path, ironic: OutageIronic) -> Iterator[TestClient]:
-    settings = outage_settings(tmp_path)
-    with make_client(settings, ironic, ExtensionRegistry.from_settings(settings)) as test_client:
-        yield test_client
 
 
 def services(client: TestClient) -> Services:

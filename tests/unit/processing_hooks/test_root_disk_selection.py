@@ -29,7 +29,7 @@ class TestLocalGb:
 
     def test_functional_standard(self) -> None:
         """The functional-test 1000 GiB root disk gives "999" (spec 13.1)."""
-        data, node = run(functional_ramdisk_data(), **FUNCTIONAL_NODE)
+        _data, node = run(functional_ramdisk_data(), **FUNCTIONAL_NODE)
         assert node.properties["local_gb"] == "999"
 
     def test_functional_no_root_disk(self) -> None:

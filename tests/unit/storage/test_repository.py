@@ -168,8 +168,8 @@ class TestRules:
             await conn.execute(sa.update(t.rules).values(
                 created_at=datetime.datetime(2023, 1, 1)))
         with_conditions = [UUID_B, UUID_C]
-        expected = (with_conditions + [UUID_A] if repo.engine.dialect.name == "postgresql"
-                    else [UUID_A] + with_conditions)
+        expected = ([*with_conditions, UUID_A] if repo.engine.dialect.name == "postgresql"
+                    else [UUID_A, *with_conditions])
         assert [r.uuid for r in await repo.list_rules()] == expected
 
     async def test_rows_written_by_upstream(self, repo: Repository) -> None:
