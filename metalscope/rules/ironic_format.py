@@ -339,7 +339,7 @@ def normalize_args(args: Any, signature: tuple[tuple[str, ...], tuple[str, ...]]
     required, optional = signature
     if isinstance(args, list):
         notes.append("list-form args (deprecated in Ironic) read by position")
-        args = dict(zip(required + optional, args))
+        args = dict(zip(required + optional, args, strict=False))  # trailing optionals may be left out
     if args is None:
         args = {}
     if not isinstance(args, dict):

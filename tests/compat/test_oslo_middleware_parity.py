@@ -184,7 +184,7 @@ def test_same_answers_as_oslo_middleware(kind: str, upstream_python: Path,
                                          tmp_path: Path) -> None:
     cases = health_cases(tmp_path) if kind == "healthcheck" else cors_cases()
     upstream = upstream_answers(upstream_python, cases, tmp_path)
-    differences = [(case, theirs, ours) for case, theirs in zip(cases, upstream)
+    differences = [(case, theirs, ours) for case, theirs in zip(cases, upstream, strict=True)
                    if (ours := our_answer(case)) != theirs]
     assert not differences, json.dumps(differences[:3], indent=1)
     assert len(cases) > 100

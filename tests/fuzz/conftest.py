@@ -76,7 +76,7 @@ def _introspect(api: httpx.Client, node: SeededNode, post_data: bool) -> None:
 
 def seed(api: httpx.Client, ironic: LocalIronic) -> None:
     """Enroll the seeded nodes, run their introspections and create the rules."""
-    for node, mac in zip(NODES, MACS):
+    for node, mac in zip(NODES, MACS, strict=True):
         ironic.enroll_node(node.name, {}, [mac], provision_state=node.provision_state,
                            uuid=node.uuid)
     _introspect(api, FINISHED, post_data=True)

@@ -140,7 +140,7 @@ class TestVersionsAndPaging:
         assert choose_api_version({"default_version": {"version": advertised}}) == chosen
 
     def test_too_old_ironic(self) -> None:
-        with pytest.raises(IronicError, match="needs at least 1.46"):
+        with pytest.raises(IronicError, match=r"needs at least 1\.46"):
             choose_api_version({"default_version": {"version": "1.45"}})
 
     def test_next_page(self) -> None:
@@ -215,7 +215,7 @@ class TestRequests:
 
     async def test_get_node_errors(self) -> None:
         handler, _ = answers(ironic_error(404, "Node n1 could not be found."))
-        with pytest.raises(NodeNotInIronic, match="^Node n1 was not found in Ironic$"):
+        with pytest.raises(NodeNotInIronic, match=r"^Node n1 was not found in Ironic$"):
             await make_client(handler).get_node("n1")
         handler, _ = answers(ironic_error(400, "Field bogus is not a valid field."))
         with pytest.raises(IronicError) as caught:

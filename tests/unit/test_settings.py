@@ -94,7 +94,7 @@ class TestUpstreamFile:
 
     def test_missing_file(self) -> None:
         """A missing file is reported by name."""
-        with pytest.raises(FileNotFoundError, match="/nope.conf"):
+        with pytest.raises(FileNotFoundError, match=r"/nope\.conf"):
             load_settings(["/nope.conf"])
 
 

@@ -52,7 +52,7 @@ def fleet(ironic: LocalIronic) -> Iterator[list[tuple[str, SimulatedNode]]]:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         enrolled = pool.map(lambda m: ironic.enroll_node(
             None, {}, [m.pxe_mac], provision_state="enroll"), machines)
-        nodes = [(node["uuid"], machine) for node, machine in zip(enrolled, machines)]
+        nodes = [(node["uuid"], machine) for node, machine in zip(enrolled, machines, strict=True)]
     yield nodes
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(ironic.delete_node, [uuid for uuid, _ in nodes]))

@@ -72,7 +72,7 @@ class TestLocalGb:
 
     def test_missing_inventory(self) -> None:
         """The common inventory check applies."""
-        with pytest.raises(HookError, match="^Hardware inventory is empty or missing$"):
+        with pytest.raises(HookError, match=r"^Hardware inventory is empty or missing$"):
             run({"root_disk": disk()})
 
 
@@ -123,6 +123,6 @@ class TestRootDeviceHints:
 
     def test_all_disks_skipped(self) -> None:
         """Skipping every disk leaves nothing to satisfy the hints."""
-        with pytest.raises(HookError, match="^No disks satisfied root device hints$"):
+        with pytest.raises(HookError, match=r"^No disks satisfied root device hints$"):
             run(ramdisk_data(), root_device={"size": ">= 1"},
                 skip_block_devices=[{"rotational": False}])

@@ -143,7 +143,7 @@ class TestBeforeProcessing:
         data = with_interfaces(interface("eth0", "aa:bb:cc:dd:ee:01", None),
                                interface("eth1", "aa:bb:cc:dd:ee:02"),
                                boot_interface="01-aa-bb-cc-dd-ee-01")
-        with pytest.raises(HookError, match="^No suitable interfaces found in "):
+        with pytest.raises(HookError, match=r"^No suitable interfaces found in "):
             preprocessed(data)
 
     def test_loopback_never_selected(self) -> None:
