@@ -694,7 +694,8 @@ def _build_nics(seed: int, index: int, name: str, model: _Model,
     pxe = _pxe_position(rng, slots, macs, request.pxe_mac)
     carriers = [slot.family.infiniband or number == pxe or rng.random() < 0.6
                 for number, slot in enumerate(slots)]
-    nics = [_nic(slot, mac, carrier) for slot, mac, carrier in zip(slots, macs, carriers, strict=True)]
+    nics = [_nic(slot, mac, carrier)
+            for slot, mac, carrier in zip(slots, macs, carriers, strict=True)]
     nics = _address_nics(rng, index, nics, pxe)
     if not model.virtual:
         nics = _cable_nics(rng, seed, index, name, nics, pxe)
@@ -1129,7 +1130,8 @@ def _disk_dict(disk: SimulatedDisk) -> dict[str, Any]:
 def _root_disk(disks: Sequence[SimulatedDisk]) -> SimulatedDisk | None:
     # IPA's choice without root device hints: the smallest disk of at least 4 GiB, ties broken
     # by name.
-    eligible = sorted((d for d in disks if d.size >= _MIN_ROOT_DISK), key=lambda d: (d.size, d.name))
+    eligible = sorted((d for d in disks if d.size >= _MIN_ROOT_DISK),
+                      key=lambda d: (d.size, d.name))
     return eligible[0] if eligible else None
 
 

@@ -135,11 +135,13 @@ class Repository:
                 "started_at": record.started_at, "finished_at": None, "error": None,
                 "manage_boot": record.manage_boot, "version_id": record.version_id})
         except IntegrityError as exc:
-            raise StateConflict(f"Introspection of node {record.uuid} changed concurrently") from exc
+            raise StateConflict(
+                f"Introspection of node {record.uuid} changed concurrently") from exc
 
     async def _delete_node_rows(self, conn: AsyncConnection, uuid: str,
                                 expected: NodeRecord | None) -> None:
-        for table, column in ((t.attributes, t.attributes.c.node_uuid), (t.options, t.options.c.uuid),
+        for table, column in ((t.attributes, t.attributes.c.node_uuid),
+                              (t.options, t.options.c.uuid),
                               (t.introspection_data, t.introspection_data.c.uuid),
                               (t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid)):
             await conn.execute(sa.delete(table).where(column == uuid))
@@ -421,7 +423,8 @@ class Repository:
     async def delete_rule(self, uuid: str) -> bool:
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                await conn.execute(sa.delete(t.rule_conditions).where(t.rule_conditions.c.rule == uuid))
+                await conn.execute(sa.delete(t.rule_conditions).where(
+                    t.rule_conditions.c.rule == uuid))
                 await conn.execute(sa.delete(t.rule_actions).where(t.rule_actions.c.rule == uuid))
                 result = await conn.execute(sa.delete(t.rules).where(t.rules.c.uuid == uuid))
         return bool(result.rowcount)

@@ -73,7 +73,8 @@ POLL_INTERVAL = 0.05
 
 # The launcher outlives a crashed worker and forks new ones forever; only its log tells.
 _WORKER_DIED = re.compile(r"cotyledon\S* \[-\] Child \d+ (exited|killed)")
-# One API request in the log: "... INFO ironic.api [...] 127.0.0.1 - PATCH /v1/nodes/x - 200 (49.6ms)"
+# One API request in the log:
+# "... INFO ironic.api [...] 127.0.0.1 - PATCH /v1/nodes/x - 200 (49.6ms)"
 _API_REQUEST = re.compile(r" ironic\.api \[[^\]]*\] \S+ - (?P<method>[A-Z]+) (?P<path>\S+) - "
                           r"(?P<status>\d{3}) ")
 

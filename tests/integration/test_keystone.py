@@ -165,7 +165,8 @@ class TestReader:
                 ("POST", f"/v1/introspection/{node['uuid']}", None),
                 ("POST", f"/v1/introspection/{node['uuid']}/abort", None),
                 ("GET", f"/v1/introspection/{node['uuid']}/data", None),
-                ("GET", "/v1/rules", None), ("POST", "/v1/rules", RULE), ("DELETE", "/v1/rules", None)):
+                ("GET", "/v1/rules", None), ("POST", "/v1/rules", RULE),
+                ("DELETE", "/v1/rules", None)):
             response = secured.call(method, path, "reader", json=body)
             assert response.status_code == 403, (method, path)
             assert response.json() == {"error": {"message": "Access denied by policy"}}

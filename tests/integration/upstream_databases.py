@@ -222,7 +222,8 @@ def table_rows(url: str, without: dict[str, set[str]] | None = None) -> dict[str
 def _rows(conn: sa.Connection, table: sa.Table, skip: set[str]) -> list[Any]:
     columns = [c for c in table.columns if c.name not in skip]
     rows = conn.execute(sa.select(*columns)).all()
-    return sorted((tuple(zip((c.name for c in columns), row, strict=True)) for row in rows), key=repr)
+    return sorted((tuple(zip((c.name for c in columns), row, strict=True)) for row in rows),
+                  key=repr)
 
 
 def dialect_of(url: str) -> str:

@@ -87,7 +87,8 @@ class TestSetCapabilityAction:
         """A value formatted from posted data cannot add capabilities."""
         rule, conditions, actions = self.rule("vendor",
                                               "{data[inventory][system_vendor][manufacturer]}")
-        data = ramdisk_data(inventory=inventory(system_vendor={"manufacturer": "Acme,secure_boot:true"}))
+        vendor = {"manufacturer": "Acme,secure_boot:true"}
+        data = ramdisk_data(inventory=inventory(system_vendor=vendor))
         node = node_changes()
         with pytest.raises(CapabilityError, match=r"^Capability 'vendor' cannot be set to "
                                                   r"'Acme,secure_boot:true'"):

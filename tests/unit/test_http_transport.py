@@ -100,7 +100,8 @@ class TestExchanges:
         seen: list[bytes] = []
         connections: list[int] = []
         body = json.dumps({"uuid": "n1"}).encode()
-        async with (server(answering(ok(body), ok(body), seen=seen, connections=connections)) as url,
+        async with (server(answering(ok(body), ok(body), seen=seen,
+                                     connections=connections)) as url,
                     client() as http):
             first = await http.get(url + "/v1/nodes/n1", params={"fields": "uuid"})
             second = await http.patch(url + "/v1/nodes/n1", json=[{"op": "add"}])

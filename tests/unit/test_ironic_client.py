@@ -34,7 +34,8 @@ from metalscope.settings import load_settings
 
 URL = "http://ironic.test:6385"
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
-LOCKED = f"Node {UUID} is locked by host conductor-1, please retry after the current operation is completed."
+LOCKED = (f"Node {UUID} is locked by host conductor-1, please retry after the current operation "
+          "is completed.")
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -82,7 +83,8 @@ class TestErrorMessage:
         assert error_message(400, json.dumps({"error_message": "not json"})) == "not json"
 
     def test_openstack_style_error(self) -> None:
-        body = json.dumps({"error": {"message": "The request you have made requires authentication."}})
+        message = "The request you have made requires authentication."
+        body = json.dumps({"error": {"message": message}})
         assert error_message(401, body) == "The request you have made requires authentication."
 
     def test_non_json_body_is_kept(self) -> None:
@@ -173,8 +175,8 @@ class TestRetries:
         assert client.calls == len(seen) == 3
 
     async def test_permanent_conflict_is_not_retried(self) -> None:
-        handler, seen = answers(ironic_error(409,
-                                             "A port with MAC address 52:54:00:00:00:01 already exists."))
+        handler, seen = answers(ironic_error(
+            409, "A port with MAC address 52:54:00:00:00:01 already exists."))
         client = make_client(handler)
         with pytest.raises(IronicError) as caught:
             await client.create_port(UUID, "52:54:00:00:00:01")
@@ -203,7 +205,8 @@ class TestRetries:
 
 class TestRequests:
     async def test_negotiates_once_then_sends_the_version(self) -> None:
-        root = httpx.Response(200, json={"default_version": {"version": "1.115", "min_version": "1.1"}})
+        root = httpx.Response(200, json={"default_version": {"version": "1.115",
+                                                             "min_version": "1.1"}})
         handler, seen = answers(root, httpx.Response(200, json={"uuid": UUID}))
         client = make_client(handler, api_version=None)
         await client.get_node(UUID)
@@ -318,7 +321,8 @@ class TestFromSettings:
         client = IronicClient.from_settings(load_settings([str(conf)]))
         try:
             assert await client._credentials.endpoint() == "http://ironic.example:6385"
-            assert await client._credentials.headers() == {"Authorization": "Basic YWRtaW46c2VjcmV0"}
+            headers = await client._credentials.headers()
+            assert headers == {"Authorization": "Basic YWRtaW46c2VjcmV0"}
         finally:
             await client.aclose()
 

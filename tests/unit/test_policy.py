@@ -177,7 +177,8 @@ class TestPolicyFile:
         assert passed(policy, creds("one")) == READ
 
     def test_enforce_scope_is_accepted(self, tmp_path: Path) -> None:
-        """enforce_scope still loads; upstream's rules declare no scope types, so it changes nothing."""
+        """enforce_scope still loads; upstream's rules declare no scope types, so it changes
+        nothing."""
         conf = tmp_path / "inspector.conf"
         conf.write_text("[oslo_policy]\nenforce_scope = false\n")
         settings = load_settings([str(conf)])
@@ -211,7 +212,8 @@ class TestCommands:
         assert result.exit_code == 0 and result.output == sample_policy()
 
     def test_show_with_overrides(self, tmp_path: Path) -> None:
-        """``metalscope policy show`` prints the rules in force, file and legacy defaults included."""
+        """``metalscope policy show`` prints the rules in force, file and legacy defaults
+        included."""
         (tmp_path / "policy.yaml").write_text('"introspection:start": "role:member"\n')
         conf = tmp_path / "inspector.conf"
         conf.write_text("[oslo_policy]\nenforce_new_defaults = false\n")

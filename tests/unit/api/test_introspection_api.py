@@ -63,7 +63,8 @@ class TestStart:
     def test_unknown_node(self, client: TestClient) -> None:
         """An unknown name is a 404 naming it."""
         response = client.post("/v1/introspection/nope")
-        assert response.status_code == 404 and error_of(response) == "Node nope was not found in Ironic"
+        assert response.status_code == 404
+        assert error_of(response) == "Node nope was not found in Ironic"
 
     def test_bad_manage_boot(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """manage_boot must be a boolean spelling."""
@@ -114,7 +115,8 @@ class TestAbort:
         """Abort of a node without record is a 404."""
         uuid = "0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1"
         response = client.post(f"/v1/introspection/{uuid}/abort")
-        assert response.status_code == 404 and error_of(response) == f"Could not find node {uuid} in cache"
+        assert response.status_code == 404
+        assert error_of(response) == f"Could not find node {uuid} in cache"
 
 
 class TestContinue:
@@ -188,7 +190,8 @@ class TestList:
             response = client.get(f"/v1/introspection?{query}")
             assert response.status_code == 400 and error_of(response) == message, query
         response = client.get("/v1/introspection?marker=0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1")
-        assert response.status_code == 404 and error_of(response) == "The requested node was not found."
+        assert response.status_code == 404
+        assert error_of(response) == "The requested node was not found."
 
     def test_list_pages(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """Pages follow started_at descending."""

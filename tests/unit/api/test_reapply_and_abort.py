@@ -159,7 +159,8 @@ class TestReapply:
     def test_unknown_record(self, client: TestClient) -> None:
         uuid = "0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a2"
         response = client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=ramdisk("x"))
-        assert response.status_code == 404 and error_of(response) == f"Could not find node {uuid} in cache"
+        assert response.status_code == 404
+        assert error_of(response) == f"Could not find node {uuid} in cache"
 
 
 class TestAbort:

@@ -8,7 +8,8 @@ from starlette.testclient import TestClient
 from metalscope.api.versions import VersionError, parse_version
 from tests.unit.api.conftest import error_of
 
-MIN, MAX = "X-OpenStack-Ironic-Inspector-API-Minimum-Version", "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
+MIN = "X-OpenStack-Ironic-Inspector-API-Minimum-Version"
+MAX = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 
 
 class TestParseVersion:
@@ -23,7 +24,8 @@ class TestParseVersion:
         with pytest.raises(VersionError) as exc:
             parse_version(value)
         assert exc.value.status == 400
-        assert exc.value.message == "Malformed API version: expected string in form of X.Y or latest"
+        assert exc.value.message == (
+            "Malformed API version: expected string in form of X.Y or latest")
 
     @pytest.mark.parametrize("value", ["1.19", "2.0", "0.9"])
     def test_unsupported(self, value: str) -> None:
@@ -55,7 +57,8 @@ class TestDiscovery:
         """GET /v1 lists continue, introspection and rules."""
         response = client.get(path)
         assert response.status_code == 200
-        assert [r["name"] for r in response.json()["resources"]] == ["continue", "introspection", "rules"]
+        names = [r["name"] for r in response.json()["resources"]]
+        assert names == ["continue", "introspection", "rules"]
 
     def test_unknown_version(self, client: TestClient) -> None:
         """An unknown single segment is a 404 naming it."""

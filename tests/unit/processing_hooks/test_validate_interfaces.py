@@ -114,7 +114,8 @@ class TestBeforeProcessing:
     def test_invalid_interfaces_skipped(self, caplog: pytest.LogCaptureFixture) -> None:
         """Interfaces without a name, without a MAC or with an invalid MAC are skipped."""
         data = with_interfaces(interface("", "aa:bb:cc:dd:ee:01"), interface("eth1", None),
-                               interface("eth2", "not-a-mac"), interface("eth3", "aa:bb:cc:dd:ee:03"),
+                               interface("eth2", "not-a-mac"),
+                               interface("eth3", "aa:bb:cc:dd:ee:03"),
                                boot_interface=None)
         with caplog.at_level(logging.DEBUG):
             preprocessed(data)

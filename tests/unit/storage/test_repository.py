@@ -51,7 +51,8 @@ class TestStatusRecords:
             await repo.transition(record, Event.PROCESS)
         assert (await repo.get_node(UUID_A)).state is State.STARTING  # type: ignore[union-attr]
 
-    async def test_terminal_transition_finishes_and_drops_attributes(self, repo: Repository) -> None:
+    async def test_terminal_transition_finishes_and_drops_attributes(self,
+                                                                     repo: Repository) -> None:
         """Reaching error sets finished_at and error and deletes lookup attributes."""
         record = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
         await repo.add_attributes(UUID_A, "mac", ["aa:bb:cc:dd:ee:ff"])
@@ -145,7 +146,8 @@ class TestRules:
         first = Rule(uuid=UUID_A, description="one", scope=None,
                      conditions=[Condition("eq", "memory_mb", params={"value": 1024}),
                                  Condition("is-empty", "x", "all", True)],
-                     actions=[Action("fail", {"message": "boom"}), Action("add-trait", {"name": "T"})])
+                     actions=[Action("fail", {"message": "boom"}),
+                              Action("add-trait", {"name": "T"})])
         await repo.create_rule(first)
         await asyncio.sleep(0.01)
         await repo.create_rule(Rule(uuid=UUID_B, actions=[Action("fail", {"message": "x"})]))
