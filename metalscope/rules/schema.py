@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pprint
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,8 +153,9 @@ def _properties(instance: Any, properties: Mapping[str, Any], path: Path,
                                    (*schema_path, name))
 
 
-_KEYWORDS = {"type": _type, "enum": _enum, "required": _required, "minItems": _min_items,
-             "items": _items, "properties": _properties}
+_KEYWORDS: dict[str, Callable[[Any, Any, Path, Path], Iterator[Any]]] = {
+    "type": _type, "enum": _enum, "required": _required, "minItems": _min_items,
+    "items": _items, "properties": _properties}
 
 
 def _is_type(instance: Any, expected: str) -> bool:

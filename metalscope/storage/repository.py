@@ -11,6 +11,7 @@ import datetime
 import json
 import uuid as uuidlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ class Repository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._score_queries: dict[tuple[str, ...], sa.Select[tuple[str]]] = {}
+        self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
 
     # -- status records --------------------------------------------------------------------
     async def get_node(self, uuid: str) -> NodeRecord | None:
@@ -319,7 +320,7 @@ class Repository:
         async with self.engine.connect() as conn:
             return Counter((await conn.execute(self._score_query(names), params)).scalars())
 
-    def _score_query(self, names: tuple[str, ...]) -> sa.Select[tuple[str]]:
+    def _score_query(self, names: tuple[str, ...]) -> sa.Select[str]:
         """The scoring query for these attribute names, built once per set of names."""
         query = self._score_queries.get(names)
         if query is None:
@@ -436,7 +437,7 @@ class Repository:
                     await conn.execute(sa.delete(table))
 
 
-def _rule_from_rows(row: Any, conds: list[Any], acts: list[Any]) -> Rule:
+def _rule_from_rows(row: Any, conds: Sequence[Any], acts: Sequence[Any]) -> Rule:
     return Rule(
         uuid=row.uuid, description=row.description, scope=row.scope, created_at=row.created_at,
         conditions=[Condition(op=c.op, field=c.field, multiple=c.multiple, invert=bool(c.invert),
