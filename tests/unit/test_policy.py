@@ -78,8 +78,7 @@ class TestTable:
             "introspection:continue": "rule:public_api", "introspection:status": reader,
             **dict.fromkeys(ADMIN_ONLY, admin)}
         assert {"introspection:start", "introspection:abort", "introspection:data",
-                              "introspection:reapply", "introspection:rule:get",
-                              "introspection:rule:create",
+                "introspection:reapply", "introspection:rule:get", "introspection:rule:create",
                 "introspection:rule:delete"} == ADMIN_ONLY
         helpers = {rule.name: rule.check_str for rule in HELPER_RULES}
         assert helpers == {"is_admin": "role:admin or role:administrator or role:baremetal_admin",
@@ -183,8 +182,8 @@ class TestPolicyFile:
         conf.write_text("[oslo_policy]\nenforce_scope = false\n")
         settings = load_settings([str(conf)])
         assert settings.oslo_policy.enforce_scope is False
-        assert passed(PolicyEnforcer(settings.conf), creds("admin",
-                                                           project="p")) == RULE_NAMES - PUBLIC
+        admin = creds("admin", project="p")
+        assert passed(PolicyEnforcer(settings.conf), admin) == RULE_NAMES - PUBLIC
 
 
 class TestSample:
