@@ -7,11 +7,11 @@ ironic-inspector 12.5.0 side by side.
 For every phase (``quiet``, then one attack at a time: ``header-flood``, ``body-flood``,
 ``slow-clients``, ``redos-rule``) and each inspector, a fresh Ironic (fake hardware) starts
 from an enrolled fleet, the inspector starts against it and introspection starts on every
-node. One callback warms the inspector up (not measured); the attack begins; two seconds later the legitimate ramdisks post their data, four at
-a time, one attempt each, while ``GET /`` is probed every 0.2 s and the inspector's resident
-memory is sampled every 0.1 s. The attack stops when the last legitimate callback has its
-answer. Every connection goes to loopback; every attack is bounded in connections, bytes and
-time (``attacks.py``).
+node. One callback warms the inspector up (not measured); the attack begins; two seconds
+later the legitimate ramdisks post their data, four at a time, one attempt each, while
+``GET /`` is probed every 0.2 s and the inspector's resident memory is sampled every 0.1 s.
+The attack stops when the last legitimate callback has its answer. Every connection goes to
+loopback; every attack is bounded in connections, bytes and time (``attacks.py``).
 
 Targets (MetalScope): peak RSS under 512 MiB in every phase, and the legitimate callbacks'
 p95 within 2x of the quiet phase. Figures go to stdout and ``benchmarks/results/hostile.json``.
@@ -97,7 +97,8 @@ async def _post(client: httpx.AsyncClient, body: bytes) -> tuple[float, int | No
     return time.perf_counter() - began, status
 
 
-async def legit_callbacks(url: str, machines: Sequence[SimulatedNode]) -> list[tuple[float, int | None]]:
+async def legit_callbacks(url: str,
+                          machines: Sequence[SimulatedNode]) -> list[tuple[float, int | None]]:
     """Each machine's ramdisk posts once, ``LEGIT_CONCURRENCY`` at a time."""
     bodies = iter([json.dumps(ramdisk_data(m)).encode() for m in machines])
     results: list[tuple[float, int | None]] = []
@@ -178,7 +179,8 @@ async def final_states(url: str, uuids: Sequence[str]) -> dict[str, int]:
             await asyncio.sleep(0.5)
 
 
-def measure(name: str, phase: str, fleet: Fleet, tools: Toolchain, legit_count: int) -> dict[str, Any]:
+def measure(name: str, phase: str, fleet: Fleet, tools: Toolchain,
+            legit_count: int) -> dict[str, Any]:
     """One phase of one inspector; the fleet's first machine warms up, the next
     ``legit_count`` are measured, the rest are the hostile ramdisks of ``redos-rule``."""
     warm_up, legit = fleet.machines[0], fleet.machines[1:legit_count + 1]

@@ -45,7 +45,8 @@ def densest_body(unit: bytes) -> bytes:
 
 def rss_mib(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmRSS"))) / 1024
+    rss_kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+    return int(rss_kib) / 1024
 
 
 def measure(url: str, pid: int, body: bytes, posters: int, seconds: float) -> dict[str, object]:

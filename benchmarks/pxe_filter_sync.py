@@ -278,7 +278,7 @@ async def move_introspections(nodes: Introspections, pxe: DiffFilter | None,
                               ending: Sequence[str], starting: Sequence[str]) -> Timer:
     """End and start introspections; with ``pxe``, make the calls the service makes (timed)."""
     timer = Timer()
-    for ended, begun in zip(ending, starting):
+    for ended, begun in zip(ending, starting, strict=True):
         await nodes.end(ended)
         if pxe is not None:
             await timer.time(pxe.deny({ended}))
@@ -414,12 +414,14 @@ class Namespace:
     async def __aenter__(self) -> CommandRunner:
         if not self.real:
             return SimulatedIptables()
-        subprocess.run(["ip", "netns", "add", self.name], check=True, capture_output=True)
+        await asyncio.to_thread(subprocess.run, ["ip", "netns", "add", self.name], check=True,
+                                capture_output=True)
         return netns_runner(self.name)
 
     async def __aexit__(self, *exc: object) -> None:
         if self.real:
-            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+            await asyncio.to_thread(subprocess.run, ["ip", "netns", "del", self.name],
+                                    capture_output=True)
 
 
 def namespaces_available() -> bool:

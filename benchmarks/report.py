@@ -127,9 +127,10 @@ def _render(rows: Sequence[Sequence[str]], text_columns: int = 2) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for number, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row[:text_columns], widths)]
+        cells = [cell.ljust(width) for cell, width in zip(row[:text_columns], widths[:text_columns],
+                                                          strict=True)]
         cells += [cell.rjust(width) for cell, width in
-                  zip(row[text_columns:], widths[text_columns:])]
+                  zip(row[text_columns:], widths[text_columns:], strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
         if number == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths[:text_columns])
@@ -144,8 +145,8 @@ def ratio_summary(runs: Sequence[dict[str, Any]]) -> str:
     rows += [(m.label, *(f"{r['ratios'].get(m.key, math.nan):.2f}x" for r in runs))
              for m in METRICS]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
-                                                          zip(row[1:], widths[1:])]) + " |"
+    lines = ["| " + " | ".join([row[0].ljust(widths[0])] + [
+                 c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]) + " |"
              for row in rows]
     lines.insert(1, "|" + "-" * (widths[0] + 2) + "|"
                  + "|".join("-" * (w + 1) + ":" for w in widths[1:]) + "|")

@@ -218,7 +218,7 @@ class CostMeter:
 
     def __exit__(self, *exc: object) -> None:
         inspector = [now - then for now, then in zip(cpu_seconds(self.probes.inspector_pid),
-                                                       self._inspector)]
+                                                       self._inspector, strict=True)]
         ironic = sum(cpu_seconds(self.probes.ironic_pid)) - sum(self._ironic)
         self.costs = PhaseCosts(sum(inspector), inspector[1], ironic, self.probes.calls())
 

@@ -55,4 +55,4 @@ async def resolve_bmc_addresses(driver_info: dict[str, Any],
     except (OSError, UnicodeError) as exc:
         LOG.warning("Failed to resolve the BMC address %s: %s", host, exc)
         return []
-    return _pick([info[4][0] for info in infos])
+    return _pick([str(info[4][0]) for info in infos])

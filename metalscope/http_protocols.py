@@ -64,8 +64,10 @@ class _Guarded:
         self._arm_head_timer()
 
     def _stop_guards(self) -> None:
-        self._head_timer = _cancelled(self._head_timer)
-        self._body_timer = _cancelled(self._body_timer)
+        _cancel(self._head_timer)
+        self._head_timer = None
+        _cancel(self._body_timer)
+        self._body_timer = None
 
     def _scan_head(self, data: bytes) -> bool:
         """Account for ``data`` while a head arrives; False when the connection was refused."""
@@ -83,19 +85,21 @@ class _Guarded:
     def _head_done(self) -> None:
         """The parser has a complete head: its body, if any, is timed from now."""
         self._head.complete = True
-        self._head_timer = _cancelled(self._head_timer)
+        _cancel(self._head_timer)
+        self._head_timer = None
         self._in_body = True
         self._framing.start()
-        self._body_timer = _cancelled(self._body_timer)
+        _cancel(self._body_timer)
         self._body_timer = self.loop.call_later(self.policy.body_timeout, self._body_timed_out)
 
     def _message_done(self) -> None:
         self._in_body = False
-        self._body_timer = _cancelled(self._body_timer)
+        _cancel(self._body_timer)
+        self._body_timer = None
         self._head.reset()
 
     def _arm_head_timer(self) -> None:
-        _cancelled(self._head_timer)
+        _cancel(self._head_timer)
         self._head_timer = self.loop.call_later(self.policy.head.timeout, self._head_timed_out)
 
     def _head_timed_out(self) -> None:
@@ -131,10 +135,9 @@ class _Guarded:
         self.transport.close()
 
 
-def _cancelled(timer: asyncio.TimerHandle | None) -> None:
+def _cancel(timer: asyncio.TimerHandle | None) -> None:
     if timer is not None:
         timer.cancel()
-    return
 
 
 class _HttpToolsGuards(_Guarded):

@@ -36,7 +36,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 
@@ -89,7 +89,7 @@ class _Connection:
     def park(self, now: float) -> None:
         """Idle from ``now``: stop reading, so whatever the server sends stays in the socket."""
         self.idle_since = now
-        self.writer.transport.pause_reading()
+        cast(asyncio.Transport, self.writer.transport).pause_reading()
 
     def reusable(self, now: float, idle_timeout: float) -> bool:
         """Idle for less than ``idle_timeout`` and nothing heard from the server since."""
@@ -100,7 +100,7 @@ class _Connection:
         return not peer_has_spoken(self.writer.get_extra_info("socket"))
 
     def resume(self) -> None:
-        self.writer.transport.resume_reading()
+        cast(asyncio.Transport, self.writer.transport).resume_reading()
 
     def close(self) -> None:
         self.writer.close()
@@ -144,7 +144,7 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
         if size == 0:

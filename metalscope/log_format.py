@@ -77,14 +77,20 @@ class _Fields(dict[str, Any]):
         return "-"
 
 
+def _field(record: logging.LogRecord, name: str) -> Any:
+    """A context attribute :func:`annotate` set on ``record`` (LogRecord declares none)."""
+    return record.__dict__[name]
+
+
 def fill_record(record: logging.LogRecord, formats: LogFormats) -> None:
     """Give ``record`` every attribute oslo.log's format strings may name (module doc)."""
     annotate(record)
     fields = record.__dict__
-    in_request = bool(record.request_id)
-    if not in_request and record.global_request_id is None:
+    in_request = bool(_field(record, "request_id"))
+    if not in_request and _field(record, "global_request_id") is None:
         fields["global_request_id"] = ""
-    fields["instance"] = _safe(formats.node, {"uuid": record.node_uuid}) if record.node_uuid else ""
+    node_uuid = _field(record, "node_uuid")
+    fields["instance"] = _safe(formats.node, {"uuid": node_uuid}) if node_uuid else ""
     fields["user_identity"] = _safe(formats.user_identity, _Fields()) if in_request else ""
     fields.update(project=PROJECT, version=__version__, isotime=isotime(record.created))
     for name in _EMPTY_BY_DEFAULT:
@@ -147,7 +153,7 @@ class ContextFormatter(logging.Formatter):
         return line
 
     def _line_format(self, record: logging.LogRecord) -> str:
-        fmt = self.formats.context if record.request_id else self.formats.default
+        fmt = self.formats.context if _field(record, "request_id") else self.formats.default
         summary = error_summary(record)
         if "%(error_summary)s" in fmt:
             record.error_summary = summary or "-"
@@ -179,7 +185,7 @@ def format_errors(formats: LogFormats) -> list[str]:
                "logging_debug_format_suffix": (formats.debug_suffix, fields),
                "logging_exception_prefix": (formats.exception_prefix, fields),
                "logging_user_identity_format": (formats.user_identity, _Fields()),
-               "instance_uuid_format": (formats.node, {"uuid": record.node_uuid}),
+               "instance_uuid_format": (formats.node, {"uuid": _field(record, "node_uuid")}),
                "log_date_format": (formats.date, None)}
     return [f"{option} = {value!r}: {problem}" for option, (value, values) in options.items()
             if (problem := _format_problem(value, values)) is not None]
@@ -236,13 +242,15 @@ class JsonFormatter(logging.Formatter):
 
 
 def _json_context(record: logging.LogRecord) -> dict[str, Any]:
-    if not record.request_id:
+    request_id = _field(record, "request_id")
+    if not request_id:
         return {}
-    return {"request_id": record.request_id, "global_request_id": record.global_request_id}
+    return {"request_id": request_id, "global_request_id": _field(record, "global_request_id")}
 
 
 def _json_extra(record: logging.LogRecord) -> dict[str, Any]:
-    return {"node": record.node_uuid} if record.node_uuid else {}
+    node_uuid = _field(record, "node_uuid")
+    return {"node": node_uuid} if node_uuid else {}
 
 
 class ContextFields(logging.Filter):

@@ -25,7 +25,7 @@ import struct
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 SYSLOG_SOCKET = "/dev/log"
@@ -196,9 +196,10 @@ def send_memfd(sock: socket.socket, data: bytes) -> None:
 class ColorStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Sets ``%(color)s`` by level and resets the colour at the end of each line."""
 
-    LEVEL_COLORS = {logging.DEBUG: "\033[00;32m", logging.INFO: "\033[00;36m",
-                    logging.WARNING: "\033[01;33m", logging.ERROR: "\033[01;31m",
-                    logging.CRITICAL: "\033[01;31m"}
+    LEVEL_COLORS: ClassVar[dict[int, str]] = {
+        logging.DEBUG: "\033[00;32m", logging.INFO: "\033[00;36m",
+        logging.WARNING: "\033[01;33m", logging.ERROR: "\033[01;31m",
+        logging.CRITICAL: "\033[01;31m"}
     RESET = "\033[00m"
 
     def __init__(self, stream: TextIO | None = None) -> None:

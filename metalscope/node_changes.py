@@ -75,7 +75,9 @@ class CapabilityError(MetalScopeError):
 def _shortened(text: str, limit: int = 80) -> str:
     """``repr`` of ``text``, cut to about ``limit`` characters (the value may come from
     the ramdisk and be of any size)."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 @dataclass
@@ -118,7 +120,8 @@ class NodeChanges:
         self.node.setdefault("extra", {})
         self.node.setdefault("driver_info", {})
         self.node.setdefault("traits", [])
-        self.ports: dict[str, dict[str, Any]] = {p["address"].lower(): copy.deepcopy(p) for p in ports}
+        self.ports: dict[str, dict[str, Any]] = {p["address"].lower(): copy.deepcopy(p)
+                                                 for p in ports}
         self.pending = PendingChanges()
 
     # -- reading ---------------------------------------------------------------------------
@@ -155,7 +158,8 @@ class NodeChanges:
             self.pending.reset_interfaces = reset_interfaces
 
     def update_properties(self, **props: Any) -> None:
-        self.patch([{"op": "add", "path": f"/properties/{k}", "value": v} for k, v in props.items()])
+        self.patch([{"op": "add", "path": f"/properties/{k}", "value": v}
+                    for k, v in props.items()])
 
     def update_capabilities(self, **caps: Any) -> None:
         """Merge capabilities; a ``None`` value removes the capability (spec 5.3).

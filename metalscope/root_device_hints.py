@@ -133,7 +133,8 @@ def _parse_size(value: Any) -> Hint:
 def _parse_rotational(value: Any) -> Hint:
     flag = to_bool(value) if isinstance(value, (bool, int, str)) else None
     if flag is None:
-        raise InvalidRootDeviceHints(f'Root device hint "rotational" must be a boolean, got {value!r}')
+        raise InvalidRootDeviceHints('Root device hint "rotational" must be a boolean, '
+                                     f"got {value!r}")
     return Hint("rotational", "==", (flag,))
 
 
@@ -171,7 +172,8 @@ def _hint_matches(disk: Mapping[str, Any], hint: Hint) -> bool:
     if hint.name == "size":
         return _size_matches(disk.get("size"), hint)
     if hint.name == "rotational":
-        return disk.get("rotational") is not None and to_bool(disk["rotational"]) is hint.operands[0]
+        return (disk.get("rotational") is not None
+                and to_bool(disk["rotational"]) is hint.operands[0])
     value = disk.get(hint.name)
     if value is None or not str(value).strip():
         LOG.warning('Disk %s has no value for "%s", it cannot match the root device hints',

@@ -71,7 +71,8 @@ def ironic(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def metalscope(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
+def metalscope(ironic: LocalIronic,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
     """One ``metalscope serve`` process (noauth, SQLite, store_data=database, noop PXE filter)
     talking to the session's Ironic, for the integration and compat tiers."""
     service = LocalMetalScope(tmp_path_factory.mktemp("metalscope"), ironic.url)

@@ -1,4 +1,5 @@
-"""An in-memory stand-in for IronicClient, for unit tests only (integration tests use real Ironic)."""
+"""An in-memory stand-in for IronicClient, for unit tests only (integration tests use real
+Ironic)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ class FakeIronic:
         self.calls: list[tuple[str, Any]] = []
         self.power_fails = False
 
-    def add_node(self, *, provision_state: str = "manageable", driver_info: dict[str, Any] | None = None,
+    def add_node(self, *, provision_state: str = "manageable",
+                 driver_info: dict[str, Any] | None = None,
                  macs: list[str] = (), name: str | None = None, **fields: Any) -> dict[str, Any]:
         node = {"uuid": str(uuidlib.uuid4()), "name": name, "provision_state": provision_state,
                 "driver": "fake-hardware", "driver_info": driver_info or {}, "properties": {},
@@ -28,7 +30,8 @@ class FakeIronic:
             self._port(node["uuid"], mac, {}, True)
         return node
 
-    def _port(self, node_uuid: str, address: str, extra: dict[str, Any], pxe: bool) -> dict[str, Any]:
+    def _port(self, node_uuid: str, address: str, extra: dict[str, Any],
+              pxe: bool) -> dict[str, Any]:
         port = {"uuid": str(uuidlib.uuid4()), "node_uuid": node_uuid, "address": address,
                 "extra": extra, "pxe_enabled": pxe, "local_link_connection": {},
                 "physical_network": None}

@@ -30,5 +30,6 @@ def no_content() -> Response:
                     headers={"Content-Length": "0"})
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"message": message}}, status_code=status, headers=headers)

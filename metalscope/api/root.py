@@ -30,4 +30,5 @@ async def version_root(request: Request, version: str) -> JSONResponse:
         raise NotFound(f"Version {version} not found.")
     base = f"{request_root(request)}v1"
     return JSONResponse({"resources": [
-        {"links": [{"href": f"{base}/{name}", "rel": "self"}], "name": name} for name in RESOURCES]})
+        {"links": [{"href": f"{base}/{name}", "rel": "self"}],
+         "name": name} for name in RESOURCES]})

@@ -14,7 +14,8 @@ from metalscope.errors import InvalidRequest
 from metalscope.operations import rules
 
 router = Router(prefix="/v1/rules")
-_JSON_OBJECT_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+_JSON_OBJECT_BODY = {
+    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
 @router.get("", summary="List rules", dependencies=policy("introspection:rule:get"))

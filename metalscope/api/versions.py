@@ -53,7 +53,8 @@ def parse_version(value: str | None) -> tuple[int, int]:
         raise VersionError(400, MALFORMED_VERSION)
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise VersionError(406, f"Unsupported API version {version_text(version)}, supported "
-                                f"range is {version_text(MIN_VERSION)} to {version_text(MAX_VERSION)}")
+                                f"range is {version_text(MIN_VERSION)} to "
+                                f"{version_text(MAX_VERSION)}")
     return version
 
 

@@ -116,7 +116,8 @@ async def _macs_of_ports(svc: Services, uuid: str, quiet: bool = False) -> list[
 
 async def _boot_node(svc: Services, uuid: str) -> None:
     node = await svc.ironic.get_node(uuid, fields=["uuid", "driver_info"])
-    persistent = _persistent_boot((node.get("driver_info") or {}).get("force_persistent_boot_device"))
+    driver_info = node.get("driver_info") or {}
+    persistent = _persistent_boot(driver_info.get("force_persistent_boot_device"))
     try:
         await svc.ironic.set_boot_device(uuid, "pxe", persistent)
     except IronicError as exc:

@@ -44,7 +44,8 @@ async def find_introspection(svc: Services, data: dict[str, Any],
     best = max(scores.values())
     winners = sorted(uuid for uuid, score in scores.items() if score == best)
     if len(winners) > 1:
-        raise LookupFailed(f"Multiple nodes match the same number of attributes {wanted!r}: {winners!r}")
+        raise LookupFailed(f"Multiple nodes match the same number of attributes {wanted!r}: "
+                           f"{winners!r}")
     return await lock_unfinished(svc, winners[0], digest)
 
 

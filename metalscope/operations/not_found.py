@@ -102,7 +102,8 @@ async def _node_by_macs(svc: Services, macs: list[str]) -> str | None:
     for mac in macs:
         nodes.update(p["node_uuid"] for p in await svc.ironic.find_ports_by_address(mac))
     if len(nodes) > 1:
-        raise LookupFailed(f"MAC addresses {macs} correspond to more than one node: {sorted(nodes)}")
+        raise LookupFailed(f"MAC addresses {macs} correspond to more than one node: "
+                           f"{sorted(nodes)}")
     return nodes.pop() if nodes else None
 
 
@@ -116,5 +117,6 @@ async def _node_by_bmc(svc: Services, bmcs: list[str]) -> str | None:
         if set(addresses) & set(bmcs):
             found.add(node["uuid"])
     if len(found) > 1:
-        raise LookupFailed(f"BMC addresses {bmcs} correspond to more than one node: {sorted(found)}")
+        raise LookupFailed(f"BMC addresses {bmcs} correspond to more than one node: "
+                           f"{sorted(found)}")
     return found.pop() if found else None

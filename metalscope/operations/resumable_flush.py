@@ -10,6 +10,7 @@ edits they do not show yet (:func:`rebase`).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from metalscope.errors import IronicError
@@ -27,14 +28,15 @@ async def flush(ironic: IronicClient, changes: NodeChanges, wait: IronicWait) ->
     were sent last (a fresh snapshot after a retry), every edit applied."""
     while True:
         try:
-            await wait.attempt(lambda: flush_changes(ironic, changes))
+            await wait.attempt(functools.partial(flush_changes, ironic, changes))
             return changes
         except IronicError as exc:
             if not is_unavailable(exc):
                 raise
             await wait.pause(exc, f"updating node {changes.uuid}")
-        node = await wait.call(lambda: ironic.get_node(changes.uuid), "reading the node again")
-        ports = await wait.call(lambda: ironic.list_node_ports(changes.uuid),
+        node = await wait.call(functools.partial(ironic.get_node, changes.uuid),
+                               "reading the node again")
+        ports = await wait.call(functools.partial(ironic.list_node_ports, changes.uuid),
                                 "reading the node's ports again")
         changes = rebase(changes.pending, node, ports)
 

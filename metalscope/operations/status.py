@@ -58,7 +58,8 @@ def parse_limit(value: str | None, maximum: int) -> int:
     try:
         limit = int(value)
     except ValueError:
-        raise InvalidRequest(f"Bad request: invalid literal for int() with base 10: '{value}'") from None
+        raise InvalidRequest("Bad request: invalid literal for int() with base 10: "
+                             f"'{value}'") from None
     if limit < 0:
         raise InvalidRequest("Bad request: Limit cannot be negative")
     if limit > maximum:

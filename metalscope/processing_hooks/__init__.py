@@ -1,1 +1,2 @@
-"""Processing hooks: one module per hook, registered as ``metalscope.processing_hooks`` entry points."""
+"""Processing hooks: one module per hook, registered as ``metalscope.processing_hooks`` entry
+points."""

@@ -14,7 +14,8 @@ LOG = logging.getLogger(__name__)
 
 
 class LldpBasicHook(BaseHook):
-    """Stores the decoded TLVs as ``all_interfaces.<name>.lldp_processed``; Ironic is not touched."""
+    """Stores the decoded TLVs as ``all_interfaces.<name>.lldp_processed``; Ironic is not
+    touched."""
 
     def before_update(self, data: dict[str, Any], node: NodeChanges) -> None:
         """Decode the TLVs of every inventory interface that has some."""

@@ -3,8 +3,9 @@
 Before lookup it builds ``all_interfaces`` (every NIC with a valid MAC), ``interfaces``
 (those eligible for a port under ``[processing]add_ports``) and ``macs``, and normalises
 the BMC keys; an inventory listing more than ``[processing]max_interfaces`` interfaces is
-refused there (each would be a lookup parameter and an Ironic port). After lookup it creates the missing ports, deletes unwanted ones
-(``[processing]keep_ports``) and fixes ``pxe_enabled`` (spec 5.4).
+refused there (each would be a lookup parameter and an Ironic port). After lookup it creates
+the missing ports, deletes unwanted ones (``[processing]keep_ports``) and fixes
+``pxe_enabled`` (spec 5.4).
 """
 
 from __future__ import annotations

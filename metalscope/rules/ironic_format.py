@@ -257,7 +257,8 @@ def data_expression(ref: Reference) -> str:
 
 
 def metalscope_template(text: str) -> str:
-    """An Ironic template rewritten for MetalScope (``{inventory[x]}`` → ``{data[inventory][x]}``)."""
+    """An Ironic template rewritten for MetalScope (``{inventory[x]}`` becomes
+    ``{data[inventory][x]}``)."""
     out = []
     for literal, name, spec, conversion in template_parts(text):
         out.append(_escape(literal))
@@ -339,7 +340,8 @@ def normalize_args(args: Any, signature: tuple[tuple[str, ...], tuple[str, ...]]
     required, optional = signature
     if isinstance(args, list):
         notes.append("list-form args (deprecated in Ironic) read by position")
-        args = dict(zip(required + optional, args))
+        # The trailing optional arguments may be left out.
+        args = dict(zip(required + optional, args, strict=False))
     if args is None:
         args = {}
     if not isinstance(args, dict):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pprint
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,7 @@ def _errors(instance: Any, schema: Mapping[str, Any], path: Path,
         check = _KEYWORDS.get(keyword)
         if check is None:
             continue
-        for found in check(instance, value, path, schema_path + (keyword,)):
+        for found in check(instance, value, path, (*schema_path, keyword)):
             if isinstance(found, SchemaError):
                 yield found
             else:
@@ -141,7 +141,7 @@ def _items(instance: Any, items: Mapping[str, Any], path: Path,
            schema_path: Path) -> Iterator[Any]:
     if isinstance(instance, list):
         for index, item in enumerate(instance):
-            yield from _errors(item, items, path + (index,), schema_path)
+            yield from _errors(item, items, (*path, index), schema_path)
 
 
 def _properties(instance: Any, properties: Mapping[str, Any], path: Path,
@@ -149,12 +149,13 @@ def _properties(instance: Any, properties: Mapping[str, Any], path: Path,
     if isinstance(instance, dict):
         for name, subschema in properties.items():
             if name in instance:
-                yield from _errors(instance[name], subschema, path + (name,),
-                                   schema_path + (name,))
+                yield from _errors(instance[name], subschema, (*path, name),
+                                   (*schema_path, name))
 
 
-_KEYWORDS = {"type": _type, "enum": _enum, "required": _required, "minItems": _min_items,
-             "items": _items, "properties": _properties}
+_KEYWORDS: dict[str, Callable[[Any, Any, Path, Path], Iterator[Any]]] = {
+    "type": _type, "enum": _enum, "required": _required, "minItems": _min_items,
+    "items": _items, "properties": _properties}
 
 
 def _is_type(instance: Any, expected: str) -> bool:

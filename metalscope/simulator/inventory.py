@@ -90,7 +90,7 @@ class SimulatedNic:
         if not self.infiniband:
             return None
         octets = self.mac_address.split(":")
-        guid = octets[:3] + ["03", "00"] + octets[3:]
+        guid = [*octets[:3], "03", "00", *octets[3:]]
         return ":".join([_IB_CLIENT_ID_PREFIX, *guid])
 
 
@@ -327,22 +327,54 @@ _INTEL_SATA = _DiskModel("sata", "INTEL SSDSC2KB480G8", "ATA", (480103981056,), 
                          "PHYF########480BGN", "5cd2e4")
 _KIOXIA_NVME = _DiskModel("nvme", "KCM6XRUL1T92", None, (1920383410176,), False, "X0@0A0@@T###")
 _LENOVO_VD = _DiskModel("raid", "RAID 940-8i 4GB", "Lenovo", _SSD_VD_SIZES, False, None)
-_SAS_HDD = _DiskModel("sas", "ST2400MM0129", "SEAGATE", (2400476553216,), True, "WBN#####0000K###@###",
+_SAS_HDD = _DiskModel("sas", "ST2400MM0129", "SEAGATE", (2400476553216,), True,
+                      "WBN#####0000K###@###",
                       "000c50", physical_sectors=4096)
 _VIRTIO_DISK = _DiskModel("virtio", None, "0x1af4", (10 * GIB, 20 * GIB, 40 * GIB, 80 * GIB), True,
                           None)
 _QEMU_DISK = _DiskModel("qemu-sata", "QEMU HARDDISK", "ATA", (20 * GIB, 50 * GIB), True, None)
 
-_X86_COMMON = ["fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ht", "syscall", "nx", "pdpe1gb", "rdtscp", "lm", "constant_tsc", "rep_good", "nopl", "nonstop_tsc", "cpuid", "pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16", "pcid", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt", "aes", "xsave", "avx", "f16c", "rdrand", "lahf_lm", "abm", "3dnowprefetch", "ssbd", "ibrs", "ibpb", "stibp", "fsgsbase", "bmi1", "avx2", "smep", "bmi2", "invpcid", "rdseed", "adx", "smap", "clflushopt", "clwb", "sha_ni", "xsaveopt", "xsavec", "xgetbv1", "xsaves", "umip", "pku", "ospke"]
-_INTEL_FLAGS = tuple(_X86_COMMON + ["dts", "acpi", "ss", "tm", "pbe", "art", "arch_perfmon", "pebs", "bts", "xtopology", "aperfmperf", "dtes64", "ds_cpl", "vmx", "smx", "est", "tm2", "sdbg", "xtpr", "pdcm", "dca", "tsc_deadline_timer", "epb", "cat_l3", "intel_ppin", "tpr_shadow", "vnmi", "flexpriority", "ept", "vpid", "ept_ad", "erms", "cqm", "rdt_a", "avx512f", "avx512dq", "avx512ifma", "avx512cd", "avx512bw", "avx512vl", "intel_pt", "dtherm", "ida", "arat", "pln", "pts", "avx512vbmi", "avx512_vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq", "la57", "rdpid", "md_clear", "pconfig", "flush_l1d", "arch_capabilities"])
+_X86_COMMON = ["fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+               "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ht",
+               "syscall", "nx", "pdpe1gb", "rdtscp", "lm", "constant_tsc", "rep_good", "nopl",
+               "nonstop_tsc", "cpuid", "pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16",
+               "pcid", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt", "aes", "xsave", "avx",
+               "f16c", "rdrand", "lahf_lm", "abm", "3dnowprefetch", "ssbd", "ibrs", "ibpb", "stibp",
+               "fsgsbase", "bmi1", "avx2", "smep", "bmi2", "invpcid", "rdseed", "adx", "smap",
+               "clflushopt", "clwb", "sha_ni", "xsaveopt", "xsavec", "xgetbv1", "xsaves", "umip",
+               "pku", "ospke"]
+_INTEL_FLAGS = (*_X86_COMMON, "dts", "acpi", "ss", "tm", "pbe", "art", "arch_perfmon", "pebs",
+                "bts", "xtopology", "aperfmperf", "dtes64", "ds_cpl", "vmx", "smx", "est", "tm2",
+                "sdbg", "xtpr", "pdcm", "dca", "tsc_deadline_timer", "epb", "cat_l3", "intel_ppin",
+                "tpr_shadow", "vnmi", "flexpriority", "ept", "vpid", "ept_ad", "erms", "cqm",
+                "rdt_a", "avx512f", "avx512dq", "avx512ifma", "avx512cd", "avx512bw", "avx512vl",
+                "intel_pt", "dtherm", "ida", "arat", "pln", "pts", "avx512vbmi", "avx512_vbmi2",
+                "gfni", "vaes", "vpclmulqdq", "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq",
+                "la57", "rdpid", "md_clear", "pconfig", "flush_l1d", "arch_capabilities")
 _CASCADE_FLAGS = tuple(f for f in _INTEL_FLAGS if f not in {
     "sha_ni", "avx512ifma", "avx512vbmi", "avx512_vbmi2", "gfni", "vaes", "vpclmulqdq",
     "avx512_bitalg", "avx512_vpopcntdq", "la57", "rdpid", "pconfig", "umip"})
-_AMD_FLAGS = tuple(_X86_COMMON + ["mmxext", "fxsr_opt", "extd_apicid", "aperfmperf", "rapl", "cmp_legacy", "svm", "extapic", "cr8_legacy", "sse4a", "misalignsse", "osvw", "ibs", "skinit", "wdt", "tce", "topoext", "perfctr_core", "perfctr_nb", "bpext", "perfctr_llc", "mwaitx", "cpb", "cat_l3", "cdp_l3", "hw_pstate", "sme", "sev", "sev_es", "vmmcall", "cqm", "rdt_a", "clzero", "irperf", "xsaveerptr", "rdpru", "wbnoinvd", "amd_ppin", "arat", "npt", "lbrv", "svm_lock", "nrip_save", "tsc_scale", "vmcb_clean", "flushbyasid", "decodeassists", "pausefilter", "pfthreshold", "v_vmsave_vmload", "vgif", "v_spec_ctrl", "vaes", "vpclmulqdq", "rdpid", "overflow_recov", "succor", "smca", "fsrm"])
-_ARM_FLAGS = tuple(
-    ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp", "asimdhp", "cpuid", "asimdrdm", "lrcpc", "dcpop", "asimddp", "ssbs"])
-_VM_FLAGS = tuple(
-    ["fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ss", "syscall", "nx", "pdpe1gb", "rdtscp", "lm", "constant_tsc", "arch_perfmon", "rep_good", "nopl", "xtopology", "cpuid", "tsc_known_freq", "pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt", "tsc_deadline_timer", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor", "lahf_lm", "abm", "3dnowprefetch", "fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "avx512f", "avx512dq", "rdseed", "adx", "smap", "clwb", "avx512cd", "avx512bw", "avx512vl", "xsaveopt", "xsavec", "xgetbv1", "arat", "avx512_vnni", "md_clear", "arch_capabilities"])
+_AMD_FLAGS = (*_X86_COMMON, "mmxext", "fxsr_opt", "extd_apicid", "aperfmperf", "rapl", "cmp_legacy",
+              "svm", "extapic", "cr8_legacy", "sse4a", "misalignsse", "osvw", "ibs", "skinit",
+              "wdt", "tce", "topoext", "perfctr_core", "perfctr_nb", "bpext", "perfctr_llc",
+              "mwaitx", "cpb", "cat_l3", "cdp_l3", "hw_pstate", "sme", "sev", "sev_es", "vmmcall",
+              "cqm", "rdt_a", "clzero", "irperf", "xsaveerptr", "rdpru", "wbnoinvd", "amd_ppin",
+              "arat", "npt", "lbrv", "svm_lock", "nrip_save", "tsc_scale", "vmcb_clean",
+              "flushbyasid", "decodeassists", "pausefilter", "pfthreshold", "v_vmsave_vmload",
+              "vgif", "v_spec_ctrl", "vaes", "vpclmulqdq", "rdpid", "overflow_recov", "succor",
+              "smca", "fsrm")
+_ARM_FLAGS = ("fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
+              "asimdhp", "cpuid", "asimdrdm", "lrcpc", "dcpop", "asimddp", "ssbs")
+_VM_FLAGS = ("fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+             "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ss",
+             "syscall", "nx", "pdpe1gb", "rdtscp", "lm", "constant_tsc", "arch_perfmon", "rep_good",
+             "nopl", "xtopology", "cpuid", "tsc_known_freq", "pni", "pclmulqdq", "ssse3", "fma",
+             "cx16", "pcid", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt", "tsc_deadline_timer",
+             "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor", "lahf_lm", "abm",
+             "3dnowprefetch", "fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid",
+             "avx512f", "avx512dq", "rdseed", "adx", "smap", "clwb", "avx512cd", "avx512bw",
+             "avx512vl", "xsaveopt", "xsavec", "xgetbv1", "arat", "avx512_vnni", "md_clear",
+             "arch_capabilities")
 
 _GOLD_6338 = _CpuModel("Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", "3200.0000", (32,), 2, (1, 2),
                        _INTEL_FLAGS)
@@ -662,7 +694,8 @@ def _build_nics(seed: int, index: int, name: str, model: _Model,
     pxe = _pxe_position(rng, slots, macs, request.pxe_mac)
     carriers = [slot.family.infiniband or number == pxe or rng.random() < 0.6
                 for number, slot in enumerate(slots)]
-    nics = [_nic(slot, mac, carrier) for slot, mac, carrier in zip(slots, macs, carriers, strict=True)]
+    nics = [_nic(slot, mac, carrier)
+            for slot, mac, carrier in zip(slots, macs, carriers, strict=True)]
     nics = _address_nics(rng, index, nics, pxe)
     if not model.virtual:
         nics = _cable_nics(rng, seed, index, name, nics, pxe)
@@ -1097,7 +1130,8 @@ def _disk_dict(disk: SimulatedDisk) -> dict[str, Any]:
 def _root_disk(disks: Sequence[SimulatedDisk]) -> SimulatedDisk | None:
     # IPA's choice without root device hints: the smallest disk of at least 4 GiB, ties broken
     # by name.
-    eligible = sorted((d for d in disks if d.size >= _MIN_ROOT_DISK), key=lambda d: (d.size, d.name))
+    eligible = sorted((d for d in disks if d.size >= _MIN_ROOT_DISK),
+                      key=lambda d: (d.size, d.name))
     return eligible[0] if eligible else None
 
 

@@ -11,6 +11,7 @@ import datetime
 import json
 import uuid as uuidlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ class Repository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._score_queries: dict[tuple[str, ...], sa.Select[tuple[str]]] = {}
+        self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
 
     # -- status records --------------------------------------------------------------------
     async def get_node(self, uuid: str) -> NodeRecord | None:
@@ -135,11 +136,13 @@ class Repository:
                 "started_at": record.started_at, "finished_at": None, "error": None,
                 "manage_boot": record.manage_boot, "version_id": record.version_id})
         except IntegrityError as exc:
-            raise StateConflict(f"Introspection of node {record.uuid} changed concurrently") from exc
+            raise StateConflict(
+                f"Introspection of node {record.uuid} changed concurrently") from exc
 
     async def _delete_node_rows(self, conn: AsyncConnection, uuid: str,
                                 expected: NodeRecord | None) -> None:
-        for table, column in ((t.attributes, t.attributes.c.node_uuid), (t.options, t.options.c.uuid),
+        for table, column in ((t.attributes, t.attributes.c.node_uuid),
+                              (t.options, t.options.c.uuid),
                               (t.introspection_data, t.introspection_data.c.uuid),
                               (t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid)):
             await conn.execute(sa.delete(table).where(column == uuid))
@@ -317,7 +320,7 @@ class Repository:
         async with self.engine.connect() as conn:
             return Counter((await conn.execute(self._score_query(names), params)).scalars())
 
-    def _score_query(self, names: tuple[str, ...]) -> sa.Select[tuple[str]]:
+    def _score_query(self, names: tuple[str, ...]) -> sa.Select[str]:
         """The scoring query for these attribute names, built once per set of names."""
         query = self._score_queries.get(names)
         if query is None:
@@ -421,7 +424,8 @@ class Repository:
     async def delete_rule(self, uuid: str) -> bool:
         async for attempt in transactions(self.engine):
             async with attempt as conn:
-                await conn.execute(sa.delete(t.rule_conditions).where(t.rule_conditions.c.rule == uuid))
+                await conn.execute(sa.delete(t.rule_conditions).where(
+                    t.rule_conditions.c.rule == uuid))
                 await conn.execute(sa.delete(t.rule_actions).where(t.rule_actions.c.rule == uuid))
                 result = await conn.execute(sa.delete(t.rules).where(t.rules.c.uuid == uuid))
         return bool(result.rowcount)
@@ -433,7 +437,7 @@ class Repository:
                     await conn.execute(sa.delete(table))
 
 
-def _rule_from_rows(row: Any, conds: list[Any], acts: list[Any]) -> Rule:
+def _rule_from_rows(row: Any, conds: Sequence[Any], acts: Sequence[Any]) -> Rule:
     return Rule(
         uuid=row.uuid, description=row.description, scope=row.scope, created_at=row.created_at,
         conditions=[Condition(op=c.op, field=c.field, multiple=c.multiple, invert=bool(c.invert),

@@ -16,9 +16,8 @@ What upstream's schema lacks or does differently:
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import ReflectedForeignKeyConstraint
 
 from metalscope.storage.upstream_revisions import METALSCOPE_TABLES, UPSTREAM_TABLES
 
@@ -42,8 +41,9 @@ def _fill_version_ids(connection: sa.Connection) -> None:
     connection.execute(sa.text("UPDATE nodes SET version_id = '' WHERE version_id IS NULL"))
 
 
-def missing_indexes(existing: list[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """The wanted indexes that no existing index (given by its columns) covers."""
+def missing_indexes(existing: list[tuple[str | None, ...]]) -> dict[str, tuple[str, ...]]:
+    """The wanted indexes that no existing index (given by its columns, None for an
+    expression) covers."""
     return {name: columns for name, columns in INDEXES.items()
             if not any(found[:len(columns)] == columns for found in existing)}
 
@@ -96,14 +96,14 @@ def _narrow_tables(connection: sa.Connection) -> list[str]:
             if table in collations and not collations[table].startswith("utf8mb4")]
 
 
-def _foreign_keys(connection: sa.Connection) -> list[tuple[str, dict[str, Any]]]:
+def _foreign_keys(connection: sa.Connection) -> list[tuple[str, ReflectedForeignKeyConstraint]]:
     inspector = sa.inspect(connection)
     present = set(inspector.get_table_names())
     return [(table, key) for table in UPSTREAM_TABLES + METALSCOPE_TABLES if table in present
             for key in inspector.get_foreign_keys(table)]
 
 
-def _add_foreign_key(table: str, key: dict[str, Any]) -> str:
+def _add_foreign_key(table: str, key: ReflectedForeignKeyConstraint) -> str:
     return (f"ALTER TABLE {table} ADD CONSTRAINT {key['name']} FOREIGN KEY "
             f"({', '.join(key['constrained_columns'])}) REFERENCES {key['referred_table']} "
             f"({', '.join(key['referred_columns'])})")

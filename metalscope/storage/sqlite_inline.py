@@ -76,16 +76,16 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
     def do_execute(self, cursor: Any, statement: str, parameters: Any,
                    context: Any = None) -> None:
         _checkpoint()
-        super().do_execute(cursor, statement, parameters, context)
+        super().do_execute(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
 
     def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
         _checkpoint()
-        super().do_execute_no_params(cursor, statement, context)
+        super().do_execute_no_params(cursor, statement, context)  # type: ignore[no-untyped-call]
 
     def do_executemany(self, cursor: Any, statement: str, parameters: Any,
                        context: Any = None) -> None:
         _checkpoint()
-        super().do_executemany(cursor, statement, parameters, context)
+        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:

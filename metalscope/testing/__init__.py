@@ -1,1 +1,2 @@
-"""Helpers shipped for tests, benchmarks and the demo: real Ironic and MetalScope processes on loopback."""
+"""Helpers shipped for tests, benchmarks and the demo: real Ironic and MetalScope processes on
+loopback."""

@@ -42,7 +42,7 @@ def _execute(kind: str, statement: str) -> None:
 
         with psycopg.connect(url.set(drivername="postgresql").render_as_string(
                 hide_password=False), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
         return
     import pymysql
 

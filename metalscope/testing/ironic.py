@@ -48,6 +48,7 @@ both releases can share one cache folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -72,7 +73,8 @@ POLL_INTERVAL = 0.05
 
 # The launcher outlives a crashed worker and forks new ones forever; only its log tells.
 _WORKER_DIED = re.compile(r"cotyledon\S* \[-\] Child \d+ (exited|killed)")
-# One API request in the log: "... INFO ironic.api [...] 127.0.0.1 - PATCH /v1/nodes/x - 200 (49.6ms)"
+# One API request in the log:
+# "... INFO ironic.api [...] 127.0.0.1 - PATCH /v1/nodes/x - 200 (49.6ms)"
 _API_REQUEST = re.compile(r" ironic\.api \[[^\]]*\] \S+ - (?P<method>[A-Z]+) (?P<path>\S+) - "
                           r"(?P<status>\d{3}) ")
 
@@ -250,20 +252,16 @@ class LocalIronic:
             return
         if process.poll() is None:
             self._signal_group(process, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
         # The API/conductor worker is a child of the launcher: make sure it is gone too.
         self._signal_group(process, signal.SIGKILL)
         process.wait()
 
     @staticmethod
     def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)  # the group start() created for this process
-        except ProcessLookupError:
-            pass
 
     def __enter__(self) -> LocalIronic:
         return self.start()

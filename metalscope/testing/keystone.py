@@ -231,7 +231,8 @@ class LocalKeystone:
         self._ids[("project", name)] = project_id
         return project_id
 
-    def create_user(self, name: str, password: str, *, project_roles: dict[str, list[str]] | None = None,
+    def create_user(self, name: str, password: str, *,
+                    project_roles: dict[str, list[str]] | None = None,
                     system_roles: tuple[str, ...] = ()) -> str:
         """A user in domain Default with roles on projects (by name) and on the system."""
         body = {"user": {"name": name, "password": password, "domain_id": "default"}}

@@ -104,7 +104,8 @@ class LocalMetalScope:
         self.config_file.write_text(render_config(self.sections))
         subprocess.run(self._command("db", "upgrade"), check=True, capture_output=True)
         log = self.console_file.open("ab")
-        self.process = subprocess.Popen(self._command("serve"), stdout=log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self._command("serve"), stdout=log,
+                                        stderr=subprocess.STDOUT,
                                         start_new_session=True, env={**os.environ})
         self._wait_ready(timeout)
         return self

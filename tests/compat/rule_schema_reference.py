@@ -24,11 +24,11 @@ ACTIONS = ["fail", "set-attribute", "set-capability", "extend-attribute", "add-t
 ODD_VALUES: list[Any] = [None, True, False, 0, 1, 1.5, "", "eq", "all", [], ["eq"], {},
                          {"a": 1}, "fail", "a" * 90]
 CONDITION_KEYS: list[tuple[str, list[Any]]] = [
-    ("op", OPERATORS + ["bogus", 3, None, ["eq"]]), ("field", ["memory_mb", 5, None, "x" * 80]),
+    ("op", [*OPERATORS, "bogus", 3, None, ["eq"]]), ("field", ["memory_mb", 5, None, "x" * 80]),
     ("multiple", ["all", "any", "first", "some", None, 1]), ("invert", [True, False, "yes", 0]),
     ("value", [1, "x"])]
 ACTION_KEYS: list[tuple[str, list[Any]]] = [
-    ("action", ACTIONS + ["explode", 1, None]), ("name", ["x"]), ("message", [None, "m"])]
+    ("action", [*ACTIONS, "explode", 1, None]), ("name", ["x"]), ("message", [None, "m"])]
 
 
 def random_item(rng: random.Random, keys: list[tuple[str, list[Any]]]) -> Any:

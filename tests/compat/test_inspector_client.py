@@ -11,6 +11,7 @@ is not installed in the test environment.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid as uuidlib
 from collections.abc import Callable
@@ -244,7 +245,7 @@ class TestIntrospection:
         for _ in range(2):
             before = inspector.get_status(node_id)["started_at"]
             when_unlocked(lambda: inspector.reprocess(node_id))
-            status = wait_for(lambda: self._reapplied(inspector, node_id, before),
+            status = wait_for(functools.partial(self._reapplied, inspector, node_id, before),
                               what="reapply to finish")
             assert (status["finished"], status["state"], status["error"]) == (
                 True, "finished", None)

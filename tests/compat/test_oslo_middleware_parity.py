@@ -84,7 +84,8 @@ def health_cases(tmp_path: Path) -> list[dict[str, Any]]:
          "disable_by_file_paths": [f"80:{absent}", f"81:{present}"],
          "enable_by_file_paths": [str(present), str(absent)]},
         {"backends": ["disable_by_files_ports"], "disable_by_file_paths": [f"80:{present}"]},
-        {"backends": ["enable_by_files", "no_such_backend"], "enable_by_file_paths": [str(present)]},
+        {"backends": ["enable_by_files", "no_such_backend"],
+         "enable_by_file_paths": [str(present)]},
     ]
     requests = [("GET", {}), ("HEAD", {}), ("POST", {}),
                 ("GET", {"Accept": "application/json"}), ("GET", {"Accept": "text/html"}),
@@ -183,7 +184,7 @@ def test_same_answers_as_oslo_middleware(kind: str, upstream_python: Path,
                                          tmp_path: Path) -> None:
     cases = health_cases(tmp_path) if kind == "healthcheck" else cors_cases()
     upstream = upstream_answers(upstream_python, cases, tmp_path)
-    differences = [(case, theirs, ours) for case, theirs in zip(cases, upstream)
+    differences = [(case, theirs, ours) for case, theirs in zip(cases, upstream, strict=True)
                    if (ours := our_answer(case)) != theirs]
     assert not differences, json.dumps(differences[:3], indent=1)
     assert len(cases) > 100

@@ -116,7 +116,7 @@ def restore(api: httpx.Client) -> None:
 
 def seed(api: httpx.Client, ironic: LocalIronic) -> None:
     """Enroll the seeded nodes, run their introspections and create the rules."""
-    for node, mac in zip(NODES, MACS):
+    for node, mac in zip(NODES, MACS, strict=True):
         ironic.enroll_node(node.name, {}, [mac], provision_state=node.provision_state,
                            uuid=node.uuid)
     _introspect(api, FINISHED, post_data=True)

@@ -53,7 +53,8 @@ def keystone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     ``.venv-keystone``). Without it the tests that need Keystone are skipped, except under CI,
     where they fail.
     """
-    bin_dir = Path(os.environ.get("METALSCOPE_KEYSTONE_VENV") or repo_root / ".venv-keystone") / "bin"
+    venv = os.environ.get("METALSCOPE_KEYSTONE_VENV") or repo_root / ".venv-keystone"
+    bin_dir = Path(venv) / "bin"
     if not (bin_dir / "keystone-manage").is_file():
         _skip_or_fail(f"Keystone is not installed: {bin_dir / 'keystone-manage'} is missing "
                       "(run scripts/setup, or point METALSCOPE_KEYSTONE_VENV at a Keystone venv)")

@@ -17,10 +17,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def fast_metalscope(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
+def fast_metalscope(ironic: LocalIronic,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
     """A MetalScope whose introspections time out after 2 s, checked every second."""
     options = {"DEFAULT": {"timeout": 2, "clean_up_period": 1}}
-    with LocalMetalScope(Path(tmp_path_factory.mktemp("fast")), ironic.url, options=options) as service:
+    with LocalMetalScope(Path(tmp_path_factory.mktemp("fast")), ironic.url,
+                         options=options) as service:
         yield service
 
 
@@ -63,13 +65,13 @@ def test_old_records_forgotten(ironic: LocalIronic, make_node: Any,
     """With node_status_keep_time set, finished records are forgotten after that long."""
     options = {"DEFAULT": {"timeout": 1, "clean_up_period": 1, "node_status_keep_time": 1}}
     node = make_node()
-    with LocalMetalScope(Path(tmp_path_factory.mktemp("keep")), ironic.url, options=options) as service:
-        with httpx.Client(base_url=service.url) as api:
-            assert api.post(f"/v1/introspection/{node['uuid']}?manage_boot=0").status_code == 202
-            deadline = time.monotonic() + 20
-            states = set()
-            while (response := api.get(f"/v1/introspection/{node['uuid']}")).status_code == 200:
-                states.add(response.json()["state"])
-                assert time.monotonic() < deadline, "record was never forgotten"
-                time.sleep(0.1)
+    with LocalMetalScope(Path(tmp_path_factory.mktemp("keep")), ironic.url,
+                         options=options) as service, httpx.Client(base_url=service.url) as api:
+        assert api.post(f"/v1/introspection/{node['uuid']}?manage_boot=0").status_code == 202
+        deadline = time.monotonic() + 20
+        states = set()
+        while (response := api.get(f"/v1/introspection/{node['uuid']}")).status_code == 200:
+            states.add(response.json()["state"])
+            assert time.monotonic() < deadline, "record was never forgotten"
+            time.sleep(0.1)
     assert "error" in states and response.status_code == 404

@@ -94,10 +94,12 @@ class TestManagedIntrospection:
         machine = make_machine(seed=11, index=5)
         node = make_node(macs=[machine.pxe_mac])
         start_and_wait(api, node["uuid"], manage_boot=False)
-        response = api.post("/v1/continue", json=ramdisk_data(machine, error="disk collector crashed"))
+        response = api.post("/v1/continue",
+                            json=ramdisk_data(machine, error="disk collector crashed"))
         assert response.status_code == 400
         message = response.json()["error"]["message"]
-        assert "Preprocessing hook ramdisk_error: Ramdisk reported error: disk collector crashed" in message
+        assert ("Preprocessing hook ramdisk_error: Ramdisk reported error: disk collector crashed"
+                in message)
         status = api.get(f"/v1/introspection/{node['uuid']}").json()
         assert status["state"] == "error" and "disk collector crashed" in status["error"]
         logs = list((metalscope.workdir / "ramdisk-logs").glob(f"{node['uuid']}_*.tar.gz"))
@@ -116,7 +118,8 @@ class TestManagedIntrospection:
         assert wait_power(ironic, node["uuid"], "power off")
         assert api.post("/v1/continue", json=ramdisk_data(machine)).status_code == 400
 
-    def test_reapply_with_body(self, api: httpx.Client, ironic: LocalIronic, make_node: Any) -> None:
+    def test_reapply_with_body(self, api: httpx.Client, ironic: LocalIronic,
+                               make_node: Any) -> None:
         """Reapply answers 202, then re-runs the hooks on new data and updates Ironic."""
         machine = make_machine(seed=11, index=7)
         node = make_node(macs=[machine.pxe_mac])
@@ -131,7 +134,8 @@ class TestManagedIntrospection:
                              and s["started_at"] > first["started_at"])
         assert status["state"] == "finished" and status["error"] is None
         assert ironic.get_node(node["uuid"])["properties"]["cpus"] == "42"
-        assert api.get(f"/v1/introspection/{node['uuid']}/data").json()["inventory"]["cpu"]["count"] == 42
+        data = api.get(f"/v1/introspection/{node['uuid']}/data").json()
+        assert data["inventory"]["cpu"]["count"] == 42
 
     def test_rules_applied(self, api: httpx.Client, ironic: LocalIronic, make_node: Any) -> None:
         """A matching rule's actions reach Ironic; a fail rule ends the node in error."""

@@ -205,8 +205,8 @@ class TestPorts:
         mac = mac_factory()
         port = await ironic_client.create_port(node["uuid"], mac, {"client-id": "ff:00"},
                                                pxe_enabled=False)
-        assert (port["address"], port["extra"], port["pxe_enabled"]) == (mac, {"client-id": "ff:00"},
-                                                                         False)
+        assert (port["address"], port["extra"], port["pxe_enabled"]) == (
+            mac, {"client-id": "ff:00"}, False)
         patched = await ironic_client.patch_port(port["uuid"], [
             {"op": "add", "path": "/physical_network", "value": "physnet1"},
             {"op": "add", "path": "/local_link_connection",

@@ -51,10 +51,11 @@ def driven(ironic32_bin_dir: Path, repo_root: Path,
     options = inspector_interface_options(f"http://127.0.0.1:{port}", callback_host_name())
     ironic = LocalIronic(tmp_path_factory.mktemp("ironic32"), ironic32_bin_dir,
                          schema_cache_dir=repo_root / ".work" / "ironic-schema", options=options)
-    with ironic, LocalMetalScope(tmp_path_factory.mktemp("metalscope-driven"), ironic.url,
-                                 port=port) as metalscope:
-        with httpx.Client(base_url=metalscope.url, timeout=60) as api:
-            yield DrivenMetalScope(ironic, metalscope, api)
+    with (ironic,
+          LocalMetalScope(tmp_path_factory.mktemp("metalscope-driven"), ironic.url,
+                          port=port) as metalscope,
+          httpx.Client(base_url=metalscope.url, timeout=60) as api):
+        yield DrivenMetalScope(ironic, metalscope, api)
 
 
 @pytest.fixture

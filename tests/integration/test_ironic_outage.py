@@ -54,7 +54,8 @@ with open(sys.argv[2]) as data:
 
 
 @pytest.fixture(scope="module")
-def outage_ironic(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIronic]:
+def outage_ironic(repo_root: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIronic]:
     """An Ironic of this module's own, since the tests stop it."""
     bin_dir = repo_root / ".venv-ironic" / "bin"
     if not (bin_dir / "ironic").is_file():
@@ -199,7 +200,7 @@ def test_ironic_restarted_with_callbacks_in_flight(ironic: LocalIronic, api: htt
     runs += [run_ipa(ironic, url, machine, tmp_path) for _, machine in nodes[3:]]
     resume.join()
     outputs = [run.communicate(timeout=150) for run in runs]
-    for (uuid, _), run, (out, err) in zip(nodes, runs, outputs):
+    for (uuid, _), run, (out, err) in zip(nodes, runs, outputs, strict=True):
         assert run.returncode == 0, (out + err)[-3000:]
         assert json.loads(out.strip().splitlines()[-1]) == {"uuid": uuid}
     attempts = [out.count("Posting collected data") for out, _ in outputs]

@@ -48,7 +48,8 @@ class Secured:
     def url(self) -> str:
         return self.service.url
 
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    def call(self, method: str, path: str, token: str | None = None,
+             **kwargs: Any) -> httpx.Response:
         headers = {"X-Auth-Token": self.tokens.get(token, token)} if token else {}
         return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
 
@@ -164,7 +165,8 @@ class TestReader:
                 ("POST", f"/v1/introspection/{node['uuid']}", None),
                 ("POST", f"/v1/introspection/{node['uuid']}/abort", None),
                 ("GET", f"/v1/introspection/{node['uuid']}/data", None),
-                ("GET", "/v1/rules", None), ("POST", "/v1/rules", RULE), ("DELETE", "/v1/rules", None)):
+                ("GET", "/v1/rules", None), ("POST", "/v1/rules", RULE),
+                ("DELETE", "/v1/rules", None)):
             response = secured.call(method, path, "reader", json=body)
             assert response.status_code == 403, (method, path)
             assert response.json() == {"error": {"message": "Access denied by policy"}}

@@ -93,7 +93,8 @@ class TestClientCertificates:
 
     @pytest.fixture(scope="class")
     def mutual(self, authority: TestAuthority, ironic: LocalIronic,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HttpsMetalScope, CertificateFiles]]:
+               tmp_path_factory: pytest.TempPathFactory,
+               ) -> Iterator[tuple[HttpsMetalScope, CertificateFiles]]:
         server = authority.issue("server", "localhost", dns=("localhost",), ips=("127.0.0.1",))
         client = authority.issue("client", "operator", client=True)
         verify = ssl.create_default_context(cafile=str(authority.cert_file))

@@ -48,10 +48,10 @@ def _nodes(revision: str) -> list[dict[str, Any]]:
             {"uuid": FAILED, "started_at": _stamp(200, revision),
              "finished_at": _stamp(260, revision), "error": "Boom: the ramdisk said no"}]
     if since(revision, "d2e48801c8ef"):
-        for row, state in zip(rows, ("waiting", "finished", "error")):
+        for row, state in zip(rows, ("waiting", "finished", "error"), strict=True):
             row.update(state=state, version_id="")
     if since(revision, "2970d2d44edc"):
-        for row, manage_boot in zip(rows, (None, True, False)):
+        for row, manage_boot in zip(rows, (None, True, False), strict=True):
             row["manage_boot"] = manage_boot
     return rows
 
@@ -222,7 +222,8 @@ def table_rows(url: str, without: dict[str, set[str]] | None = None) -> dict[str
 def _rows(conn: sa.Connection, table: sa.Table, skip: set[str]) -> list[Any]:
     columns = [c for c in table.columns if c.name not in skip]
     rows = conn.execute(sa.select(*columns)).all()
-    return sorted((tuple(zip((c.name for c in columns), row)) for row in rows), key=repr)
+    return sorted((tuple(zip((c.name for c in columns), row, strict=True)) for row in rows),
+                  key=repr)
 
 
 def dialect_of(url: str) -> str:

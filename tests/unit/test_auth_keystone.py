@@ -250,7 +250,8 @@ class TestAccess:
         ("admin", True, True), ("project-admin", True, True), ("service", True, True),
         ("reader", False, True), ("project-reader", False, False), ("nobody", False, False),
     ])
-    async def test_roles(self, access: KeystoneAccess, token: str, start: bool, status: bool) -> None:
+    async def test_roles(self, access: KeystoneAccess, token: str, start: bool,
+                         status: bool) -> None:
         """Admin and service may start; a system reader may only read; others get 403."""
         for rule, allowed in (("introspection:start", start), ("introspection:status", status)):
             if allowed:

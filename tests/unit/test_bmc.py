@@ -26,7 +26,8 @@ class TestResolve:
     async def test_ip_literals(self) -> None:
         """Literal addresses resolve to themselves."""
         assert await resolve_bmc_addresses({"ipmi_address": "192.0.2.5"}, FIELDS) == ["192.0.2.5"]
-        assert await resolve_bmc_addresses({"ipmi_address": "2001:db8::7"}, FIELDS) == ["2001:db8::7"]
+        addresses = await resolve_bmc_addresses({"ipmi_address": "2001:db8::7"}, FIELDS)
+        assert addresses == ["2001:db8::7"]
 
     async def test_loopback_ignored(self) -> None:
         """Loopback addresses are never recorded."""

@@ -85,8 +85,10 @@ class TestSetCapabilityAction:
 
     def test_formatted_value_with_separators_fails_the_rule(self) -> None:
         """A value formatted from posted data cannot add capabilities."""
-        rule, conditions, actions = self.rule("vendor", "{data[inventory][system_vendor][manufacturer]}")
-        data = ramdisk_data(inventory=inventory(system_vendor={"manufacturer": "Acme,secure_boot:true"}))
+        rule, conditions, actions = self.rule("vendor",
+                                              "{data[inventory][system_vendor][manufacturer]}")
+        vendor = {"manufacturer": "Acme,secure_boot:true"}
+        data = ramdisk_data(inventory=inventory(system_vendor=vendor))
         node = node_changes()
         with pytest.raises(CapabilityError, match=r"^Capability 'vendor' cannot be set to "
                                                   r"'Acme,secure_boot:true'"):
@@ -94,7 +96,8 @@ class TestSetCapabilityAction:
         assert "capabilities" not in node.properties
 
     def test_plain_value(self) -> None:
-        rule, conditions, actions = self.rule("vendor", "{data[inventory][system_vendor][manufacturer]}")
+        rule, conditions, actions = self.rule("vendor",
+                                              "{data[inventory][system_vendor][manufacturer]}")
         data = ramdisk_data(inventory=inventory(system_vendor={"manufacturer": "Acme"}))
         node = node_changes()
         apply_rules([rule], data, node, conditions, actions)

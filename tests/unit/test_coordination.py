@@ -34,9 +34,7 @@ class MemoryLocks:
     async def stop(self) -> None: ...
 
     async def try_lock(self, name: str) -> bool:
-        if self.server.holders.setdefault(name, self) is self:
-            return True
-        return False
+        return self.server.holders.setdefault(name, self) is self
 
     async def unlock(self, name: str) -> None:
         if self.server.holders.get(name) is self:

@@ -100,10 +100,11 @@ class TestExchanges:
         seen: list[bytes] = []
         connections: list[int] = []
         body = json.dumps({"uuid": "n1"}).encode()
-        async with server(answering(ok(body), ok(body), seen=seen, connections=connections)) as url:
-            async with client() as http:
-                first = await http.get(url + "/v1/nodes/n1", params={"fields": "uuid"})
-                second = await http.patch(url + "/v1/nodes/n1", json=[{"op": "add"}])
+        async with (server(answering(ok(body), ok(body), seen=seen,
+                                     connections=connections)) as url,
+                    client() as http):
+            first = await http.get(url + "/v1/nodes/n1", params={"fields": "uuid"})
+            second = await http.patch(url + "/v1/nodes/n1", json=[{"op": "add"}])
         assert first.json() == second.json() == {"uuid": "n1"}
         assert seen[0].startswith(b"GET /v1/nodes/n1?fields=uuid HTTP/1.1")
         assert seen[1].endswith(b'[{"op":"add"}]')
@@ -119,11 +120,10 @@ class TestExchanges:
     async def test_no_content_and_connection_close(self) -> None:
         connections: list[int] = []
         answers = (b"HTTP/1.1 204 No Content\r\n\r\n", ok(b"x", b"Connection: close"), ok(b"y"))
-        async with server(answering(*answers, connections=connections)) as url:
-            async with client() as http:
-                assert (await http.delete(url)).status_code == 204
-                assert (await http.get(url)).text == "x"
-                assert (await http.get(url)).text == "y"
+        async with server(answering(*answers, connections=connections)) as url, client() as http:
+            assert (await http.delete(url)).status_code == 204
+            assert (await http.get(url)).text == "x"
+            assert (await http.get(url)).text == "y"
         assert len(connections) == 2  # a new connection after "Connection: close"
 
     async def test_answer_delimited_by_closing(self) -> None:
@@ -288,23 +288,23 @@ class TestIdleConnections:
         connections: list[int] = []
         clock = Clock()
         transport = StreamTransport(httpx.AsyncHTTPTransport(), idle_timeout=4.0, clock=clock)
-        async with server(answering(*[ok(b"x")] * 4, connections=connections)) as url:
-            async with httpx.AsyncClient(transport=transport) as http:
-                await http.get(url)
-                clock.now += 3.9
-                await http.get(url)
-                assert len(connections) == 1
-                clock.now += 4.0
-                await http.get(url)  # idle for 4 s: a new connection
-                assert len(connections) == 2
+        async with (server(answering(*[ok(b"x")] * 4, connections=connections)) as url,
+                    httpx.AsyncClient(transport=transport) as http):
+            await http.get(url)
+            clock.now += 3.9
+            await http.get(url)
+            assert len(connections) == 1
+            clock.now += 4.0
+            await http.get(url)  # idle for 4 s: a new connection
+            assert len(connections) == 2
 
     async def test_zero_idle_timeout_keeps_no_connection(self) -> None:
         connections: list[int] = []
         transport = StreamTransport(httpx.AsyncHTTPTransport(), idle_timeout=0)
-        async with server(answering(*[ok(b"x")] * 3, connections=connections)) as url:
-            async with httpx.AsyncClient(transport=transport) as http:
-                for _ in range(3):
-                    assert (await http.get(url)).text == "x"
+        async with (server(answering(*[ok(b"x")] * 3, connections=connections)) as url,
+                    httpx.AsyncClient(transport=transport) as http):
+            for _ in range(3):
+                assert (await http.get(url)).text == "x"
         assert len(connections) == 3
 
     async def test_close_the_loop_has_not_read_is_seen(self) -> None:
@@ -316,11 +316,10 @@ class TestIdleConnections:
         async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writer.close()
 
-        async with server(answering_then(close, seen, connections)) as url:
-            async with client() as http:
-                await http.get(url)
-                await asyncio.sleep(0.05)  # the FIN has arrived; nothing has read it
-                assert (await http.patch(url, json=[{"op": "add"}])).text == "x"
+        async with server(answering_then(close, seen, connections)) as url, client() as http:
+            await http.get(url)
+            await asyncio.sleep(0.05)  # the FIN has arrived; nothing has read it
+            assert (await http.patch(url, json=[{"op": "add"}])).text == "x"
         assert len(connections) == 2
         assert [request.split(b" ")[0] for request in seen] == [b"GET", b"PATCH"]
 
@@ -336,11 +335,10 @@ class TestIdleConnections:
             await writer.drain()
             await reader.read()  # until the client gives the connection up
 
-        async with server(answering_then(stray, seen, connections)) as url:
-            async with client() as http:
-                await http.get(url)
-                await asyncio.sleep(0.05)
-                response = await http.get(url)
+        async with server(answering_then(stray, seen, connections)) as url, client() as http:
+            await http.get(url)
+            await asyncio.sleep(0.05)
+            response = await http.get(url)
         assert (response.status_code, len(connections)) == (200, 2)
 
 

@@ -34,7 +34,8 @@ from metalscope.settings import load_settings
 
 URL = "http://ironic.test:6385"
 UUID = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
-LOCKED = f"Node {UUID} is locked by host conductor-1, please retry after the current operation is completed."
+LOCKED = (f"Node {UUID} is locked by host conductor-1, please retry after the current operation "
+          "is completed.")
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -82,7 +83,8 @@ class TestErrorMessage:
         assert error_message(400, json.dumps({"error_message": "not json"})) == "not json"
 
     def test_openstack_style_error(self) -> None:
-        body = json.dumps({"error": {"message": "The request you have made requires authentication."}})
+        message = "The request you have made requires authentication."
+        body = json.dumps({"error": {"message": message}})
         assert error_message(401, body) == "The request you have made requires authentication."
 
     def test_non_json_body_is_kept(self) -> None:
@@ -121,7 +123,8 @@ class TestRetryDecisions:
         ("GET", httpx.DecodingError("bad gzip"), True),
         ("POST", httpx.DecodingError("bad gzip"), False),
     ])
-    def test_transport_failure(self, method: str, exc: httpx.TransportError, expected: bool) -> None:
+    def test_transport_failure(self, method: str, exc: httpx.TransportError,
+                               expected: bool) -> None:
         """A request that may have reached Ironic is repeated only if repeating is harmless."""
         assert should_retry_exception(method, exc) is expected
 
@@ -139,7 +142,7 @@ class TestVersionsAndPaging:
         assert choose_api_version({"default_version": {"version": advertised}}) == chosen
 
     def test_too_old_ironic(self) -> None:
-        with pytest.raises(IronicError, match="needs at least 1.46"):
+        with pytest.raises(IronicError, match=r"needs at least 1\.46"):
             choose_api_version({"default_version": {"version": "1.45"}})
 
     def test_next_page(self) -> None:
@@ -172,7 +175,8 @@ class TestRetries:
         assert client.calls == len(seen) == 3
 
     async def test_permanent_conflict_is_not_retried(self) -> None:
-        handler, seen = answers(ironic_error(409, "A port with MAC address 52:54:00:00:00:01 already exists."))
+        handler, seen = answers(ironic_error(
+            409, "A port with MAC address 52:54:00:00:00:01 already exists."))
         client = make_client(handler)
         with pytest.raises(IronicError) as caught:
             await client.create_port(UUID, "52:54:00:00:00:01")
@@ -201,7 +205,8 @@ class TestRetries:
 
 class TestRequests:
     async def test_negotiates_once_then_sends_the_version(self) -> None:
-        root = httpx.Response(200, json={"default_version": {"version": "1.115", "min_version": "1.1"}})
+        root = httpx.Response(200, json={"default_version": {"version": "1.115",
+                                                             "min_version": "1.1"}})
         handler, seen = answers(root, httpx.Response(200, json={"uuid": UUID}))
         client = make_client(handler, api_version=None)
         await client.get_node(UUID)
@@ -213,7 +218,7 @@ class TestRequests:
 
     async def test_get_node_errors(self) -> None:
         handler, _ = answers(ironic_error(404, "Node n1 could not be found."))
-        with pytest.raises(NodeNotInIronic, match="^Node n1 was not found in Ironic$"):
+        with pytest.raises(NodeNotInIronic, match=r"^Node n1 was not found in Ironic$"):
             await make_client(handler).get_node("n1")
         handler, _ = answers(ironic_error(400, "Field bogus is not a valid field."))
         with pytest.raises(IronicError) as caught:
@@ -316,7 +321,8 @@ class TestFromSettings:
         client = IronicClient.from_settings(load_settings([str(conf)]))
         try:
             assert await client._credentials.endpoint() == "http://ironic.example:6385"
-            assert await client._credentials.headers() == {"Authorization": "Basic YWRtaW46c2VjcmV0"}
+            headers = await client._credentials.headers()
+            assert headers == {"Authorization": "Basic YWRtaW46c2VjcmV0"}
         finally:
             await client.aclose()
 

@@ -40,7 +40,7 @@ class TestSyslogCodes:
         assert facility_code(name) == code
 
     def test_unknown_facility(self) -> None:
-        with pytest.raises(ValueError, match="^syslog facility must be one of: 'LOG_KERN', "):
+        with pytest.raises(ValueError, match=r"^syslog facility must be one of: 'LOG_KERN', "):
             facility_code("LOG_BOGUS")
 
     @pytest.mark.parametrize(("level", "code"), [

@@ -309,10 +309,12 @@ class TestFormatOptions:
         """The format options, the date format and instance_uuid_format all apply; the
         context format is used inside a request, the default one outside."""
         log_file = tmp_path / "custom.log"
+        context = ("C %(request_id)s %(global_request_id)s <%(user_identity)s> "
+                   "%(instance)s%(message)s")
         setup_logging(settings_from(tmp_path, f"""log_file = {log_file}
 log_date_format = %Y/%m/%d
 logging_default_format_string = D %(asctime)s %(levelname)s %(instance)s%(message)s
-logging_context_format_string = C %(request_id)s %(global_request_id)s <%(user_identity)s> %(instance)s%(message)s
+logging_context_format_string = {context}
 logging_user_identity_format = %(user)s@%(project)s
 logging_exception_prefix = EXC %(levelname)s |
 instance_uuid_format = "(node %(uuid)s) "

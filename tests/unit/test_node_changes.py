@@ -14,7 +14,8 @@ class TestNodeEdits:
         changes = NodeChanges(NODE, [])
         changes.update_properties(memory_mb="1024")
         assert changes.properties["memory_mb"] == "1024"
-        assert changes.pending.node_patch == [{"op": "add", "path": "/properties/memory_mb", "value": "1024"}]
+        assert changes.pending.node_patch == [{"op": "add", "path": "/properties/memory_mb",
+                                               "value": "1024"}]
         assert "memory_mb" not in NODE["properties"]
 
     def test_noop_dropped(self) -> None:
@@ -57,7 +58,8 @@ class TestPortEdits:
         """Patching a port not created yet changes what will be created."""
         changes = NodeChanges(NODE, [])
         changes.create_port("aa:bb:cc:dd:ee:02", pxe_enabled=True)
-        changes.patch_port("aa:bb:cc:dd:ee:02", [{"op": "replace", "path": "/pxe_enabled", "value": False}])
+        changes.patch_port("aa:bb:cc:dd:ee:02", [{"op": "replace", "path": "/pxe_enabled",
+                                                  "value": False}])
         assert changes.pending.ports_created[0].pxe_enabled is False
         assert changes.pending.ports_patched == {}
 
@@ -72,9 +74,12 @@ class TestPortEdits:
     def test_patch_existing_port(self) -> None:
         """A real change to an existing port is queued by port UUID; a no-op is not."""
         changes = NodeChanges(NODE, [PORT])
-        changes.patch_port("aa:bb:cc:dd:ee:01", [{"op": "replace", "path": "/pxe_enabled", "value": True}])
+        changes.patch_port("aa:bb:cc:dd:ee:01", [{"op": "replace", "path": "/pxe_enabled",
+                                                  "value": True}])
         assert changes.pending.ports_patched == {}
-        changes.patch_port("aa:bb:cc:dd:ee:01", [{"op": "add", "path": "/local_link_connection/port_id", "value": "Eth1"}])
+        changes.patch_port("aa:bb:cc:dd:ee:01", [{"op": "add",
+                                                  "path": "/local_link_connection/port_id",
+                                                  "value": "Eth1"}])
         assert changes.pending.ports_patched["p1"][0]["value"] == "Eth1"
 
 

@@ -158,7 +158,8 @@ def test_unknown_data_store() -> None:
     settings = load_settings(overrides={"processing": {"store_data": "swift"}})
     with pytest.raises(ConfigurationError) as info:
         create_store(settings, object())  # type: ignore[arg-type]
-    assert str(info.value) == "[processing]store_data = swift is not available; use database or none"
+    assert str(info.value) == (
+        "[processing]store_data = swift is not available; use database or none")
 
 
 def test_unknown_auth_strategy() -> None:

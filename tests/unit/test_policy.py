@@ -78,8 +78,8 @@ class TestTable:
             "introspection:continue": "rule:public_api", "introspection:status": reader,
             **dict.fromkeys(ADMIN_ONLY, admin)}
         assert {"introspection:start", "introspection:abort", "introspection:data",
-                              "introspection:reapply", "introspection:rule:get",
-                              "introspection:rule:create", "introspection:rule:delete"} == ADMIN_ONLY
+                "introspection:reapply", "introspection:rule:get", "introspection:rule:create",
+                "introspection:rule:delete"} == ADMIN_ONLY
         helpers = {rule.name: rule.check_str for rule in HELPER_RULES}
         assert helpers == {"is_admin": "role:admin or role:administrator or role:baremetal_admin",
                            "is_observer": "role:baremetal_observer",
@@ -161,7 +161,8 @@ class TestPolicyFile:
         with pytest.raises(ConfigurationError, match="Invalid policy file"):
             enforcer(tmp_path, policy_file=str(path))
 
-    def test_file_broken_while_running_denies(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def test_file_broken_while_running_denies(self, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
         """A file that stops parsing after start-up is logged, not a failed request: the check
         that finds it denies, later ones keep the rules that last loaded (oslo.policy's cache)."""
         path = tmp_path / "policy.yaml"
@@ -175,12 +176,14 @@ class TestPolicyFile:
         assert passed(policy, creds("one")) == READ
 
     def test_enforce_scope_is_accepted(self, tmp_path: Path) -> None:
-        """enforce_scope still loads; upstream's rules declare no scope types, so it changes nothing."""
+        """enforce_scope still loads; upstream's rules declare no scope types, so it changes
+        nothing."""
         conf = tmp_path / "inspector.conf"
         conf.write_text("[oslo_policy]\nenforce_scope = false\n")
         settings = load_settings([str(conf)])
         assert settings.oslo_policy.enforce_scope is False
-        assert passed(PolicyEnforcer(settings.conf), creds("admin", project="p")) == RULE_NAMES - PUBLIC
+        admin = creds("admin", project="p")
+        assert passed(PolicyEnforcer(settings.conf), admin) == RULE_NAMES - PUBLIC
 
 
 class TestSample:
@@ -208,7 +211,8 @@ class TestCommands:
         assert result.exit_code == 0 and result.output == sample_policy()
 
     def test_show_with_overrides(self, tmp_path: Path) -> None:
-        """``metalscope policy show`` prints the rules in force, file and legacy defaults included."""
+        """``metalscope policy show`` prints the rules in force, file and legacy defaults
+        included."""
         (tmp_path / "policy.yaml").write_text('"introspection:start": "role:member"\n')
         conf = tmp_path / "inspector.conf"
         conf.write_text("[oslo_policy]\nenforce_new_defaults = false\n")

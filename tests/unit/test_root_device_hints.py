@@ -139,7 +139,8 @@ class TestMatching:
 
     def test_all_hints_must_match(self) -> None:
         """Several hints combine with AND."""
-        assert names({"size": "<= 100", "model": "<in> model", "serial": "s== veryveryfakeserial"}) \
+        assert names({"size": "<= 100", "model": "<in> model",
+                      "serial": "s== veryveryfakeserial"}) \
             == ["/dev/sdc"]
 
     def test_empty_disk_attribute_skips_disk(self) -> None:

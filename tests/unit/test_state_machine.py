@@ -36,7 +36,8 @@ class TestNextState:
         assert next_state(State.WAITING, Event.ERROR) is State.ERROR
         assert next_state(State.ABORTING, Event.ERROR) is State.ERROR
 
-    @pytest.mark.parametrize("state", ["starting", "processing", "reapplying", "enrolling", "aborting"])
+    @pytest.mark.parametrize("state", ["starting", "processing", "reapplying", "enrolling",
+                                       "aborting"])
     def test_start_refused_while_busy(self, state: str) -> None:
         """Starting is refused in busy states with the upstream message."""
         with pytest.raises(InvalidTransition) as exc:

@@ -52,7 +52,7 @@ def fleet(ironic: LocalIronic) -> Iterator[list[tuple[str, SimulatedNode]]]:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         enrolled = pool.map(lambda m: ironic.enroll_node(
             None, {}, [m.pxe_mac], provision_state="enroll"), machines)
-        nodes = [(node["uuid"], machine) for node, machine in zip(enrolled, machines)]
+        nodes = [(node["uuid"], machine) for node, machine in zip(enrolled, machines, strict=True)]
     yield nodes
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(ironic.delete_node, [uuid for uuid, _ in nodes]))
@@ -248,7 +248,8 @@ def test_with_a_tooz_redis_backend_a_cut_processing_resumes_once_its_lock_expire
     patient = RetryPolicy(attempts=12, backoff=lambda retry: 5.0)
     with ScratchDatabase.create("postgresql") as database, \
             RoundRobinBalancer([("127.0.0.1", ironic.port)], delay=0.3) as slow_ironic, \
-            instances(tmp_path, database, [slow_ironic.url, ironic.url], coordination) as services, \
+            instances(tmp_path, database, [slow_ironic.url, ironic.url],
+                      coordination) as services, \
             RoundRobinBalancer(backends(services)) as balancer:
         doomed, other = services
         assert "tooz backend redis://" in other.log_file.read_text()

@@ -35,7 +35,8 @@ def settings(tmp_path: Path) -> Settings:
                                     "DEFAULT": {"introspection_delay": 0}})
 
 
-def make_client(settings: Settings, ironic: FakeIronic, registry: ExtensionRegistry | None = None) -> TestClient:
+def make_client(settings: Settings, ironic: FakeIronic,
+                registry: ExtensionRegistry | None = None) -> TestClient:
     async def factory(s: Settings) -> Services:
         repo = Repository(create_engine(s.database.connection))
         return Services(settings=s, repo=repo, ironic=ironic,  # type: ignore[arg-type]

@@ -31,7 +31,8 @@ def htpasswd(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def basic_client(settings: Settings, fake_ironic: FakeIronic, htpasswd: Path) -> Iterator[TestClient]:
+def basic_client(settings: Settings, fake_ironic: FakeIronic,
+                 htpasswd: Path) -> Iterator[TestClient]:
     client = make_client(settings, fake_ironic, ExtensionRegistry())
     with client:
         client.app.state.services.auth = HttpBasicAuth(load_htpasswd(str(htpasswd)))
@@ -43,7 +44,8 @@ class TestHtpasswd:
         """A non-bcrypt hash makes the file invalid, naming the user."""
         path = tmp_path / "htpasswd"
         path.write_text("bob:{SHA}abcdef\n")
-        with pytest.raises(ConfigurationError, match="Only bcrypt digested passwords are supported for bob"):
+        with pytest.raises(ConfigurationError,
+                           match="Only bcrypt digested passwords are supported for bob"):
             load_htpasswd(str(path))
 
     def test_unreadable(self, tmp_path: Path) -> None:
@@ -76,11 +78,13 @@ class TestRoutes:
             response = basic_client.get("/v1/introspection", headers=headers)
             assert response.status_code == 401 and error_of(response) == "Authentication required"
             assert "www-authenticate" not in response.headers
-        assert basic_client.get("/v1/introspection", headers=basic("admin", "secret")).status_code == 200
+        response = basic_client.get("/v1/introspection", headers=basic("admin", "secret"))
+        assert response.status_code == 200
         assert basic_client.get("/v1/rules", headers=basic("admin", "secret")).status_code == 200
         assert basic_client.get("/v1/rules").status_code == 401
 
     def test_malformed_header_is_json_400(self, basic_client: TestClient) -> None:
         """A malformed header gets a JSON 400 (upstream: empty body)."""
         response = basic_client.get("/v1/introspection", headers={"Authorization": "Bearer x"})
-        assert response.status_code == 400 and error_of(response) == 'Unsupported authorization type "Bearer"'
+        assert response.status_code == 400
+        assert error_of(response) == 'Unsupported authorization type "Bearer"'

@@ -105,7 +105,8 @@ def test_every_openapi_operation_is_covered(refusing: tuple[TestClient, RefuseAl
 
 
 class TestKeystoneAnswers:
-    def test_public_routes_without_token(self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
+    def test_public_routes_without_token(
+            self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
         client, validator = keystone_client
         assert client.get("/").status_code == 200
         assert client.get("/v1").status_code == 200
@@ -113,7 +114,8 @@ class TestKeystoneAnswers:
         assert response.status_code == 400  # reached the handler: its own validation
         assert validator.calls == 0
 
-    def test_no_or_invalid_token(self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
+    def test_no_or_invalid_token(
+            self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
         """401 JSON with keystonemiddleware's WWW-Authenticate header."""
         client, _validator = keystone_client
         for headers in ({}, {"X-Auth-Token": "forged"}):
@@ -128,7 +130,8 @@ class TestKeystoneAnswers:
                                token: str) -> None:
         """Tokens that cannot be Keystone's are a 401 without a question to Keystone."""
         client, validator = keystone_client
-        response = client.get("/v1/introspection", headers={"X-Auth-Token": token.encode("latin-1")})
+        response = client.get("/v1/introspection",
+                              headers={"X-Auth-Token": token.encode("latin-1")})
         assert response.status_code == 401 and error_of(response) == "Authentication required"
         assert validator.calls == 0
 
@@ -155,5 +158,6 @@ class TestKeystoneAnswers:
         validator.down = True
         response = client.get("/v1/introspection", headers={"X-Auth-Token": "admin"})
         assert response.status_code == 503
-        assert response.json() == {"error": {"message": "The Keystone service is temporarily unavailable."}}
+        assert response.json() == {
+            "error": {"message": "The Keystone service is temporarily unavailable."}}
         assert client.get("/", headers={"X-Auth-Token": "admin"}).status_code == 200

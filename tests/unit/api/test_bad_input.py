@@ -25,7 +25,8 @@ CONTINUE_BODIES = [
     b'"cpu": "fast", "memory": 7, "disks": {"a": 1}}, "root_disk": "sda", "lldp_raw": 5, '
     b'"pci_devices": {"x": 1}, "data": "extra"}',
     b"[" * 5000 + b"]" * 5000,
-    json.dumps({"inventory": {"interfaces": [{"name": "x" * 10000, "mac_address": "1" * 10000}]}}).encode(),
+    json.dumps({"inventory": {"interfaces": [{"name": "x" * 10000,
+                                              "mac_address": "1" * 10000}]}}).encode(),
 ]
 
 RULE_BODIES = [
@@ -33,7 +34,8 @@ RULE_BODIES = [
     b'{"actions": [{"action": "fail"}]}', b'{"actions": [{"action": "nosuch"}]}',
     b'{"actions": [{"action": "fail", "message": "x"}], "conditions": {"op": "eq"}}',
     b'{"actions": [{"action": "fail", "message": "x"}], "conditions": [{"op": "eq", "field": 5}]}',
-    b'{"actions": [{"action": "fail", "message": "x"}], "conditions": [{"op": "matches", "field": "a"}]}',
+    b'{"actions": [{"action": "fail", "message": "x"}], "conditions": '
+    b'[{"op": "matches", "field": "a"}]}',
     b'{"actions": [{"action": "fail", "message": "x"}], "conditions": '
     b'[{"op": "matches", "field": "a", "value": "("}]}',
     b'{"actions": [{"action": "fail", "message": "x"}], "conditions": '
@@ -46,13 +48,15 @@ RULE_BODIES = [
     b'{"actions": [{"action": "fail", "message": "x"}], "uuid": 5}',
     b'{"actions": [{"action": "fail", "message": "x"}], "scope": "' + b"s" * 300 + b'"}',
     b'{"actions": [{"action": "fail", "message": "x"}], "description": {"a": 1}}',
-    b'{"actions": [{"action": "fail", "message": "x"}], "conditions": [{"op": "eq", "field": "ftp://a", "value": 1}]}',
+    b'{"actions": [{"action": "fail", "message": "x"}], "conditions": '
+    b'[{"op": "eq", "field": "ftp://a", "value": 1}]}',
 ]
 
 PATHS = [
     ("GET", "/v1/introspection/%00"), ("GET", "/v1/introspection/" + "a" * 5000),
     ("POST", "/v1/introspection/..%2F..%2Fetc"), ("GET", "/v1/introspection?limit=1e3"),
-    ("GET", "/v1/introspection?limit=99999999999999999999999"), ("GET", "/v1/introspection?marker="),
+    ("GET", "/v1/introspection?limit=99999999999999999999999"),
+    ("GET", "/v1/introspection?marker="),
     ("GET", "/v1/introspection?state="), ("GET", f"/v1/introspection/{UUID}/data/unprocessed"),
     ("POST", f"/v1/introspection/{UUID}/abort"), ("GET", "/v1/rules/not-a-uuid"),
     ("DELETE", "/v1/rules/%20"), ("PUT", "/v1/rules"), ("PATCH", "/v1/introspection/x"),

@@ -61,7 +61,8 @@ class TestHead:
 
 
 @pytest.fixture
-def basic_client(settings: Settings, fake_ironic: FakeIronic, tmp_path: Path) -> Iterator[TestClient]:
+def basic_client(settings: Settings, fake_ironic: FakeIronic,
+                 tmp_path: Path) -> Iterator[TestClient]:
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text(f"admin:{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}\n")
     with make_client(settings, fake_ironic) as client:

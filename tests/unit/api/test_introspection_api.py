@@ -42,12 +42,14 @@ def ramdisk(bmc: str, error: str | None = None) -> dict:
 class TestStart:
     def test_start_and_status(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """A managed start answers 202 {} and the node reaches waiting after a reboot."""
-        node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.10"}, macs=["52:54:00:00:00:01"])
+        node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.10"},
+                                    macs=["52:54:00:00:00:01"])
         response = client.post(f"/v1/introspection/{node['uuid']}")
         assert response.status_code == 202 and response.text == "{}\n"
         body = wait_state(client, node["uuid"], "waiting")
         assert body["finished"] is False and body["error"] is None and body["finished_at"] is None
-        assert body["links"] == [{"href": f"http://testserver/v1/introspection/{node['uuid']}", "rel": "self"}]
+        assert body["links"] == [{"href": f"http://testserver/v1/introspection/{node['uuid']}",
+                                  "rel": "self"}]
         assert ("set_power_state", (node["uuid"], "rebooting")) in fake_ironic.calls
 
     def test_start_by_name_unmanaged(self, client: TestClient, fake_ironic: FakeIronic) -> None:
@@ -61,7 +63,8 @@ class TestStart:
     def test_unknown_node(self, client: TestClient) -> None:
         """An unknown name is a 404 naming it."""
         response = client.post("/v1/introspection/nope")
-        assert response.status_code == 404 and error_of(response) == "Node nope was not found in Ironic"
+        assert response.status_code == 404
+        assert error_of(response) == "Node nope was not found in Ironic"
 
     def test_bad_manage_boot(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """manage_boot must be a boolean spelling."""
@@ -112,7 +115,8 @@ class TestAbort:
         """Abort of a node without record is a 404."""
         uuid = "0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1"
         response = client.post(f"/v1/introspection/{uuid}/abort")
-        assert response.status_code == 404 and error_of(response) == f"Could not find node {uuid} in cache"
+        assert response.status_code == 404
+        assert error_of(response) == f"Could not find node {uuid} in cache"
 
 
 class TestContinue:
@@ -122,7 +126,8 @@ class TestContinue:
         assert response.status_code == 400
         assert error_of(response) == "Invalid data: expected a JSON object, got None"
 
-    @pytest.mark.parametrize("body,kind", [("[1]", "list"), ("3", "int"), ('"x"', "str"), ("null", "NoneType")])
+    @pytest.mark.parametrize("body,kind", [("[1]", "list"), ("3", "int"), ('"x"', "str"),
+                                           ("null", "NoneType")])
     def test_not_object(self, client: TestClient, body: str, kind: str) -> None:
         """A JSON body that is not an object names its type."""
         response = client.post("/v1/continue", content=body.encode())
@@ -185,7 +190,8 @@ class TestList:
             response = client.get(f"/v1/introspection?{query}")
             assert response.status_code == 400 and error_of(response) == message, query
         response = client.get("/v1/introspection?marker=0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a1")
-        assert response.status_code == 404 and error_of(response) == "The requested node was not found."
+        assert response.status_code == 404
+        assert error_of(response) == "The requested node was not found."
 
     def test_list_pages(self, client: TestClient, fake_ironic: FakeIronic) -> None:
         """Pages follow started_at descending."""
@@ -260,7 +266,8 @@ def test_failed_introspection_closes_filter(settings: Settings, fake_ironic: Fak
 
 def _fail_with_ramdisk_error(client: TestClient, fake_ironic: FakeIronic,
                              recorder: RecordingFilter) -> None:
-    node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"}, macs=["52:54:00:00:02:01"])
+    node = fake_ironic.add_node(driver_info={"ipmi_address": "192.0.2.12"},
+                                macs=["52:54:00:00:02:01"])
     client.post(f"/v1/introspection/{node['uuid']}")
     wait_state(client, node["uuid"], "waiting")
     assert recorder.allowed == {"52:54:00:00:02:01"} and not recorder.denied

@@ -126,7 +126,8 @@ class TestReapply:
     def test_given_body_is_saved_and_used(self, client: TestClient, gated: GatedIronic) -> None:
         uuid = _finished_node(client, gated, "192.0.2.63")["uuid"]
         body = ramdisk("192.0.2.63") | {"extra_key": "new"}
-        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=body).status_code == 202
+        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",
+                           json=body).status_code == 202
         wait_state(client, uuid, "finished")
         drain(client)
         assert client.get(f"/v1/introspection/{uuid}/data/unprocessed").json()["extra_key"] == "new"
@@ -148,7 +149,8 @@ class TestReapply:
         """Upstream answers 202 and its background does nothing: the state allows no reapply."""
         uuid = _waiting_node(client, gated)
         body = ramdisk("192.0.2.65")
-        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=body).status_code == 202
+        assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",
+                           json=body).status_code == 202
         drain(client)
         assert client.get(f"/v1/introspection/{uuid}").json()["state"] == "waiting"
         assert client.post(f"/v1/introspection/{uuid}/data/unprocessed",
@@ -157,7 +159,8 @@ class TestReapply:
     def test_unknown_record(self, client: TestClient) -> None:
         uuid = "0f5ad2c6-2c5e-4f0c-b0b8-7e77e1d3f2a2"
         response = client.post(f"/v1/introspection/{uuid}/data/unprocessed", json=ramdisk("x"))
-        assert response.status_code == 404 and error_of(response) == f"Could not find node {uuid} in cache"
+        assert response.status_code == 404
+        assert error_of(response) == f"Could not find node {uuid} in cache"
 
 
 class TestAbort:

@@ -97,7 +97,8 @@ class TestRetriedCallback:
     def test_retry_of_failed_callback_repeats_the_error(self, settings: Settings,
                                                         fake_ironic: FakeIronic) -> None:
         """With the default hooks a ramdisk error fails the node; the retry says so again."""
-        with make_client(settings, fake_ironic, ExtensionRegistry.from_settings(settings)) as client:
+        with make_client(settings, fake_ironic,
+                         ExtensionRegistry.from_settings(settings)) as client:
             self._fail_twice(client, fake_ironic)
 
     def _fail_twice(self, client: TestClient, fake_ironic: FakeIronic) -> None:
@@ -159,7 +160,8 @@ class TestRetryWindow:
 
     def test_success_retried_inside_and_after_the_window(self, tmp_path: Path,
                                                          fake_ironic: FakeIronic) -> None:
-        with make_client(_window_settings(tmp_path, 60), fake_ironic, ExtensionRegistry()) as client:
+        with make_client(_window_settings(tmp_path, 60), fake_ironic,
+                         ExtensionRegistry()) as client:
             uuid = _waiting_node(client, fake_ironic, "192.0.2.51")
             body = _body("192.0.2.51")
             assert _post(client, body).json() == {"uuid": uuid}
@@ -173,7 +175,8 @@ class TestRetryWindow:
     def test_error_repeated_only_inside_the_window(self, tmp_path: Path,
                                                    fake_ironic: FakeIronic) -> None:
         settings = _window_settings(tmp_path, 60, hooks="ramdisk_error")
-        with make_client(settings, fake_ironic, ExtensionRegistry.from_settings(settings)) as client:
+        with make_client(settings, fake_ironic,
+                         ExtensionRegistry.from_settings(settings)) as client:
             uuid = _waiting_node(client, fake_ironic, "192.0.2.52")
             body = _body("192.0.2.52", error="psu smoking")
             assert _post(client, body).status_code == 400

@@ -8,7 +8,8 @@ from starlette.testclient import TestClient
 from metalscope.api.versions import VersionError, parse_version
 from tests.unit.api.conftest import error_of
 
-MIN, MAX = "X-OpenStack-Ironic-Inspector-API-Minimum-Version", "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
+MIN = "X-OpenStack-Ironic-Inspector-API-Minimum-Version"
+MAX = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 
 
 class TestParseVersion:
@@ -23,7 +24,8 @@ class TestParseVersion:
         with pytest.raises(VersionError) as exc:
             parse_version(value)
         assert exc.value.status == 400
-        assert exc.value.message == "Malformed API version: expected string in form of X.Y or latest"
+        assert exc.value.message == (
+            "Malformed API version: expected string in form of X.Y or latest")
 
     @pytest.mark.parametrize("value", ["1.19", "2.0", "0.9"])
     def test_unsupported(self, value: str) -> None:
@@ -45,7 +47,8 @@ class TestDiscovery:
 
     def test_forwarded_headers(self, client: TestClient) -> None:
         """Links follow X-Forwarded-Proto/Host/Prefix."""
-        response = client.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "myhost",
+        response = client.get("/", headers={"X-Forwarded-Proto": "https",
+                                            "X-Forwarded-Host": "myhost",
                                             "X-Forwarded-Prefix": "/ironic_inspector"})
         assert response.json()["versions"][0]["links"][0]["href"] == "https://myhost/ironic_inspector/v1"
 
@@ -54,7 +57,8 @@ class TestDiscovery:
         """GET /v1 lists continue, introspection and rules."""
         response = client.get(path)
         assert response.status_code == 200
-        assert [r["name"] for r in response.json()["resources"]] == ["continue", "introspection", "rules"]
+        names = [r["name"] for r in response.json()["resources"]]
+        assert names == ["continue", "introspection", "rules"]
 
     def test_unknown_version(self, client: TestClient) -> None:
         """An unknown single segment is a 404 naming it."""
@@ -69,7 +73,8 @@ class TestDiscovery:
 
     def test_bad_version_header_before_routing(self, client: TestClient) -> None:
         """A bad version is rejected even on unknown URLs, with headers."""
-        response = client.get("/v1/nothing", headers={"X-OpenStack-Ironic-Inspector-API-Version": "1.99"})
+        response = client.get("/v1/nothing",
+                              headers={"X-OpenStack-Ironic-Inspector-API-Version": "1.99"})
         assert response.status_code == 406 and response.headers[MIN] == "1.0"
         response = client.get("/", headers={"OpenStack-API-Version": "baremetal-introspection abc"})
         assert response.status_code == 400

@@ -6,47 +6,22 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations.repeats import callback_digest
 from metalscope.services import Services
-from metalscope.settings import Settings, load_settings
 from metalscope.simulator import make_node as make_machine
 from metalscope.simulator import ramdisk_data
-from metalscope.storage import migrate, tables
+from metalscope.storage import tables
 from tests.unit.api.conftest import error_of, make_client
 from tests.unit.api.test_introspection_api import wait_state
+from tests.unit.operations.outage_app import WAIT, outage_settings
 from tests.unit.operations.outage_ironic import UNREACHABLE, OutageIronic
-
-WAIT = 0.5  # [processing]ironic_wait of these tests
-
-
-def outage_settings(tmp_path: Path, default: dict[str, Any] | None = None,
-                    **processing: Any) -> Settings:
-    url = f"sqlite:///{tmp_path / 'outage.sqlite'}"
-    migrate.upgrade(url)
-    return load_settings(overrides={
-        "database": {"connection": url}, "DEFAULT": {"introspection_delay": 0, **(default or {})},
-        "processing": {"ironic_wait": WAIT, "store_data": "database", **processing}})
-
-
-@pytest.fixture
-def ironic() -> OutageIronic:
-    return OutageIronic()
-
-
-@pytest.fixture
-def client(tmp_path: Path, ironic: OutageIronic) -> Iterator[TestClient]:
-    settings = outage_settings(tmp_path)
-    with make_client(settings, ironic, ExtensionRegistry.from_settings(settings)) as test_client:
-        yield test_client
 
 
 def services(client: TestClient) -> Services:
@@ -105,7 +80,8 @@ class TestCallbackDuringOutage:
         response = post(client, body_of(1))
         elapsed = time.monotonic() - started
         assert response.status_code == 503
-        assert error_of(response) == f"Ironic could not be reached, please retry later: {UNREACHABLE}"
+        assert error_of(response) == (
+            f"Ironic could not be reached, please retry later: {UNREACHABLE}")
         assert WAIT <= elapsed < WAIT + 1.5
         assert ironic.refused >= 2  # tried again within the wait
         record = status(client, uuid)
@@ -188,7 +164,8 @@ class TestLookupDuringOutage:
         with make_client(settings, ironic, ExtensionRegistry.from_settings(settings)) as client:
             ironic.down = True
             response = post(client, body)
-            assert response.status_code == 503 and "Ironic could not be reached" in error_of(response)
+            assert response.status_code == 503
+            assert "Ironic could not be reached" in error_of(response)
             assert client.get(f"/v1/introspection/{node['uuid']}").status_code == 404
             ironic.down = False
             assert post(client, body).json() == {"uuid": node["uuid"]}

@@ -8,10 +8,10 @@ from pathlib import Path
 from metalscope.extensions import ExtensionRegistry
 from tests.unit.api.conftest import make_client
 from tests.unit.api.test_introspection_api import wait_state
+from tests.unit.operations.outage_app import outage_settings
 from tests.unit.operations.outage_ironic import UNREACHABLE, OutageIronic
 from tests.unit.operations.test_callback_outage import (
     body_of,
-    outage_settings,
     post,
     status,
     waiting_node,

@@ -63,7 +63,7 @@ class TestRebase:
 
 def _changes(ironic: OutageIronic) -> NodeChanges:
     node = ironic.add_node(macs=["52:54:00:00:00:01"], properties={"old": "x"})
-    changes = NodeChanges(node, [p for p in ironic.ports.values()])
+    changes = NodeChanges(node, list(ironic.ports.values()))
     changes.update_properties(cpus="8")
     changes.patch([{"op": "remove", "path": "/properties/old"}])
     changes.create_port("52:54:00:00:00:09")

@@ -56,7 +56,8 @@ def test_other_errors_are_not_unavailable() -> None:
 def test_unavailable_is_a_retryable_503() -> None:
     exc = IronicUnavailable("Cannot reach Ironic: refused")
     assert status_for(exc) == 503
-    assert str(exc) == "Ironic could not be reached, please retry later: Cannot reach Ironic: refused"
+    assert str(exc) == (
+        "Ironic could not be reached, please retry later: Cannot reach Ironic: refused")
     assert exc.headers == {"Retry-After": "5"} and exc.retry_after == 5
     assert exc.detail == "Cannot reach Ironic: refused"
 

@@ -15,14 +15,12 @@ from metalscope.operations import recovery
 from metalscope.storage import tables
 from tests.unit.api.conftest import make_client
 from tests.unit.api.test_introspection_api import drain, wait_state
+from tests.unit.operations.outage_app import outage_settings
 from tests.unit.operations.outage_ironic import OutageIronic
-from tests.unit.operations.test_callback_outage import (  # noqa: F401 (client, ironic: fixtures)
+from tests.unit.operations.test_callback_outage import (
     body_of,
     call,
     callback_row,
-    client,
-    ironic,
-    outage_settings,
     post,
     services,
     status,

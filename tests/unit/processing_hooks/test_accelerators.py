@@ -69,7 +69,8 @@ class TestBeforeUpdate:
     def test_every_match_listed(self) -> None:
         """Two matching cards give two accelerators in PCI order."""
         data = ramdisk_data()
-        data["pci_devices"].append({"vendor_id": "10de", "product_id": "1df6", "bus": "0000:af:00.0"})
+        data["pci_devices"].append({"vendor_id": "10de", "product_id": "1df6",
+                                    "bus": "0000:af:00.0"})
         node = node_changes()
         AcceleratorsHook(settings()).before_update(data, node)
         assert [a["pci_address"] for a in node.properties["accelerators"]] == [

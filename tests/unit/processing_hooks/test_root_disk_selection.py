@@ -29,7 +29,7 @@ class TestLocalGb:
 
     def test_functional_standard(self) -> None:
         """The functional-test 1000 GiB root disk gives "999" (spec 13.1)."""
-        data, node = run(functional_ramdisk_data(), **FUNCTIONAL_NODE)
+        _data, node = run(functional_ramdisk_data(), **FUNCTIONAL_NODE)
         assert node.properties["local_gb"] == "999"
 
     def test_functional_no_root_disk(self) -> None:
@@ -72,7 +72,7 @@ class TestLocalGb:
 
     def test_missing_inventory(self) -> None:
         """The common inventory check applies."""
-        with pytest.raises(HookError, match="^Hardware inventory is empty or missing$"):
+        with pytest.raises(HookError, match=r"^Hardware inventory is empty or missing$"):
             run({"root_disk": disk()})
 
 
@@ -123,6 +123,6 @@ class TestRootDeviceHints:
 
     def test_all_disks_skipped(self) -> None:
         """Skipping every disk leaves nothing to satisfy the hints."""
-        with pytest.raises(HookError, match="^No disks satisfied root device hints$"):
+        with pytest.raises(HookError, match=r"^No disks satisfied root device hints$"):
             run(ramdisk_data(), root_device={"size": ">= 1"},
                 skip_block_devices=[{"rotational": False}])

@@ -64,5 +64,5 @@ class TestBeforeUpdate:
 
     def test_missing_inventory(self) -> None:
         """The common inventory check applies."""
-        with pytest.raises(HookError, match="^Hardware inventory is empty or missing$"):
+        with pytest.raises(HookError, match=r"^Hardware inventory is empty or missing$"):
             SchedulerHook(settings()).before_update({"inventory": {}}, node_changes())

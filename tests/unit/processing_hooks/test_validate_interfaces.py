@@ -114,7 +114,8 @@ class TestBeforeProcessing:
     def test_invalid_interfaces_skipped(self, caplog: pytest.LogCaptureFixture) -> None:
         """Interfaces without a name, without a MAC or with an invalid MAC are skipped."""
         data = with_interfaces(interface("", "aa:bb:cc:dd:ee:01"), interface("eth1", None),
-                               interface("eth2", "not-a-mac"), interface("eth3", "aa:bb:cc:dd:ee:03"),
+                               interface("eth2", "not-a-mac"),
+                               interface("eth3", "aa:bb:cc:dd:ee:03"),
                                boot_interface=None)
         with caplog.at_level(logging.DEBUG):
             preprocessed(data)
@@ -143,7 +144,7 @@ class TestBeforeProcessing:
         data = with_interfaces(interface("eth0", "aa:bb:cc:dd:ee:01", None),
                                interface("eth1", "aa:bb:cc:dd:ee:02"),
                                boot_interface="01-aa-bb-cc-dd-ee-01")
-        with pytest.raises(HookError, match="^No suitable interfaces found in "):
+        with pytest.raises(HookError, match=r"^No suitable interfaces found in "):
             preprocessed(data)
 
     def test_loopback_never_selected(self) -> None:

@@ -209,7 +209,7 @@ class TestReconcile:
         await pxe.start()
         assert backend.files_written == 1001
         await start_introspection(repo, NODE_1, macs[:5])
-        ironic.set_macs(macs[:-5] + ["52:54:00:ff:00:01", "52:54:00:ff:00:02"])
+        ironic.set_macs([*macs[:-5], "52:54:00:ff:00:01", "52:54:00:ff:00:02"])
         await pxe.reconcile()
         # 5 opened, 5 removed ports rewritten to the (now open) unknown policy, 2 new, wildcard
         assert backend.files_written == 1001 + 13
@@ -250,7 +250,7 @@ class TestReconcile:
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
         """Q-PXE-1 fixed: a failed sync does not break the filter until a restart."""
         ironic = PortsIronic([A])
-        pxe, backend = make_filter(hosts, repo, ironic)
+        pxe, _backend = make_filter(hosts, repo, ironic)
         await pxe.start()
         real_write = dnsmasq.write_locked
 

@@ -225,8 +225,8 @@ class TestDriver:
     async def test_deny_unknown_macs_keeps_an_allow_list(self, repo: Repository,
                                                          runner: FakeRunner) -> None:
         fresh_host(runner)
-        pxe, chain = make_filter(repo, PortsIronic([A, B]), runner,
-                                 pxe_filter={"driver": "iptables", "deny_unknown_macs": True})
+        pxe, _chain = make_filter(repo, PortsIronic([A, B]), runner,
+                                  pxe_filter={"driver": "iptables", "deny_unknown_macs": True})
         await pxe.start()
         await start_introspection(repo, NODE_1, [A])
         runner.clear()
@@ -238,7 +238,7 @@ class TestDriver:
     async def test_reconcile_without_changes_only_reads(self, repo: Repository,
                                                         runner: FakeRunner) -> None:
         fresh_host(runner)
-        pxe, chain = make_filter(repo, PortsIronic([A, B]), runner)
+        pxe, _chain = make_filter(repo, PortsIronic([A, B]), runner)
         await pxe.start()
         runner.on(has("-S", CHAIN), listing("-j REJECT --reject-with icmp-port-unreachable"))
         runner.on(has("-C"), Completed((), 0))
@@ -250,7 +250,7 @@ class TestDriver:
                                                      runner: FakeRunner) -> None:
         """Someone deleted a rule: only that rule is put back."""
         fresh_host(runner)
-        pxe, chain = make_filter(repo, PortsIronic([A, B, C]), runner)
+        pxe, _chain = make_filter(repo, PortsIronic([A, B, C]), runner)
         await pxe.start()
         await start_introspection(repo, NODE_1, [A])
         await pxe.allow({A})

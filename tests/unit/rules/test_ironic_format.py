@@ -280,7 +280,8 @@ class TestConditionLoops:
 class TestActions:
     @pytest.mark.parametrize(("path", "expected"), [
         ("driver_info.ipmi_address", "/driver_info/ipmi_address"),
-        ("/extra/a.b", "/extra/a.b"), ("driver", "/driver"), ("properties/cpus", "/properties/cpus")])
+        ("/extra/a.b", "/extra/a.b"), ("driver", "/driver"),
+        ("properties/cpus", "/properties/cpus")])
     def test_paths(self, path: str, expected: str) -> None:
         """Dotted or slashed paths become PATCH paths (a slash wins, as in Ironic)."""
         assert patch_path(path) == expected

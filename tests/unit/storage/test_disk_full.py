@@ -79,9 +79,9 @@ async def test_full_database_is_service_unavailable(small_repo: Repository,
     """A real "database or disk is full": 503 with the cause, logged once, tried once;
     nothing of it stored; the database still serves reads and small writes."""
     await small_repo.start_introspection(UUID, False, ["192.0.2.1"], None)
-    with caplog.at_level(logging.INFO, logger="metalscope.storage.transactions"):
-        with pytest.raises(DatabaseFull) as caught:
-            await small_repo.store_data(UUID, False, {"blob": "x" * 1_000_000})
+    with (caplog.at_level(logging.INFO, logger="metalscope.storage.transactions"),
+          pytest.raises(DatabaseFull) as caught):
+        await small_repo.store_data(UUID, False, {"blob": "x" * 1_000_000})
     assert isinstance(caught.value, ServiceUnavailable)
     assert caught.value.headers == {"Retry-After": "60"}
     assert str(caught.value) == (

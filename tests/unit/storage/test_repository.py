@@ -37,9 +37,11 @@ class TestStatusRecords:
 
     async def test_concurrent_transitions_one_wins(self, repo: Repository) -> None:
         """Of two concurrent process events on the same record exactly one succeeds."""
-        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None), Event.WAIT)
+        record = await repo.transition(await repo.start_introspection(UUID_A, True, [], None),
+                                       Event.WAIT)
         results = await asyncio.gather(repo.transition(record, Event.PROCESS),
-                                       repo.transition(record, Event.PROCESS), return_exceptions=True)
+                                       repo.transition(record, Event.PROCESS),
+                                       return_exceptions=True)
         assert sum(isinstance(r, StateConflict) for r in results) == 1
 
     async def test_invalid_event_changes_nothing(self, repo: Repository) -> None:
@@ -49,7 +51,8 @@ class TestStatusRecords:
             await repo.transition(record, Event.PROCESS)
         assert (await repo.get_node(UUID_A)).state is State.STARTING  # type: ignore[union-attr]
 
-    async def test_terminal_transition_finishes_and_drops_attributes(self, repo: Repository) -> None:
+    async def test_terminal_transition_finishes_and_drops_attributes(self,
+                                                                     repo: Repository) -> None:
         """Reaching error sets finished_at and error and deletes lookup attributes."""
         record = await repo.start_introspection(UUID_A, True, ["192.0.2.1"], None)
         await repo.add_attributes(UUID_A, "mac", ["aa:bb:cc:dd:ee:ff"])
@@ -143,7 +146,8 @@ class TestRules:
         first = Rule(uuid=UUID_A, description="one", scope=None,
                      conditions=[Condition("eq", "memory_mb", params={"value": 1024}),
                                  Condition("is-empty", "x", "all", True)],
-                     actions=[Action("fail", {"message": "boom"}), Action("add-trait", {"name": "T"})])
+                     actions=[Action("fail", {"message": "boom"}),
+                              Action("add-trait", {"name": "T"})])
         await repo.create_rule(first)
         await asyncio.sleep(0.01)
         await repo.create_rule(Rule(uuid=UUID_B, actions=[Action("fail", {"message": "x"})]))
@@ -166,8 +170,8 @@ class TestRules:
             await conn.execute(sa.update(t.rules).values(
                 created_at=datetime.datetime(2023, 1, 1)))
         with_conditions = [UUID_B, UUID_C]
-        expected = (with_conditions + [UUID_A] if repo.engine.dialect.name == "postgresql"
-                    else [UUID_A] + with_conditions)
+        expected = ([*with_conditions, UUID_A] if repo.engine.dialect.name == "postgresql"
+                    else [UUID_A, *with_conditions])
         assert [r.uuid for r in await repo.list_rules()] == expected
 
     async def test_rows_written_by_upstream(self, repo: Repository) -> None:

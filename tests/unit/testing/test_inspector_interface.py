@@ -63,7 +63,8 @@ def test_release_of_each_venv_keys_the_schema_cache(tmp_path: Path) -> None:
                                    "ironic_python_agent-13.0.0"]),
                           ("v32", ["ironic-32.1.0", "ironic-lib-7.0.0"])):
         for folder in folders:
-            (tmp_path / venv / "lib/python3.11/site-packages" / f"{folder}.dist-info").mkdir(parents=True)
+            site_packages = tmp_path / venv / "lib/python3.11/site-packages"
+            (site_packages / f"{folder}.dist-info").mkdir(parents=True)
         (tmp_path / venv / "bin").mkdir()
     assert ironic_release(tmp_path / "v39" / "bin") == "39.0.0"
     assert ironic_release(tmp_path / "v32" / "bin") == "32.1.0"

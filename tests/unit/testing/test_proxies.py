@@ -56,7 +56,8 @@ class TestIdleClosingProxy:
             with IdleClosingProxy(address, idle_close=0.2) as proxy:
                 reader, writer = await connect(proxy)
                 writer.write(b"PATCH /slow HTTP/1.1\r\n")
-                assert await asyncio.wait_for(reader.readline(), 2) == b"ok PATCH /slow HTTP/1.1\r\n"
+                line = await asyncio.wait_for(reader.readline(), 2)
+                assert line == b"ok PATCH /slow HTTP/1.1\r\n"
                 writer.close()
         assert proxy.idle_closes == 0
 

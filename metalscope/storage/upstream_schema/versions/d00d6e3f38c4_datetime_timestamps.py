@@ -35,7 +35,7 @@ def _convert_rows() -> None:
     bind = op.get_bind()
     rows = bind.execute(sa.select(nodes.c.uuid, *(nodes.c[name] for name in _COLUMNS))).all()
     for uuid, *stamps in rows:
-        values = {f"new_{name}": _from_epoch(v) for name, v in zip(_COLUMNS, stamps)}
+        values = {f"new_{name}": _from_epoch(v) for name, v in zip(_COLUMNS, stamps, strict=True)}
         bind.execute(nodes.update().where(nodes.c.uuid == uuid).values(**values))
 
 

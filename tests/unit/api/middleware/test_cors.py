@@ -137,7 +137,8 @@ class TestInTheApp:
                                                                  cors_client: TestClient) -> None:
         response = cors_client.options("/v1/introspection", headers={
             "Origin": DASHBOARD, "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "X-Auth-Token,X-OpenStack-Ironic-Inspector-API-Version"})
+            "Access-Control-Request-Headers":
+                "X-Auth-Token,X-OpenStack-Ironic-Inspector-API-Version"})
         assert response.status_code == 200
         assert response.headers["Access-Control-Allow-Origin"] == DASHBOARD
         assert response.headers["Allow"] == "GET, HEAD, OPTIONS"

@@ -136,4 +136,5 @@ class TestLinks:
     def test_default_ports_and_prefix_forms(self, tmp_path: Path, headers: dict[str, str],
                                             href: str) -> None:
         with client_for(tmp_path, None) as client:
-            assert client.get("/", headers=headers).json()["versions"][0]["links"][0]["href"] == href
+            versions = client.get("/", headers=headers).json()["versions"]
+            assert versions[0]["links"][0]["href"] == href
