@@ -18,7 +18,7 @@ from metalscope.settings.model import SECTIONS, Settings
 from metalscope.settings.option import Declared, declared
 
 WIDTH = 70
-HEADER = "MetalScope's configuration (ironic-inspector's sections, names and defaults)"
+HEADER = "Sample MetalScope configuration (ironic-inspector's options)"
 #: How a secret value other than the default is shown.
 HIDDEN = "****"
 

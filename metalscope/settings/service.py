@@ -22,6 +22,11 @@ DEFAULT_IPMI_ADDRESS_FIELDS = ["redfish_address", "ilo_address", "drac_host", "d
                                "ibmc_address"]
 
 
+def _fqdn() -> str:
+    """This machine's fully qualified domain name (asked each time, never at import)."""
+    return socket.getfqdn()
+
+
 @section
 class DefaultSection:
     """``[DEFAULT]``: the service itself (oslo.log's options are in :class:`LoggingSection`)."""
@@ -35,7 +40,7 @@ class DefaultSection:
         INTEGER, help="File mode of listen_unix_socket in octal digits (such as 660); unset "
                       "keeps the mode the process umask gives.")
     host: str = computed(
-        STRING, socket.getfqdn, sample_default="<this machine's FQDN>",
+        STRING, _fqdn, sample_default="<this machine's FQDN>",
         help="Name of this service instance, used in locks and leader election; defaults to "
              "the fully qualified domain name of the machine.")
     auth_strategy: str = option(

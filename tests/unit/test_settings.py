@@ -60,7 +60,8 @@ class TestUpstreamFile:
         path.write_text(UPSTREAM_SANDBOX)
         settings = load_settings([str(path)])
         assert not settings.embedded
-        assert settings.default.listen_address == "127.0.0.1" and settings.default.listen_port == 5050
+        assert settings.default.listen_address == "127.0.0.1"
+        assert settings.default.listen_port == 5050
         assert settings.processing.hook_names[-2:] == ["lldp_basic", "local_link_connection"]
         assert settings.processing.hook_names[0] == "ramdisk_error"
         assert settings.capabilities.cpu_flags == {"vmx": "cpu_vt", "aes": "cpu_aes"}
@@ -94,7 +95,7 @@ class TestUpstreamFile:
 
     def test_missing_file(self) -> None:
         """A missing file is reported by name."""
-        with pytest.raises(FileNotFoundError, match="/nope.conf"):
+        with pytest.raises(FileNotFoundError, match=r"/nope\.conf"):
             load_settings(["/nope.conf"])
 
 
