@@ -121,7 +121,8 @@ class PolicyEnforcer:
         try:
             self._enforcer.load_rules()
         except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"Invalid policy file {self._enforcer.policy_file}: {exc}") from exc
+            raise ConfigurationError(
+                f"Invalid policy file {self._enforcer.policy_file}: {exc}") from exc
         unknown = set(self._enforcer.file_rules) - {r.name for r in (*HELPER_RULES, *API_RULES)}
         if unknown:
             LOG.warning("The policy file defines rules MetalScope does not use: %s",
