@@ -43,7 +43,6 @@ from urllib.parse import quote
 import httpx
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import noauth as ks_noauth
 
 from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
@@ -51,6 +50,7 @@ from metalscope.http_transport import StreamTransport
 from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
 from metalscope.keystone_tls import httpx_verify
 from metalscope.settings import Settings
+from metalscope.settings.libraries import keystone_adapter
 
 LOG = logging.getLogger(__name__)
 
@@ -261,12 +261,8 @@ async def _keystone_call(func: Callable[[], T]) -> T:
 
 
 def _keystone_adapter(settings: Settings) -> ks_adapter.Adapter:
-    conf = settings.conf
     try:
-        auth = ks_loading.load_auth_from_conf_options(conf, "ironic")
-        session = ks_loading.load_session_from_conf_options(conf, "ironic", auth=auth)
-        return ks_loading.load_adapter_from_conf_options(conf, "ironic", session=session,
-                                                         auth=auth)
+        return keystone_adapter(settings, "ironic")
     except (ks_exceptions.ClientException, TypeError, ValueError) as exc:
         raise ConfigurationError(f"Invalid [ironic] authentication options: {exc}") from exc
 
@@ -299,7 +295,7 @@ class IronicClient:
     def from_settings(cls, settings: Settings, **options: Any) -> IronicClient:
         """A client for the ``[ironic]`` section; ``options`` go to the constructor."""
         adapter = _keystone_adapter(settings)
-        timeout = settings.conf.ironic.timeout or DEFAULT_TIMEOUT
+        timeout = settings.ironic.timeout or DEFAULT_TIMEOUT
         idle = settings.ironic.connection_idle_timeout
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
                               max_keepalive_connections=MAX_CONNECTIONS if idle > 0 else 0,

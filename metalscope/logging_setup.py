@@ -305,7 +305,7 @@ def ignored_options(settings: Settings) -> list[str]:
     if settings.logging.publish_errors:
         notes.append("[DEFAULT]publish_errors is ignored: publishing errors as notifications "
                      "needs oslo.messaging, which MetalScope does not use")
-    if getattr(settings.conf, "use_eventlog", False):
+    if settings.logging.use_eventlog:
         notes.append("[DEFAULT]use_eventlog is ignored: there is no Windows event log here")
     return notes
 

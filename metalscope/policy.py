@@ -18,6 +18,8 @@ from typing import Any
 from oslo_policy import policy
 
 from metalscope.errors import ConfigurationError
+from metalscope.settings import Settings
+from metalscope.settings.libraries import policy_enforcer_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -103,22 +105,24 @@ def rule_defaults() -> list[policy.RuleDefault]:
 
 
 class PolicyEnforcer:
-    """oslo.policy evaluation of the API rules, reading ``[oslo_policy]`` from ``conf``.
+    """oslo.policy evaluation of the API rules, with the ``[oslo_policy]`` options of
+    ``settings``.
 
-    ``conf`` is the configuration object the settings were read from (oslo.policy resolves a
-    relative ``policy_file`` against its configuration files). The policy file is read at
+    oslo.policy reads the configuration the settings were loaded from (it resolves a relative
+    ``policy_file`` against the configuration files). The policy file is read at
     construction, so a broken file stops the service from starting, and re-read by oslo.policy
     whenever it changes.
     """
 
-    def __init__(self, conf: Any) -> None:
-        self._enforcer = policy.Enforcer(conf)
+    def __init__(self, settings: Settings) -> None:
+        self._enforcer = policy.Enforcer(policy_enforcer_conf(settings))
         self._enforcer.suppress_default_change_warnings = True
         self._enforcer.register_defaults(rule_defaults())
         try:
             self._enforcer.load_rules()
         except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"Invalid policy file {self._enforcer.policy_file}: {exc}") from exc
+            raise ConfigurationError(
+                f"Invalid policy file {self._enforcer.policy_file}: {exc}") from exc
         unknown = set(self._enforcer.file_rules) - {r.name for r in (*HELPER_RULES, *API_RULES)}
         if unknown:
             LOG.warning("The policy file defines rules MetalScope does not use: %s",

@@ -26,7 +26,7 @@ def show_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) ->
     """Print the rules in force with this configuration ([oslo_policy] and its policy file)."""
     settings = load_cli_settings(config_files, config_dirs)
     try:
-        rules = PolicyEnforcer(settings.conf).effective_rules()
+        rules = PolicyEnforcer(settings).effective_rules()
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     for name, check in rules.items():

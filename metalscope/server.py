@@ -113,7 +113,7 @@ def run_server(settings: Settings) -> None:
     if settings.embedded:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,
-                    settings.conf.ironic.endpoint_override)
+                    settings.ironic.endpoint_override)
     validate_startup(settings)
     for line in ignored_settings(settings.differs_from_default):
         LOG.warning("%s", line)

@@ -65,7 +65,7 @@ class KeystoneAccess:
         section = settings.keystone_authtoken
         validator = TokenValidator.from_settings(settings)
         uri = section.www_authenticate_uri or validator.service.auth_url
-        return cls(validator, PolicyEnforcer(settings.conf),
+        return cls(validator, PolicyEnforcer(settings),
                    TokenCache(section.token_cache_time, section.token_cache_size),
                    f'Keystone uri="{uri}"' if uri else None)
 

@@ -25,13 +25,13 @@ from typing import Any, TypeVar
 
 import httpx
 from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 
 from metalscope.auth.base import Identity
 from metalscope.errors import ConfigurationError, ServiceUnavailable
 from metalscope.keystone_tls import httpx_verify
 from metalscope.settings import Settings
+from metalscope.settings.libraries import keystone_auth
 
 LOG = logging.getLogger(__name__)
 
@@ -106,17 +106,15 @@ class ServiceCredentials:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceCredentials:
-        conf, section = settings.conf, settings.keystone_authtoken
+        section = settings.keystone_authtoken
         try:
-            auth = ks_loading.load_auth_from_conf_options(conf, "keystone_authtoken")
-            session = ks_loading.load_session_from_conf_options(conf, "keystone_authtoken",
-                                                                auth=auth)
+            auth = keystone_auth(settings, "keystone_authtoken")
         except (ks_exceptions.ClientException, TypeError, ValueError) as exc:
             raise ConfigurationError(f"Invalid [keystone_authtoken] options: {exc}") from exc
-        if auth is None:
+        if auth.plugin is None:
             raise ConfigurationError("[keystone_authtoken] needs auth_type (e.g. password) and "
                                      "the service credentials to validate tokens with")
-        return cls(auth, session, section.interface, section.region_name)
+        return cls(auth.plugin, auth.session, section.interface, section.region_name)
 
     @property
     def auth_url(self) -> str | None:

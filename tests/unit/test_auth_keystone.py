@@ -226,7 +226,7 @@ def counting() -> CountingValidator:
 @pytest.fixture
 def access(tmp_path: Path, counting: CountingValidator) -> KeystoneAccess:
     settings = load_settings(overrides={"oslo_policy": {"policy_file": str(tmp_path / "none")}})
-    return KeystoneAccess(counting, PolicyEnforcer(settings.conf), TokenCache(300),
+    return KeystoneAccess(counting, PolicyEnforcer(settings), TokenCache(300),
                           'Keystone uri="http://keystone.test"')
 
 
@@ -282,7 +282,7 @@ class TestAccess:
     async def test_concurrent_requests_share_one_validation(self, tmp_path: Path) -> None:
         counting = CountingValidator(tokens(), delay=0.05)
         settings = load_settings(overrides={"oslo_policy": {"policy_file": str(tmp_path / "x")}})
-        access = KeystoneAccess(counting, PolicyEnforcer(settings.conf), TokenCache(300))
+        access = KeystoneAccess(counting, PolicyEnforcer(settings), TokenCache(300))
         results = await asyncio.gather(*(
             access.check("introspection:status", headers("reader"), public=False)
             for _ in range(20)))
@@ -291,7 +291,7 @@ class TestAccess:
     async def test_cancelled_caller_does_not_break_the_others(self, tmp_path: Path) -> None:
         counting = CountingValidator(tokens(), delay=0.05)
         settings = load_settings(overrides={"oslo_policy": {"policy_file": str(tmp_path / "x")}})
-        access = KeystoneAccess(counting, PolicyEnforcer(settings.conf), TokenCache(300))
+        access = KeystoneAccess(counting, PolicyEnforcer(settings), TokenCache(300))
         first = asyncio.ensure_future(access.identity("reader"))
         second = asyncio.ensure_future(access.identity("reader"))
         await asyncio.sleep(0.01)

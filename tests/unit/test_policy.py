@@ -60,7 +60,7 @@ LEGACY_DEFAULTS = {
 
 def enforcer(tmp_path: Path, **oslo_policy: Any) -> PolicyEnforcer:
     oslo_policy.setdefault("policy_file", str(tmp_path / "absent-policy.yaml"))
-    return PolicyEnforcer(load_settings(overrides={"oslo_policy": oslo_policy}).conf)
+    return PolicyEnforcer(load_settings(overrides={"oslo_policy": oslo_policy}))
 
 
 def passed(policy: PolicyEnforcer, credentials: dict[str, Any]) -> set[str]:
@@ -139,7 +139,7 @@ class TestPolicyFile:
         (tmp_path / "policy.yaml").write_text('"introspection:abort": "role:member"\n')
         conf = tmp_path / "inspector.conf"
         conf.write_text("[DEFAULT]\nauth_strategy = keystone\n")
-        policy = PolicyEnforcer(load_settings([str(conf)]).conf)
+        policy = PolicyEnforcer(load_settings([str(conf)]))
         assert passed(policy, creds("member", project="p")) == {"introspection:abort"}
 
     def test_changes_apply_without_restart(self, tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ class TestPolicyFile:
         settings = load_settings([str(conf)])
         assert settings.oslo_policy.enforce_scope is False
         admin = creds("admin", project="p")
-        assert passed(PolicyEnforcer(settings.conf), admin) == RULE_NAMES - PUBLIC
+        assert passed(PolicyEnforcer(settings), admin) == RULE_NAMES - PUBLIC
 
 
 class TestSample:

@@ -66,7 +66,7 @@ class TestUpstreamFile:
         assert settings.processing.hook_names[0] == "ramdisk_error"
         assert settings.capabilities.cpu_flags == {"vmx": "cpu_vt", "aes": "cpu_aes"}
         assert len(settings.pci_devices.alias) == 2
-        assert settings.conf.ironic.endpoint_override == "http://127.0.0.1:6385"
+        assert settings.ironic.endpoint_override == "http://127.0.0.1:6385"
 
     def test_upstream_defaults(self, tmp_path: Path) -> None:
         """With a file, defaults are upstream's, not the embedded ones."""
@@ -78,7 +78,7 @@ class TestUpstreamFile:
         assert settings.processing.store_data == "none"
         assert settings.database.connection == "sqlite:///ironic_inspector.sqlite"
         assert settings.default.timeout == 3600 and settings.default.api_max_limit == 1000
-        assert settings.conf.ironic.auth_type == "password"
+        assert settings.ironic.auth_type == "password"
 
     def test_config_dir(self, tmp_path: Path) -> None:
         """--config-dir files are read too."""
@@ -107,5 +107,5 @@ class TestEmbedded:
         assert settings.database.connection.startswith("sqlite:///")
         assert settings.database.connection.endswith("metalscope-data/metalscope.sqlite")
         assert settings.pxe_filter.driver == "noop" and settings.processing.store_data == "database"
-        assert settings.conf.ironic.endpoint_override == "http://127.0.0.1:6385"
+        assert settings.ironic.endpoint_override == "http://127.0.0.1:6385"
         assert settings.default.listen_address == "0.0.0.0" and settings.default.listen_port == 5050

@@ -26,7 +26,7 @@ def test_upstream_defaults_and_unknown_options_are_silent() -> None:
 
 
 def test_every_listed_option_is_registered() -> None:
-    """A name in the table that settings.py does not register could never be reported."""
+    """A name in the table that the settings do not declare could never be reported."""
     overrides: dict[str, dict[str, object]] = {}
     for section, option in UNUSED:
         overrides.setdefault(section, {})[option] = _other(section, option)

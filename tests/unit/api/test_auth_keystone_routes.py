@@ -75,8 +75,8 @@ def refusing(settings: Settings, fake_ironic: FakeIronic) -> Iterator[tuple[Test
 def keystone_client(settings: Settings, fake_ironic: FakeIronic,
                     tmp_path: Path) -> Iterator[tuple[TestClient, CountingValidator]]:
     validator = CountingValidator(tokens())
-    conf = load_settings(overrides={"oslo_policy": {"policy_file": str(tmp_path / "none")}}).conf
-    access = KeystoneAccess(validator, PolicyEnforcer(conf), TokenCache(300),
+    policy = load_settings(overrides={"oslo_policy": {"policy_file": str(tmp_path / "none")}})
+    access = KeystoneAccess(validator, PolicyEnforcer(policy), TokenCache(300),
                             'Keystone uri="http://keystone.test/identity"')
     with make_client(settings, fake_ironic, ExtensionRegistry()) as client:
         client.app.state.services.auth = access
