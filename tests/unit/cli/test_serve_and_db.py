@@ -75,7 +75,8 @@ class TestServe:
     def test_refuses_keystone_without_credentials(self, tmp_path: Path) -> None:
         """keystone without service credentials in [keystone_authtoken] stops start-up."""
         conf = write_conf(tmp_path, "[DEFAULT]\n")
-        conf.write_text(conf.read_text().replace("auth_strategy = noauth", "auth_strategy = keystone"))
+        conf.write_text(conf.read_text().replace("auth_strategy = noauth",
+                                                 "auth_strategy = keystone"))
         CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
         result = CliRunner().invoke(main, ["serve", "--config-file", str(conf)])
         assert result.exit_code == 1 and "[keystone_authtoken]" in result.output
