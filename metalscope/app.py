@@ -1,20 +1,21 @@
 """create_app(settings): the FastAPI application and the services it runs with.
 
-Everything the app needs is built in the lifespan from the settings it was given (or passed
-in ready-made by a test), held on ``app.state.services`` and closed at shutdown.
+The lifespan opens the services from the settings it was given (:mod:`metalscope.wiring`,
+or an opener over ready-made services a test passes in), starts them, holds them on
+``app.state.services`` and closes them at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
 
-from metalscope import __version__, background
+from metalscope import __version__, background, wiring
 from metalscope.api import errors as api_errors
 from metalscope.api import introspection, openapi, root, rules
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
@@ -24,20 +25,11 @@ from metalscope.api.middleware.request_id import RequestIdMiddleware
 from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
 from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
-from metalscope.body_budget import BodyBudget
-from metalscope.coordination.factory import create_coordinator
-from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
-from metalscope.pxe_filter.base import check_filter_settings, create_filter
-from metalscope.services import BootPacer, Services
+from metalscope.pxe_filter.base import check_filter_settings
+from metalscope.services import Services
 from metalscope.settings import Settings
-from metalscope.storage import migrate
-from metalscope.storage.data_store import create_store
-from metalscope.storage.engine import create_engine, pool_options
-from metalscope.storage.repository import Repository
-
-LOG = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings) -> None:
@@ -50,8 +42,6 @@ def check_settings(settings: Settings) -> None:
 
 def validate_startup(settings: Settings) -> None:
     """Build what can be built without I/O, so a bad configuration fails before serving."""
-    from metalscope.ironic_client import IronicClient
-
     check_settings(settings)
     middleware_layers(settings)
     ExtensionRegistry.from_settings(settings)
@@ -59,65 +49,38 @@ def validate_startup(settings: Settings) -> None:
     if settings.processing.store_data not in ("none", "database"):
         raise ConfigurationError(f"[processing]store_data = {settings.processing.store_data} is "
                                  "not available; use database or none")
-    asyncio.run(IronicClient.from_settings(settings).aclose())
+    asyncio.run(_open_ironic(settings))
 
 
-async def build_services(settings: Settings) -> Services:
-    """The composition root: every long-lived service, built from the settings."""
-    from metalscope.ironic_client import IronicClient
-
-    problem = await asyncio.to_thread(migrate.schema_problem, settings.database.connection)
-    if problem:
-        raise ConfigurationError(problem)
-    engine = create_engine(settings.database.connection, pool_options(settings.database))
-    repo, ironic = Repository(engine), IronicClient.from_settings(settings)
-    return Services(settings=settings, repo=repo, ironic=ironic,
-                    coordinator=create_coordinator(settings),
-                    extensions=ExtensionRegistry.from_settings(settings),
-                    pxe_filter=create_filter(settings, repo, ironic),
-                    data_store=create_store(settings, repo),
-                    pacer=BootPacer(settings.default.introspection_delay),
-                    auth=create_access_control(settings),
-                    body_budget=BodyBudget(settings.default.max_parsing_bytes,
-                                           settings.default.parsing_wait))
+async def _open_ironic(settings: Settings) -> None:
+    async with wiring.open_ironic(settings):
+        pass
 
 
-async def close_services(svc: Services) -> None:
-    await svc.background.drain()
-    await svc.pxe_filter.stop()
-    await svc.coordinator.stop()
-    await svc.ironic.aclose()
-    await svc.auth.aclose()
-    await svc.repo.engine.dispose()
-    svc.json_parser.close()
+#: Opens the services for the app's lifespan; tests pass one over ready-made services.
+ServicesOpener = Callable[[Settings], AbstractAsyncContextManager[Services]]
 
 
-ServicesFactory = Callable[[Settings], Any]
-
-
-def create_app(settings: Settings, services_factory: ServicesFactory = build_services) -> FastAPI:
+def create_app(settings: Settings, open_services: ServicesOpener = wiring.open_services,
+               ) -> FastAPI:
     """The ASGI application for these settings."""
     check_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc: Services = await services_factory(settings)
-        await svc.coordinator.start()
-        LOG.info("Coordination: %s", describe_coordinator(svc.coordinator))
-        await svc.pxe_filter.start()
-        app.state.services = svc
-        tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))
-                 for name, interval, round_ in background.periodic_tasks(svc)]
-        # Records an earlier run of this (or a lost) instance left half-way are settled now,
-        # not one clean-up period later.
-        svc.background.spawn(background.recover_interrupted(svc), "recover-at-start")
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await close_services(svc)
+        async with open_services(settings) as svc, wiring.started(svc):
+            app.state.services = svc
+            tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))
+                     for name, interval, round_ in background.periodic_tasks(svc)]
+            # Records an earlier run of this (or a lost) instance left half-way are settled
+            # now, not one clean-up period later.
+            svc.background.spawn(background.recover_interrupted(svc), "recover-at-start")
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(title="MetalScope", version=__version__, lifespan=lifespan,
                   description="Hardware introspection API compatible with ironic-inspector v1",

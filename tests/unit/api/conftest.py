@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from metalscope.app import create_app
+from metalscope.app import ServicesOpener, create_app
 from metalscope.coordination import LocalCoordinator
 from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import NoopFilter
@@ -35,16 +36,30 @@ def settings(tmp_path: Path) -> Settings:
                                     "DEFAULT": {"introspection_delay": 0}})
 
 
+def ready_made(build: Callable[[Settings], Services]) -> ServicesOpener:
+    """An opener over the services ``build`` makes; their engine and JSON worker are closed
+    on exit."""
+    @asynccontextmanager
+    async def opener(s: Settings) -> AsyncIterator[Services]:
+        svc = build(s)
+        try:
+            yield svc
+        finally:
+            svc.json_parser.close()
+            await svc.repo.engine.dispose()
+    return opener
+
+
 def make_client(settings: Settings, ironic: FakeIronic,
                 registry: ExtensionRegistry | None = None) -> TestClient:
-    async def factory(s: Settings) -> Services:
+    def build(s: Settings) -> Services:
         repo = Repository(create_engine(s.database.connection))
         return Services(settings=s, repo=repo, ironic=ironic,  # type: ignore[arg-type]
                         coordinator=LocalCoordinator(),
                         extensions=registry or ExtensionRegistry.from_settings(s),
                         pxe_filter=NoopFilter(), data_store=create_store(s, repo),
                         pacer=BootPacer(0))
-    return TestClient(create_app(settings, factory), raise_server_exceptions=False)
+    return TestClient(create_app(settings, ready_made(build)), raise_server_exceptions=False)
 
 
 @pytest.fixture

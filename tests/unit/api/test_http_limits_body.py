@@ -19,7 +19,7 @@ from metalscope.storage.data_store import create_store
 from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
 from tests.fakes import FakeIronic
-from tests.unit.api.conftest import error_of
+from tests.unit.api.conftest import error_of, ready_made
 
 
 @pytest.fixture
@@ -28,13 +28,14 @@ def small_budget_client(settings: Settings, fake_ironic: FakeIronic) -> Iterator
     budget = BodyBudget(2 * 2**20, wait=0.1)
     budget.take_now(3 * 2**19)
 
-    async def factory(s: Settings) -> Services:
+    def build(s: Settings) -> Services:
         repo = Repository(create_engine(s.database.connection))
         return Services(settings=s, repo=repo, ironic=fake_ironic,  # type: ignore[arg-type]
                         coordinator=LocalCoordinator(), extensions=ExtensionRegistry(),
                         pxe_filter=NoopFilter(), data_store=create_store(s, repo),
                         pacer=BootPacer(0), body_budget=budget)
-    with TestClient(create_app(settings, factory), raise_server_exceptions=False) as client:
+    app = create_app(settings, ready_made(build))
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from metalscope.cli import main
 from metalscope.errors import ConfigurationError
 from metalscope.pxe_filter.base import NoopFilter, check_filter_settings, create_filter
-from metalscope.pxe_filter.command import check_command_settings
 from metalscope.pxe_filter.dnsmasq import HostsDir
 from metalscope.pxe_filter.driver import DiffFilter
 from metalscope.pxe_filter.iptables import Chain
+from metalscope.pxe_filter.runner import check_runner_settings
 from tests.unit.pxe_filter.conftest import PortsIronic, filter_settings
 
 
@@ -66,7 +66,7 @@ def test_deny_unknown_macs_with_discovery_is_refused() -> None:
 ])
 def test_command_refuses(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        check_command_settings(filter_settings(pxe_filter=options))
+        check_runner_settings(filter_settings(pxe_filter=options))
 
 
 def test_command_reports_configuration_errors(tmp_path: Path) -> None:

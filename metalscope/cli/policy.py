@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from metalscope.cli_options import config_options, load_cli_settings
+from metalscope.cli.options import config_options, load_cli_settings
 from metalscope.errors import ConfigurationError
 from metalscope.policy import PolicyEnforcer, sample_policy
 

@@ -14,7 +14,7 @@ from metalscope.cli import main
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
 from metalscope.node_changes import NodeChanges
-from metalscope.rules.commands import dry_run, dry_run_document
+from metalscope.rules.dry_run import dry_run, dry_run_document
 from metalscope.rules.validation import parse_rule
 from metalscope.settings import load_settings
 from metalscope.storage import migrate

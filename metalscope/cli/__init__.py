@@ -1,0 +1,36 @@
+"""The ``metalscope`` command and its subcommands, one module each:
+
+* ``serve`` (:mod:`.serve`): the introspection API;
+* ``db upgrade``, ``db downgrade``, ``db version`` (:mod:`.db`): the database schema;
+* ``rules export``, ``rules import``, ``rules convert``, ``rules test`` (:mod:`.rules`):
+  rules in and out of files, Ironic's rules converted, a dry run for one node;
+* ``pxe-filter`` (:mod:`.pxe_filter`): the PXE filter alone, beside dnsmasq;
+* ``policy defaults``, ``policy show`` (:mod:`.policy`): the API's access policy;
+* ``simulate-ramdisk`` (:mod:`.simulate`): simulated IPA inventories posted to MetalScope;
+* ``demo`` (:mod:`.demo`): simulated machines introspected end to end on a local fake Ironic.
+
+The commands parse their arguments, load the settings (:mod:`.options`), open the services
+they need through :mod:`metalscope.wiring` and print; the work itself is in the domain
+packages.
+"""
+
+from __future__ import annotations
+
+import click
+
+from metalscope.cli.db import db
+from metalscope.cli.demo import demo
+from metalscope.cli.policy import policy
+from metalscope.cli.pxe_filter import pxe_filter_command
+from metalscope.cli.rules import rules
+from metalscope.cli.serve import serve
+from metalscope.cli.simulate import simulate_ramdisk
+
+
+@click.group()
+def main() -> None:
+    """MetalScope: hardware introspection for bare metal, compatible with ironic-inspector."""
+
+
+for _command in (serve, db, rules, pxe_filter_command, policy, simulate_ramdisk, demo):
+    main.add_command(_command)

@@ -1,0 +1,182 @@
+"""``metalscope rules``: export, import, conversion of Ironic's rules, and a dry run.
+
+* ``export`` prints every rule as a JSON list in the API's full form (without ``links``),
+  oldest first, which ``import`` reads back.
+* ``import FILE`` creates the rules of a JSON list (or one object) in the API's format,
+  each validated exactly as ``POST /v1/rules`` does; a rule whose UUID exists is skipped.
+  ``--from-ironic`` reads Ironic's ``/v1/inspection_rules`` format instead (see
+  :mod:`metalscope.rules.ironic_format`). ``--replace`` deletes every rule first, and changes
+  nothing at all when a rule of the file is invalid.
+* ``convert FILE`` only prints the conversion of Ironic rules and its report.
+* ``test --node ID`` is the dry run of :mod:`metalscope.rules.dry_run`: what matches the
+  node's stored data, what does not (with the first failing condition) and what the actions
+  would change now. Nothing is written.
+
+The commands read the same configuration file as ``serve`` and exit with status 1 when a
+rule was invalid or could not be converted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import click
+
+from metalscope.cli.options import config_options
+from metalscope.cli.options import load_cli_settings as load
+from metalscope.errors import ConfigurationError, MetalScopeError
+from metalscope.extensions import ExtensionRegistry
+from metalscope.node_changes import NodeChanges
+from metalscope.rules import exchange
+from metalscope.rules.dry_run import (
+    DryRunInputs,
+    dry_run,
+    dry_run_document,
+    dry_run_lines,
+    load_inputs,
+    no_data_message,
+    node_from_ironic,
+)
+from metalscope.rules.exchange import Candidate, RulesFileError, dump
+from metalscope.rules.ironic_format import RuleConversion, format_report
+from metalscope.rules.model import Rule
+from metalscope.settings import Settings
+from metalscope.wiring import open_ironic, open_repository
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """A configuration problem or an unreadable rules file is a one-line error."""
+    try:
+        yield
+    except (ConfigurationError, RulesFileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def registry(settings: Settings) -> ExtensionRegistry:
+    with reported():
+        return ExtensionRegistry.from_settings(settings)
+
+
+def read(file: IO[str], allow_yaml: bool = False) -> Any:
+    with reported():
+        return exchange.read_document(file, allow_yaml)
+
+
+def convert(document: Any) -> list[RuleConversion]:
+    with reported():
+        return exchange.conversions(document)
+
+
+@click.group("rules")
+def rules() -> None:
+    """Introspection rules: export, import, convert Ironic's rules, dry runs."""
+
+
+# -- export ---------------------------------------------------------------------------------------
+async def _list_rules(settings: Settings) -> list[Rule]:
+    async with open_repository(settings) as repo:
+        return await repo.list_rules()
+
+
+@rules.command("export")
+@config_options
+def export_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
+    """Print every rule as a JSON list (the API's format), oldest first."""
+    settings = load(config_files, config_dirs)
+    with reported():
+        stored = asyncio.run(_list_rules(settings))
+    click.echo(dump(exchange.export_document(stored)))
+
+
+# -- import ---------------------------------------------------------------------------------------
+async def _import(settings: Settings, candidates: list[Candidate], replace: bool) -> None:
+    async with open_repository(settings) as repo:
+        await exchange.store_candidates(repo, candidates, replace)
+
+
+@rules.command("import")
+@config_options
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--replace", is_flag=True,
+              help="Delete every existing rule first (nothing changes if a rule is invalid).")
+@click.option("--from-ironic", is_flag=True,
+              help="FILE holds Ironic inspection rules (/v1/inspection_rules JSON or a "
+                   "built-in rules YAML file); convert them first.")
+def import_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...], file: IO[str],
+                   replace: bool, from_ironic: bool) -> None:
+    """Create the rules in FILE (a JSON list or one object, the API's format; - for stdin)."""
+    settings = load(config_files, config_dirs)
+    extensions = registry(settings)
+    document = read(file, allow_yaml=from_ironic)
+    if from_ironic:
+        conversions = convert(document)
+        click.echo("\n".join(format_report(conversions)))
+        candidates = exchange.converted_candidates(conversions, extensions)
+    else:
+        with reported():
+            bodies = exchange.rule_bodies(document)
+        candidates = exchange.parse_candidates(bodies, extensions)
+    refused = [c for c in candidates if c.rule is None]
+    if replace and refused:
+        click.echo("\n".join(exchange.import_report(candidates)))
+        raise click.ClickException(f"Nothing was changed: {len(refused)} rule(s) cannot be "
+                                   "imported and --replace would delete the existing rules")
+    with reported():
+        asyncio.run(_import(settings, candidates, replace))
+    click.echo("\n".join(exchange.import_report(candidates)))
+    if refused:
+        raise click.exceptions.Exit(1)
+
+
+# -- convert --------------------------------------------------------------------------------------
+@rules.command("convert")
+@config_options
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def convert_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...],
+                    file: IO[str]) -> None:
+    """Convert Ironic inspection rules in FILE to MetalScope rules.
+
+    The converted rules are printed as a JSON list that `metalscope rules import` reads; the
+    report (what could not be converted and why) goes to standard error. The exit status is
+    1 when a rule could not be converted.
+    """
+    extensions = registry(load(config_files, config_dirs))
+    conversions = convert(read(file, allow_yaml=True))
+    exchange.validate_conversions(conversions, extensions)
+    click.echo(dump([c.rule for c in conversions if c.rule is not None]))
+    click.echo("\n".join(format_report(conversions)), err=True)
+    if not all(c.converted for c in conversions):
+        raise click.exceptions.Exit(1)
+
+
+# -- test (dry run) -------------------------------------------------------------------------------
+async def _inputs(settings: Settings, node_id: str) -> DryRunInputs:
+    async with open_ironic(settings) as ironic:
+        node, ports = await node_from_ironic(ironic, node_id)
+    async with open_repository(settings) as repo:
+        return await load_inputs(repo, node, ports)
+
+
+@rules.command("test")
+@config_options
+@click.option("--node", "node_id", required=True, help="The node's UUID or name.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def test_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...], node_id: str,
+                 as_json: bool) -> None:
+    """Dry run: which rules match the node's stored data and what they would change."""
+    settings = load(config_files, config_dirs)
+    extensions = registry(settings)
+    try:
+        inputs = asyncio.run(_inputs(settings, node_id))
+    except MetalScopeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    uuid = str(inputs.node["uuid"])
+    if inputs.data is None:
+        raise click.ClickException(no_data_message(settings, uuid))
+    result = dry_run(inputs.rules, inputs.data, NodeChanges(inputs.node, inputs.ports),
+                     extensions)
+    click.echo(dump(dry_run_document(result)) if as_json else "\n".join(dry_run_lines(result)))

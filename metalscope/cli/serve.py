@@ -1,0 +1,20 @@
+"""``metalscope serve``: the introspection API."""
+
+from __future__ import annotations
+
+import click
+
+from metalscope.cli.options import config_options, load_cli_settings
+from metalscope.errors import ConfigurationError
+
+
+@click.command("serve")
+@config_options
+def serve(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
+    """Serve the introspection API."""
+    from metalscope.server import run_server
+    settings = load_cli_settings(config_files, config_dirs)
+    try:
+        run_server(settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
