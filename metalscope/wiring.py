@@ -16,8 +16,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from metalscope.body_budget import BodyBudget
 from metalscope.auth import create_access_control
+from metalscope.body_budget import BodyBudget
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError

@@ -6,6 +6,7 @@
   rules in and out of files, Ironic's rules converted, a dry run for one node;
 * ``pxe-filter`` (:mod:`.pxe_filter`): the PXE filter alone, beside dnsmasq;
 * ``policy defaults``, ``policy show`` (:mod:`.policy`): the API's access policy;
+* ``config sample`` (:mod:`.config`): a sample configuration file, every option with its help;
 * ``simulate-ramdisk`` (:mod:`.simulate`): simulated IPA inventories posted to MetalScope;
 * ``demo`` (:mod:`.demo`): simulated machines introspected end to end on a local fake Ironic.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import click
 
+from metalscope.cli.config import config
 from metalscope.cli.db import db
 from metalscope.cli.demo import demo
 from metalscope.cli.policy import policy
@@ -32,5 +34,6 @@ def main() -> None:
     """MetalScope: hardware introspection for bare metal, compatible with ironic-inspector."""
 
 
-for _command in (serve, db, rules, pxe_filter_command, policy, simulate_ramdisk, demo):
+for _command in (serve, db, rules, pxe_filter_command, policy, config, simulate_ramdisk,
+                 demo):
     main.add_command(_command)

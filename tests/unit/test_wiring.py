@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from metalscope import wiring
-from metalscope.json_parsing import JsonParser
 from metalscope.auth.base import NoAuth
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
+from metalscope.json_parsing import JsonParser
 from metalscope.pxe_filter.base import NoopFilter
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings, load_settings
