@@ -28,7 +28,7 @@ import json.scanner
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 INLINE_BYTES = 256 * 1024
 INLINE_TOKENS = 16384
@@ -36,7 +36,7 @@ INLINE_TOKENS = 16384
 T = TypeVar("T")
 
 
-def _not_json(constant: str) -> Any:
+def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Set
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from metalscope.errors import RuleActionError
 from metalscope.node_changes import NodeChanges, normalize_path
@@ -81,7 +81,7 @@ class FailAction(BaseAction):
     REQUIRED_PARAMS: ClassVar[Set[str]] = frozenset({"message"})
 
     def apply(self, node: NodeChanges, params: Mapping[str, Any],
-              data: Mapping[str, Any]) -> None:
+              data: Mapping[str, Any]) -> NoReturn:
         """Raise RuleActionError with the message."""
         raise RuleActionError(str(params["message"]))
 

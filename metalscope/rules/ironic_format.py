@@ -48,7 +48,7 @@ import string
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 #: Ironic's argument names per condition operator: (required, optional), in call order.
 CONDITION_ARGS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -444,7 +444,7 @@ def _boolean(pattern: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return convert
 
 
-def _is_none(args: dict[str, Any]) -> dict[str, Any]:
+def _is_none(args: dict[str, Any]) -> NoReturn:
     raise NotConvertible("MetalScope has no operator that is true for null only (is-empty "
                          "is also true for \"\", [] and {})")
 
