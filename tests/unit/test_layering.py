@@ -265,3 +265,24 @@ def test_known_violations_are_still_real() -> None:
     stale = [f"{m} -> {t}" for m, t in KNOWN_VIOLATIONS
              if not any(mod == m and within(tgt, (t,)) for mod, tgt in present)]
     assert not stale, "no longer violated, remove from KNOWN_VIOLATIONS: " + ", ".join(stale)
+
+
+#: ``release()`` calls (a node lock's takes no argument) outside ``coordination/`` that
+#: release something other than a node lock: (module, receiver).
+OTHER_RELEASES = {("metalscope.http_transport", "self._slots"),
+                  ("metalscope.log_handlers", "self")}
+
+
+def test_node_locks_are_released_only_by_their_holder() -> None:
+    """Outside ``coordination/`` a node lock is held through ``HeldLock``/``HeldNode`` and
+    released by leaving its ``async with``; no code calls ``release()`` on one by hand."""
+    found = []
+    for module, path in MODULES.items():
+        if within(module, ("metalscope.coordination",)):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "release" and not node.args
+                    and (module, ast.unparse(node.func.value)) not in OTHER_RELEASES):
+                found.append(f"{path}:{node.lineno} {ast.unparse(node)}")
+    assert not found, report(found)
