@@ -30,6 +30,7 @@ from metalscope.extensions import ExtensionRegistry
 from metalscope.pxe_filter.base import check_filter_settings
 from metalscope.services import Services
 from metalscope.settings import Settings
+from metalscope.storage.data_store import check_store_settings
 
 
 def check_settings(settings: Settings) -> None:
@@ -46,9 +47,7 @@ def validate_startup(settings: Settings) -> None:
     middleware_layers(settings)
     ExtensionRegistry.from_settings(settings)
     check_filter_settings(settings)
-    if settings.processing.store_data not in ("none", "database"):
-        raise ConfigurationError(f"[processing]store_data = {settings.processing.store_data} is "
-                                 "not available; use database or none")
+    check_store_settings(settings)
     asyncio.run(_open_ironic(settings))
 
 

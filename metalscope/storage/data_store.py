@@ -73,6 +73,11 @@ def database_store(settings: Settings, repo: Repository) -> DatabaseStore:
     return DatabaseStore(repo)
 
 
+def check_store_settings(settings: Settings) -> None:
+    """Refuse a ``[processing]store_data`` naming no installed store (before anything starts)."""
+    DATA_STORES.load(settings.processing.store_data)
+
+
 def create_store(settings: Settings, repo: Repository) -> DataStore:
     """The store ``[processing]store_data`` names."""
     return DATA_STORES.create(settings.processing.store_data, settings, repo)

@@ -25,6 +25,7 @@ from metalscope.storage.data_store import (
     DATA_STORES,
     DatabaseStore,
     NoStore,
+    check_store_settings,
     create_store,
 )
 
@@ -160,6 +161,17 @@ def test_unknown_data_store() -> None:
         create_store(settings, object())  # type: ignore[arg-type]
     assert str(info.value) == (
         "[processing]store_data = swift is not available; use database or none")
+
+
+def test_unknown_data_store_refused_before_serving() -> None:
+    """serve's start-up check asks the entry-point group, so an installed third-party store
+    passes and an unknown name is refused with the same message, before any I/O."""
+    settings = load_settings(overrides={"processing": {"store_data": "swift"}})
+    with pytest.raises(ConfigurationError) as info:
+        check_store_settings(settings)
+    assert str(info.value) == (
+        "[processing]store_data = swift is not available; use database or none")
+    check_store_settings(load_settings(overrides={"processing": {"store_data": "database"}}))
 
 
 def test_unknown_auth_strategy() -> None:
