@@ -309,6 +309,13 @@ class IronicClient:
         """Close the pooled connections."""
         await self._http.aclose()
 
+    async def check_access(self) -> str:
+        """One authenticated request (the first node's UUID): IronicError unless Ironic
+        answers it with the configured credentials. Returns the negotiated API version."""
+        await self._json("GET", "/v1/nodes", params={"limit": "1", "fields": "uuid"})
+        assert self.api_version is not None
+        return self.api_version
+
     # -- nodes ----------------------------------------------------------------------------------
 
     async def get_node(self, node_id: str, fields: Sequence[str] | None = None) -> JSON:

@@ -114,6 +114,9 @@ def run_server(settings: Settings) -> None:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,
                     settings.ironic.endpoint_override)
+    else:
+        LOG.info("Configuration read from %s",
+                 ", ".join(settings.config_files) or "no file: upstream's defaults")
     validate_startup(settings)
     for line in ignored_settings(settings.differs_from_default):
         LOG.warning("%s", line)

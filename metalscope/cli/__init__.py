@@ -1,7 +1,8 @@
 """The ``metalscope`` command and its subcommands, one module each:
 
 * ``serve`` (:mod:`.serve`): the introspection API;
-* ``db upgrade``, ``db downgrade``, ``db version`` (:mod:`.db`): the database schema;
+* ``db upgrade``, ``db downgrade``, ``db version``, ``db stamp`` (:mod:`.db`): the database
+  schema;
 * ``rules export``, ``rules import``, ``rules convert``, ``rules test`` (:mod:`.rules`):
   rules in and out of files, Ironic's rules converted, a dry run for one node;
 * ``pxe-filter`` (:mod:`.pxe_filter`): the PXE filter alone, beside dnsmasq;
@@ -9,6 +10,9 @@
 * ``config sample`` (:mod:`.config`): a sample configuration file, every option with its help;
 * ``simulate-ramdisk`` (:mod:`.simulate`): simulated IPA inventories posted to MetalScope;
 * ``demo`` (:mod:`.demo`): simulated machines introspected end to end on a local fake Ironic.
+
+``metalscope --version`` prints the installed version. Upstream's command names
+(``ironic-inspector``, ``ironic-inspector-dbsync``, ...) are in :mod:`.upstream`.
 
 The commands parse their arguments, load the settings (:mod:`.options`), open the services
 they need through :mod:`metalscope.wiring` and print; the work itself is in the domain
@@ -27,9 +31,11 @@ from metalscope.cli.pxe_filter import pxe_filter_command
 from metalscope.cli.rules import rules
 from metalscope.cli.serve import serve
 from metalscope.cli.simulate import simulate_ramdisk
+from metalscope.cli.version import package_version
 
 
 @click.group()
+@click.version_option(package_version(), prog_name="metalscope")
 def main() -> None:
     """MetalScope: hardware introspection for bare metal, compatible with ironic-inspector."""
 

@@ -1,4 +1,4 @@
-"""``metalscope db upgrade/downgrade/version``: the database schema."""
+"""``metalscope db upgrade/downgrade/version/stamp``: the database schema."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ def db_upgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...], revi
     """Create the schema, upgrade it, or adopt an ironic-inspector database."""
     from metalscope.storage import migrate
     url = load_cli_settings(config_files, config_dirs).database.connection
-    adopted = _schema_command(migrate.upgrade, url, revision)
+    adopted = schema_command(migrate.upgrade, url, revision)
     if adopted is not None:
         click.echo(f"Adopted the ironic-inspector database at revision {adopted}")
-    click.echo(f"Database schema is at {_schema_command(migrate.current_revision, url)}")
+    click.echo(f"Database schema is at {schema_command(migrate.current_revision, url)}")
 
 
 @db.command("downgrade")
@@ -41,11 +41,11 @@ def db_downgrade(config_files: tuple[str, ...], config_dirs: tuple[str, ...],
     ironic-inspector (drops MetalScope's own tables)."""
     from metalscope.storage import migrate
     url = load_cli_settings(config_files, config_dirs).database.connection
-    changed = _schema_command(migrate.downgrade, url, revision)
-    found = _schema_command(migrate.versions, url)
+    changed = schema_command(migrate.downgrade, url, revision)
+    found = schema_command(migrate.versions, url)
     if not changed:
         click.echo("Nothing to do: the database has no MetalScope schema")
-    _echo_versions(found)
+    echo_versions(found)
 
 
 @db.command("version")
@@ -54,19 +54,40 @@ def db_version(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> N
     """Print the MetalScope and ironic-inspector revisions of the database."""
     from metalscope.storage import migrate
     url = load_cli_settings(config_files, config_dirs).database.connection
-    _echo_versions(_schema_command(migrate.versions, url))
+    echo_versions(schema_command(migrate.versions, url))
 
 
-def _echo_versions(found: Any) -> None:
+@db.command("stamp")
+@config_options
+@click.option("--revision", required=True,
+              help="head, one of MetalScope's revisions or one of ironic-inspector's.")
+def db_stamp(config_files: tuple[str, ...], config_dirs: tuple[str, ...], revision: str) -> None:
+    """Record a revision in the database without migrating anything (for a schema made or
+    repaired by hand)."""
+    from metalscope.storage import migrate
+    url = load_cli_settings(config_files, config_dirs).database.connection
+    schema_command(migrate.stamp, url, revision)
+    echo_versions(schema_command(migrate.versions, url))
+
+
+def echo_versions(found: Any) -> None:
+    for line in version_lines(found):
+        click.echo(line)
+
+
+def version_lines(found: Any) -> list[str]:
+    """``MetalScope: <revision> (head)`` and ``ironic-inspector: ...`` for a Versions."""
     from metalscope.storage import migrate
     heads = {"MetalScope": migrate.head_revision(), "ironic-inspector": migrate.UPSTREAM_HEAD}
+    lines = []
     for name, revision in (("MetalScope", found.metalscope),
                            ("ironic-inspector", found.upstream)):
         suffix = " (head)" if revision == heads[name] else ""
-        click.echo(f"{name}: {revision or 'none'}{suffix}")
+        lines.append(f"{name}: {revision or 'none'}{suffix}")
+    return lines
 
 
-def _schema_command(function: Callable[..., T], *args: Any) -> T:
+def schema_command(function: Callable[..., T], *args: Any) -> T:
     """Run a schema function; its errors are one line on stderr and exit status 1."""
     from metalscope.storage.migrate import SchemaError
     try:

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from metalscope.settings import Settings, load_settings
+from metalscope.settings import Settings
+from metalscope.settings.loader import load_program_settings
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -19,9 +20,14 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_cli_settings(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> Settings:
-    """Settings for a command; configuration problems become a one-line error, no traceback."""
+    """Settings for a command; configuration problems become a one-line error, no traceback.
+
+    With no ``--config-file`` (no ``--config-dir``), oslo.config's default places of project
+    ``metalscope`` are searched (``~/.metalscope/metalscope.conf``, ``~/metalscope.conf``,
+    ``/etc/metalscope/metalscope.conf``, ``/etc/metalscope.conf`` and the ``metalscope.conf.d``
+    folders there); embedded defaults apply only when nothing is found."""
     try:
-        return load_settings(list(config_files), list(config_dirs))
+        return load_program_settings(config_files, config_dirs)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:  # oslo.config parse and value errors

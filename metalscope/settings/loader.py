@@ -7,17 +7,33 @@ global ``CONF``).
 With no configuration file at all, MetalScope runs on *embedded defaults*: SQLite in a local
 data folder, no authentication, the ``noop`` PXE filter, Ironic at http://127.0.0.1:6385
 without authentication, and introspection data stored in the database.
+
+Where the files come from:
+
+* :func:`load_settings`: the files and folders given (embedded defaults when none);
+* :func:`load_program_settings`: the same for the ``metalscope`` command, except that with no
+  file (or no folder) given, oslo.config's default places for project ``metalscope`` are
+  searched first (:func:`default_config`); embedded defaults only when nothing is found;
+* :func:`load_command_line`: a whole command line of one of upstream's commands, parsed by
+  oslo.config as upstream parses it (``--config-file``, ``--config-dir``, ``--version``,
+  oslo.log's flags, the command's own options and subcommands), with the default places of
+  project ``ironic-inspector``; upstream's defaults when no file is found.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from oslo_config import cfg
 
+from metalscope.errors import ConfigurationError
 from metalscope.settings.libraries import register_library_options
+from metalscope.settings.log_options import LoggingSection
 from metalscope.settings.model import SECTIONS, ConfigSources, Settings
 from metalscope.settings.option import declared, own_opts
 
@@ -30,11 +46,26 @@ def _group(section: str) -> str | None:
     return None if ini_section == "DEFAULT" else ini_section
 
 
-def build_conf() -> Any:
-    """A fresh ConfigOpts with every option MetalScope knows registered, libraries' included."""
+#: The oslo.log options upstream's commands take on the command line (``--debug``/``-d``,
+#: ``--log-file``, ...), by field of :class:`LoggingSection`: oslo.log's ``common_cli_opts``
+#: and ``logging_cli_opts``.
+LOGGING_FLAGS = ("debug", "log_config_append", "log_date_format", "log_file", "log_dir",
+                 "use_syslog", "use_journal", "syslog_log_facility", "use_json")
+
+
+def build_conf(*, command_line: bool = False) -> Any:
+    """A fresh ConfigOpts with every option MetalScope knows registered, libraries' included.
+
+    With ``command_line``, oslo.log's flags are command-line options too, named as oslo.log
+    names them (``--log-file``, deprecated ``--logfile``; ``--debug`` and ``-d``).
+    """
     conf = cfg.ConfigOpts()
     for name, (_, kind) in SECTIONS.items():
-        conf.register_opts(own_opts(kind), group=_group(name))
+        opts = own_opts(kind)
+        if command_line and kind is LoggingSection:
+            opts = [opt for opt in opts if opt.dest not in LOGGING_FLAGS]
+            conf.register_cli_opts(_logging_flags())
+        conf.register_opts(opts, group=_group(name))
     register_library_options(conf)
     for name, (_, kind) in SECTIONS.items():
         group = _group(name)
@@ -45,6 +76,15 @@ def build_conf() -> Any:
             if declaration.sets_default:
                 conf.set_default(item.name, declaration.default, group=group)
     return conf
+
+
+def _logging_flags() -> list[Any]:
+    flags = []
+    for item in declared(LoggingSection):
+        if item.name in LOGGING_FLAGS:
+            extra = {"short": "d"} if item.name == "debug" else {}
+            flags.append(item.declaration.opt(item.name.replace("_", "-"), **extra))
+    return flags
 
 
 def _embedded_overrides(conf: Any) -> None:
@@ -93,26 +133,171 @@ def load_settings(config_files: list[str] | None = None, config_dirs: list[str] 
     ``overrides`` maps a section name (INI section or Settings attribute) to option values set
     on top of the files; tests and the demo use it instead of writing files.
     """
-    config_files = list(config_files or [])
-    config_dirs = list(config_dirs or [])
+    return _load_given(list(config_files or []), list(config_dirs or []), ConfigSearch(),
+                       overrides)
+
+
+def load_program_settings(config_files: Sequence[str], config_dirs: Sequence[str], *,
+                          project: str = "metalscope") -> Settings:
+    """The settings of a ``metalscope`` command: the files and folders given and, as
+    oslo.config does, ``project``'s default files when no file is given and its default
+    ``.conf.d`` folders when no folder is given (see :func:`default_config`). Embedded
+    defaults only when nothing is given and nothing is found."""
+    return _load_given(list(config_files), list(config_dirs), default_config(project, project),
+                       None)
+
+
+def _load_given(config_files: list[str], config_dirs: list[str], search: ConfigSearch,
+                overrides: dict[str, dict[str, Any]] | None) -> Settings:
     for path in config_files + config_dirs:
         if not os.path.exists(path):
             raise FileNotFoundError(f"Configuration file or folder {path} does not exist")
     conf = build_conf()
-    embedded = not config_files and not config_dirs
     args: list[str] = []
     for path in config_files:
         args += ["--config-file", path]
     for path in config_dirs:
         args += ["--config-dir", path]
-    conf(args, project="metalscope", default_config_files=[], default_config_dirs=[],
-         validate_default_values=True, use_env=False)
+    conf(args, project="metalscope", default_config_files=list(search.files),
+         default_config_dirs=list(search.dirs), validate_default_values=True, use_env=False)
+    read = files_read(config_files, config_dirs, search)
+    embedded = not config_files and not config_dirs and not read
     if embedded:
         _embedded_overrides(conf)
     for section, values in (overrides or {}).items():
         for key, value in values.items():
             conf.set_override(key, value, group=_group(section))
+    return _settings(conf, embedded, read)
+
+
+def _settings(conf: Any, embedded: bool, read: Sequence[str]) -> Settings:
     _computed_defaults(conf)
     sections = {name: _section(conf, name) for name in SECTIONS}
-    return Settings(**sections, embedded=embedded, config_files=tuple(config_files),
+    return Settings(**sections, embedded=embedded, config_files=tuple(read),
                     sources=ConfigSources(conf))
+
+
+# -- oslo.config's default places ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConfigSearch:
+    """The configuration files and ``.conf.d`` folders found in oslo.config's default places."""
+
+    files: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
+
+
+def default_config(project: str, prog: str) -> ConfigSearch:
+    """oslo.config's default configuration of a program: ``<project>.conf`` and
+    ``<prog>.conf``, each the first found in ``~/.<project>/``, ``~/``, ``/etc/<project>/``,
+    ``/etc/`` (and a snap's folders), and the ``.conf.d`` folders of the same names found
+    there. ``project`` equal to ``prog`` finds each only once."""
+    files = cfg.find_config_files(project=project, prog=prog)
+    dirs = cfg.find_config_dirs(project=project, prog=prog)
+    return ConfigSearch(tuple(dict.fromkeys(files)), tuple(dict.fromkeys(dirs)))
+
+
+def files_read(config_files: Sequence[str], config_dirs: Sequence[str],
+               search: ConfigSearch) -> tuple[str, ...]:
+    """The files oslo.config reads, in its order: the files given (or, when none is, the
+    default files), then the ``*.conf`` of the folders given (or of the default folders)."""
+    files = list(config_files) or list(search.files)
+    for folder in list(config_dirs) or list(search.dirs):
+        files += sorted(glob.glob(os.path.join(folder, "*.conf")))
+    return tuple(files)
+
+
+# -- upstream's command lines ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandOption:
+    """A string option of one command's command line (``--from database``)."""
+
+    name: str
+    dest: str
+    help: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+class Subcommand:
+    """The subcommand chosen on a command line (``upgrade``) and its arguments."""
+
+    def __init__(self, values: Any) -> None:
+        self._values = values
+
+    @property
+    def name(self) -> str:
+        return str(self._values.name)
+
+    def get(self, argument: str, default: Any = None) -> Any:
+        """The value of one of the subcommand's arguments; ``default`` when it has none."""
+        try:
+            value = getattr(self._values, argument)
+        except (AttributeError, cfg.Error):
+            return default
+        return default if value is None else value
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What a command line of one of upstream's commands says."""
+
+    settings: Settings
+    #: The values of the command's own options, by ``dest``.
+    options: dict[str, Any] = field(default_factory=dict)
+    subcommand: Subcommand | None = None
+
+
+def load_command_line(argv: Sequence[str], *, prog: str, version: str,
+                      project: str = "ironic-inspector",
+                      options: Sequence[CommandOption] = (),
+                      subcommands: Callable[[Any], None] | None = None) -> CommandLine:
+    """Parse the command line of one of upstream's commands as oslo.config parses it, and
+    read the settings it names.
+
+    ``--config-file`` and ``--config-dir`` (each repeatable, read in oslo.config's order),
+    ``--version`` (prints ``version``), ``-h``, oslo.log's flags (:data:`LOGGING_FLAGS`),
+    ``options`` and, when ``subcommands`` is given, a subcommand: ``subcommands`` receives
+    argparse's sub-parsers object and adds one parser per subcommand. With no file given,
+    oslo.config's default places of ``project`` and ``prog`` are searched
+    (:func:`default_config`); with nothing found upstream's defaults apply, never the
+    embedded ones. Usage errors, ``--help`` and ``--version`` end in ``SystemExit`` as
+    argparse ends them; unreadable or invalid files raise :class:`ConfigurationError`.
+    """
+    conf = build_conf(command_line=True)
+    for item in options:
+        conf.register_cli_opt(cfg.StrOpt(item.name, dest=item.dest, help=item.help,
+                                         choices=item.choices or None, required=item.required))
+    if subcommands is not None:
+        conf.register_cli_opt(cfg.SubCommandOpt("command", title="Commands",
+                                                handler=subcommands))
+    search = default_config(project, prog)
+    try:
+        conf(list(argv), project=project, prog=prog, version=version,
+             default_config_files=list(search.files), default_config_dirs=list(search.dirs),
+             validate_default_values=True)
+        read = files_read(_given(argv, "--config-file"), _given(argv, "--config-dir"), search)
+        settings = _settings(conf, False, read)
+    except cfg.RequiredOptError as exc:
+        raise ConfigurationError(_one_line(exc)) from exc
+    except (cfg.Error, ValueError) as exc:
+        raise ConfigurationError(f"Invalid configuration: {_one_line(exc)}") from exc
+    return CommandLine(settings, {item.dest: conf[item.dest] for item in options},
+                       Subcommand(conf.command) if subcommands is not None else None)
+
+
+def _given(argv: Sequence[str], flag: str) -> list[str]:
+    """The values of ``flag`` on a command line (``--flag value`` or ``--flag=value``)."""
+    values = []
+    for index, arg in enumerate(argv):
+        if arg == flag and index + 1 < len(argv):
+            values.append(argv[index + 1])
+        elif arg.startswith(flag + "="):
+            values.append(arg.split("=", 1)[1])
+    return values
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -60,11 +60,12 @@ class Declaration:
     #: Further keyword arguments of the oslo.config option (min, choices, secret, ...).
     details: tuple[tuple[str, Any], ...] = ()
 
-    def opt(self, name: str) -> Any:
+    def opt(self, name: str, **extra: Any) -> Any:
         """The oslo.config option MetalScope registers for this declaration (for a library's
-        option, the one registered when the library does not: see ``fallback``)."""
+        option, the one registered when the library does not: see ``fallback``); ``extra``
+        goes to the option too (``short``, ``dest`` of a command-line option)."""
         return self.kind.opt_class(name, default=self.default, help=self.help,
-                                   **dict(self.details))
+                                   **dict(self.details), **extra)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Schema migrations (Alembic), run by ``metalscope db upgrade/downgrade/version`` and checked
-by ``serve``.
+"""Schema migrations (Alembic), run by ``metalscope db upgrade/downgrade/version/stamp`` (and
+``ironic-inspector-dbsync``) and checked by ``serve`` and ``ironic-inspector-status``.
 
 A database is one of: empty (the schema is created), MetalScope's (its lineage is upgraded),
 or ironic-inspector's at one of upstream's revisions: adopted by running the upstream lineage
@@ -34,12 +34,16 @@ from metalscope.storage.schema_state import (
 __all__ = [
     "UPSTREAM_HEAD",
     "VERSION_TABLE",
+    "Readiness",
     "SchemaError",
     "Versions",
     "current_revision",
     "downgrade",
     "head_revision",
+    "readiness",
+    "revision_history",
     "schema_problem",
+    "stamp",
     "upgrade",
     "versions",
 ]
@@ -58,6 +62,12 @@ class Versions:
 
 def head_revision() -> str:
     return lineages.metalscope_head()
+
+
+def revision_history() -> dict[str, list[str]]:
+    """Each lineage's revisions, oldest first: MetalScope's and ironic-inspector's."""
+    return {"MetalScope": lineages.metalscope_revisions(),
+            "ironic-inspector": list(upstream.REVISIONS)}
 
 
 @contextmanager
@@ -106,6 +116,31 @@ def upgrade(connection_url: str, revision: str = "head") -> str | None:
             _run(command.stamp, lineages.metalscope_config(connection), lineages.METALSCOPE_BASE)
         _run(command.upgrade, lineages.metalscope_config(connection), revision)
     return state.upstream_revision if plan is Plan.ADOPT else None
+
+
+def stamp(connection_url: str, revision: str) -> str:
+    """Record ``revision`` in the database without migrating anything: ``head`` or one of
+    MetalScope's revisions (in ``metalscope_alembic_version``; ironic-inspector's head is then
+    recorded too, as in every MetalScope database, unless a revision is recorded there), or
+    one of ironic-inspector's (in ``alembic_version``; refused when the database has
+    MetalScope's schema). Returns the name of the lineage stamped."""
+    target = head_revision() if revision == "head" else revision
+    with _transaction(connection_url, "Stamping") as connection:
+        if target in lineages.metalscope_revisions():
+            _run(command.stamp, lineages.metalscope_config(connection), target)
+            lineages.stamp_upstream_head(connection)
+            return "MetalScope"
+        if target not in upstream.REVISIONS:
+            raise SchemaError(f"Unknown revision {revision}: give head, one of MetalScope's "
+                              f"({', '.join(lineages.metalscope_revisions())}) or one of "
+                              f"ironic-inspector's ({', '.join(upstream.REVISIONS)}).")
+        current = read_state(connection).metalscope_revision
+        if current is not None:
+            raise SchemaError(f"The database has MetalScope's schema (revision {current}): "
+                              "stamp one of MetalScope's revisions, or hand the database back "
+                              "with downgrade first. Nothing was changed.")
+        _run(command.stamp, lineages.upstream_config(connection), target)
+        return "ironic-inspector"
 
 
 def downgrade(connection_url: str, revision: str = UPSTREAM_HEAD) -> bool:
@@ -172,6 +207,30 @@ def schema_problem(connection_url: str) -> str | None:
     except SchemaError as exc:
         return str(exc)
     return _problem(state)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a database is ready for this version of MetalScope."""
+
+    versions: Versions
+    #: None at MetalScope's head, else what is wrong and what to run.
+    problem: str | None
+    #: Whether ``upgrade`` brings the database to MetalScope's head (an empty database, one
+    #: of ironic-inspector's to adopt, or MetalScope's at an older revision).
+    upgradable: bool
+
+
+def readiness(connection_url: str) -> Readiness:
+    """Where the database stands; SchemaError when it cannot be read."""
+    state = _state(connection_url)
+    found = Versions(state.metalscope_revision, state.upstream_revision)
+    try:
+        plan_upgrade(state, lineages.metalscope_revisions())
+    except SchemaError as exc:
+        return Readiness(found, str(exc), upgradable=False)
+    problem = _problem(state)
+    return Readiness(found, problem, upgradable=problem is not None)
 
 
 def _state(connection_url: str) -> SchemaState:

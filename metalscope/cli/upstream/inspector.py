@@ -1,0 +1,26 @@
+"""``ironic-inspector``: the all-in-one service (API, ramdisk callbacks, PXE filter and
+periodic duties in one process), as ``metalscope serve`` runs it.
+
+Like upstream, it refuses ``[DEFAULT]standalone = False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metalscope.cli.upstream.command_line import read_command_line, reloader, run_command
+
+PROG = "ironic-inspector"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(PROG, _serve, argv)
+
+
+def _serve(argv: list[str]) -> int:
+    from metalscope.process_roles import Role, check_deployment_mode
+    from metalscope.server import run_server
+    settings = read_command_line(argv, PROG).settings
+    check_deployment_mode(settings, PROG)
+    run_server(settings, role=Role.ALL_IN_ONE, reload_settings=reloader(argv, PROG))
+    return 0
