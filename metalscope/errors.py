@@ -124,6 +124,16 @@ class IronicNoAnswer(IronicError):
         super().__init__(message, None)
 
 
+class ObjectStorageError(MetalScopeError):
+    """The object storage (Swift) of ``store_data = swift`` could not be reached or refused a
+    request (400, with upstream's message)."""
+
+
+class ObjectMissing(ObjectStorageError):
+    """Swift answered that the object does not exist (400 as upstream, which words it as any
+    other failure to get the object)."""
+
+
 class StorageNotConfigured(NotFound):
     """``[processing]store_data = none`` and data was asked for."""
 

@@ -127,8 +127,8 @@ def run_server(settings: Settings, *, role: Role = Role.ALL_IN_ONE,
     """
     setup_logging(settings)
     if settings.embedded:
-        LOG.warning("No configuration file given or found: running on embedded defaults (SQLite in %s, "
-                    "no authentication, Ironic at %s)", settings.default.data_dir,
+        LOG.warning("No configuration file given or found: running on embedded defaults "
+                    "(SQLite in %s, no authentication, Ironic at %s)", settings.default.data_dir,
                     settings.ironic.endpoint_override)
     else:
         LOG.info("Configuration read from %s",

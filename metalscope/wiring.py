@@ -2,8 +2,8 @@
 
 * :func:`open_services` opens everything an instance runs with (the server's lifespan);
   :func:`started` then starts the coordinator and the PXE filter for as long as it serves.
-* :func:`open_repository`, :func:`open_ironic` and :func:`open_pxe_filter` open only a part,
-  for the commands that need no more.
+* :func:`open_repository`, :func:`open_ironic`, :func:`open_data_store` and
+  :func:`open_pxe_filter` open only a part, for the commands that need no more.
 
 Each is an async context manager that closes, on the way out, everything it opened (and,
 when opening fails half-way, what was opened until then).
@@ -28,7 +28,7 @@ from metalscope.pxe_filter.base import NoopFilter, PXEFilter, create_filter
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate
-from metalscope.storage.data_store import create_store
+from metalscope.storage.data_store import DataStore, create_store
 from metalscope.storage.engine import create_engine, pool_options
 from metalscope.storage.repository import Repository
 
@@ -60,6 +60,18 @@ async def open_ironic(settings: Settings) -> AsyncIterator[IronicClient]:
 
 
 @asynccontextmanager
+async def open_data_store(settings: Settings, repo: Repository,
+                          name: str) -> AsyncIterator[DataStore]:
+    """The introspection data store ``name`` (``database``, ``swift``...) on ``repo``,
+    whatever ``[processing]store_data`` says; closed on exit."""
+    store = create_store(settings, repo, name)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+@asynccontextmanager
 async def open_pxe_filter(settings: Settings) -> AsyncIterator[PXEFilter]:
     """The configured PXE filter driver (not started) on its own repository and Ironic
     client, which are closed on exit."""
@@ -72,23 +84,25 @@ async def open_services(settings: Settings,
                         role: Role = Role.ALL_IN_ONE) -> AsyncIterator[Services]:
     """Every long-lived service of an instance, built from the settings.
 
-    Nothing is started: see :func:`started`. On exit the JSON parsing worker, the access
-    control, the Ironic client and the database engine are closed. An API-role process
-    gets the ``noop`` PXE filter (the conductor's driver applies the database's state at its
-    next sync) and a coordinator that never leads.
+    Nothing is started: see :func:`started`. On exit the JSON parsing worker, the data
+    store, the access control, the Ironic client and the database engine are closed. An
+    API-role process gets the ``noop`` PXE filter (the conductor's driver applies the
+    database's state at its next sync) and a coordinator that never leads.
     """
     async with AsyncExitStack() as stack:
         repo = await stack.enter_async_context(open_repository(settings))
         ironic = await stack.enter_async_context(open_ironic(settings))
         auth = create_access_control(settings)
         stack.push_async_callback(auth.aclose)
+        data_store = create_store(settings, repo)
+        stack.push_async_callback(data_store.aclose)
         services = Services(
             settings=settings, repo=repo, ironic=ironic,
             coordinator=create_coordinator(settings, leadership=role.runs_duties),
             extensions=ExtensionRegistry.from_settings(settings),
             pxe_filter=(create_filter(settings, repo, ironic) if role.runs_duties
                         else NoopFilter()),
-            data_store=create_store(settings, repo),
+            data_store=data_store,
             pacer=BootPacer(settings.default.introspection_delay), auth=auth,
             body_budget=BodyBudget(settings.default.max_parsing_bytes,
                                    settings.default.parsing_wait))

@@ -3,6 +3,7 @@
 * ``serve`` (:mod:`.serve`): the introspection API;
 * ``db upgrade``, ``db downgrade``, ``db version``, ``db stamp`` (:mod:`.db`): the database
   schema;
+* ``data migrate`` (:mod:`.data`): stored introspection data copied between stores;
 * ``rules export``, ``rules import``, ``rules convert``, ``rules test`` (:mod:`.rules`):
   rules in and out of files, Ironic's rules converted, a dry run for one node;
 * ``pxe-filter`` (:mod:`.pxe_filter`): the PXE filter alone, beside dnsmasq;
@@ -24,6 +25,7 @@ from __future__ import annotations
 import click
 
 from metalscope.cli.config import config
+from metalscope.cli.data import data
 from metalscope.cli.db import db
 from metalscope.cli.demo import demo
 from metalscope.cli.policy import policy
@@ -40,6 +42,6 @@ def main() -> None:
     """MetalScope: hardware introspection for bare metal, compatible with ironic-inspector."""
 
 
-for _command in (serve, db, rules, pxe_filter_command, policy, config, simulate_ramdisk,
+for _command in (serve, db, data, rules, pxe_filter_command, policy, config, simulate_ramdisk,
                  demo):
     main.add_command(_command)

@@ -31,7 +31,6 @@ from metalscope.operations.processing import (
     read_ports,
     run_before_processing,
     run_before_update,
-    save_data,
 )
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
@@ -60,7 +59,8 @@ async def reapply(svc: Services, node_id: str, body: dict[str, Any] | None) -> N
 
 async def _reapply_data(svc: Services, uuid: str, body: dict[str, Any] | None) -> dict[str, Any]:
     if body:
-        await save_data(svc, uuid, False, body)
+        # Stored first, and a store failure answers the request (Swift's 400), as upstream.
+        await svc.data_store.save(uuid, False, body)
         return body
     if not svc.data_store.enabled:
         raise InvalidRequest("Inspector is not configured to store introspection data. Set the "

@@ -1,9 +1,9 @@
-"""Talking to other OpenStack services: ``[ironic]``, ``[keystone_authtoken]`` and
+"""Talking to other OpenStack services: ``[ironic]``, ``[swift]``, ``[keystone_authtoken]`` and
 ``[oslo_policy]``.
 
-keystoneauth registers its own session, authentication and adapter options in ``[ironic]`` and
-``[keystone_authtoken]``, and oslo.policy its options in ``[oslo_policy]``; the fields declared
-with :func:`library` read some of them (and may change their default).
+keystoneauth registers its own session, authentication and adapter options in ``[ironic]``,
+``[swift]`` and ``[keystone_authtoken]``, and oslo.policy its options in ``[oslo_policy]``;
+the fields declared with :func:`library` read some of them (and may change their default).
 """
 
 from __future__ import annotations
@@ -49,6 +49,35 @@ class IronicSection:
         STRING, owner=KEYSTONEAUTH, help="Ironic's URL, instead of the catalog's.")
     timeout: float | None = library(
         FLOAT, owner=KEYSTONEAUTH, help="Seconds an Ironic request may take.")
+
+
+@section
+class SwiftSection:
+    """``[swift]``: the object storage of ``[processing]store_data = swift`` (keystoneauth's
+    options, as upstream reads them, and where the objects go)."""
+
+    container: str = option(
+        STRING, "ironic-inspector",
+        help="Swift container of the stored data (created, when missing, on each save).")
+    delete_after: int = option(
+        INTEGER, 0,
+        help="Seconds Swift keeps a stored object (sent as X-Delete-After); 0 keeps it.")
+    auth_type: str | None = library(
+        STRING, "password", owner=KEYSTONEAUTH, sets_default=True,
+        help="Authentication plugin for Swift requests ('none' with endpoint_override for a "
+             "Swift without authentication).")
+    service_type: str | None = library(
+        STRING, "object-store", owner=KEYSTONEAUTH, sets_default=True,
+        help="Service type of Swift in the Keystone catalog.")
+    valid_interfaces: list[str] | None = library(
+        LIST, ["internal", "public"], owner=KEYSTONEAUTH, sets_default=True,
+        help="Catalog endpoint interfaces tried, in order.")
+    endpoint_override: str | None = library(
+        STRING, owner=KEYSTONEAUTH,
+        help="Swift's account URL (http://host:8080/v1/AUTH_<project>), instead of the "
+             "catalog's.")
+    timeout: float | None = library(
+        FLOAT, owner=KEYSTONEAUTH, help="Seconds a Swift request may take (default 60).")
 
 
 @section

@@ -1,9 +1,9 @@
 """The libraries that read their options from an oslo.config object themselves.
 
-keystoneauth loads sessions, authentication plugins and adapters from ``[ironic]`` and
-``[keystone_authtoken]``, and oslo.policy's Enforcer reads ``[oslo_policy]``. These functions
-hand them the configuration the settings were read from, so nothing outside this package
-touches oslo.config.
+keystoneauth loads sessions, authentication plugins and adapters from ``[ironic]``,
+``[swift]`` and ``[keystone_authtoken]``, and oslo.policy's Enforcer reads
+``[oslo_policy]``. These functions hand them the configuration the settings were read from,
+so nothing outside this package touches oslo.config.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from metalscope.settings.model import Settings
 #: Sections in which keystoneauth registers its options, and which kinds of options.
 KEYSTONE_SECTIONS: dict[str, tuple[str, ...]] = {
     "ironic": ("session", "auth", "adapter"),
+    "swift": ("session", "auth", "adapter"),
     "keystone_authtoken": ("session", "auth"),
 }
 _REGISTER: dict[str, Callable[[Any, str], Any]] = {
@@ -67,7 +68,7 @@ def _conf(settings: Settings) -> Any:
 
 
 def keystone_auth(settings: Settings, section: str) -> KeystoneAuth:
-    """keystoneauth's plugin and session from ``[section]`` (``ironic`` or
+    """keystoneauth's plugin and session from ``[section]`` (``ironic``, ``swift`` or
     ``keystone_authtoken``); keystoneauth's errors propagate."""
     conf = _conf(settings)
     plugin = ks_loading.load_auth_from_conf_options(conf, section)

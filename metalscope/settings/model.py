@@ -10,6 +10,7 @@ from metalscope.settings.identity import (
     IronicSection,
     KeystoneAuthtokenSection,
     OsloPolicySection,
+    SwiftSection,
 )
 from metalscope.settings.log_options import LoggingSection
 from metalscope.settings.middleware import CorsSection, HealthcheckSection, OsloMiddlewareSection
@@ -22,7 +23,6 @@ from metalscope.settings.processing import (
     PciDevicesSection,
     PortPhysnetSection,
     ProcessingSection,
-    SwiftSection,
 )
 from metalscope.settings.pxe_filter import (
     DnsmasqPxeFilterSection,

@@ -1,6 +1,7 @@
 """How ramdisk data is processed: ``[processing]`` and the sections of individual hooks
 (``[discovery]``, ``[capabilities]``, ``[pci_devices]``, ``[extra_hardware]``,
-``[accelerators]``, ``[port_physnet]``), plus ``[swift]``."""
+``[accelerators]``, ``[port_physnet]``). Where the data is kept (``[swift]``) is in
+:mod:`metalscope.settings.identity`."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ class ProcessingSection:
                      "discovery); unset rejects the callback.")
     store_data: str = option(
         STRING, "none",
-        help="Where introspection data is stored: 'none', 'database' or 'swift' (refused "
-             "here).")
+        help="Where introspection data is stored: 'none', 'database' or 'swift' (see "
+             "[swift]).")
     disk_partitioning_spacing: bool = option(
         BOOLEAN, True,
         help="Record the root disk one GiB smaller than it is (local_gb), leaving room for "
@@ -159,13 +160,3 @@ class PortPhysnetSection:
         LIST, [],
         help="CIDR:physnet pairs; a port whose address falls in a CIDR gets that physical "
              "network.")
-
-
-@section
-class SwiftSection:
-    """``[swift]``: upstream's data store (``store_data = swift`` is refused)."""
-
-    container: str = option(STRING, "ironic-inspector",
-                            help="Swift container of stored data; not used.")
-    delete_after: int = option(INTEGER, 0,
-                               help="Seconds Swift keeps stored data (0: forever); not used.")

@@ -1,8 +1,9 @@
 """Introspection data stores (``[processing]store_data``, spec section 9).
 
 A store is registered under the entry-point group ``metalscope.data_stores`` with upstream's
-name (``none``, ``database``), so ``[processing]store_data`` keeps working. The entry point
-is a factory called as ``factory(settings, repo)`` that returns a :class:`DataStore`.
+name (``none``, ``database``, ``swift``: :mod:`metalscope.storage.swift_store`), so
+``[processing]store_data`` keeps working. The entry point is a factory called as
+``factory(settings, repo)`` that returns a :class:`DataStore`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class DataStore(Protocol):
     async def get(self, uuid: str, processed: bool) -> str | None:
         """The stored JSON text, or None when nothing is stored."""
 
+    async def aclose(self) -> None:
+        """Release what the store holds open (connections)."""
+
 
 def _not_a_store(name: str, available: Sequence[str]) -> str:
     return (f"[processing]store_data = {name} is not available; "
@@ -48,6 +52,9 @@ class NoStore:
     async def get(self, uuid: str, processed: bool) -> str | None:
         return None
 
+    async def aclose(self) -> None:
+        return None
+
 
 class DatabaseStore:
     """``store_data = database``: one row per (node, processed flag)."""
@@ -64,6 +71,9 @@ class DatabaseStore:
     async def get(self, uuid: str, processed: bool) -> str | None:
         return await self.repo.get_data(uuid, processed)
 
+    async def aclose(self) -> None:
+        return None  # the repository belongs to its opener
+
 
 def no_store(settings: Settings, repo: Repository) -> NoStore:
     return NoStore()
@@ -78,6 +88,6 @@ def check_store_settings(settings: Settings) -> None:
     DATA_STORES.load(settings.processing.store_data)
 
 
-def create_store(settings: Settings, repo: Repository) -> DataStore:
-    """The store ``[processing]store_data`` names."""
-    return DATA_STORES.create(settings.processing.store_data, settings, repo)
+def create_store(settings: Settings, repo: Repository, name: str | None = None) -> DataStore:
+    """The store ``name`` names (default: ``[processing]store_data``'s)."""
+    return DATA_STORES.create(name or settings.processing.store_data, settings, repo)
