@@ -160,7 +160,7 @@ def _load_given(config_files: list[str], config_dirs: list[str], search: ConfigS
         args += ["--config-dir", path]
     conf(args, project="metalscope", default_config_files=list(search.files),
          default_config_dirs=list(search.dirs), validate_default_values=True, use_env=False)
-    read = files_read(config_files, config_dirs, search)
+    read = files_read(_pairs(args), search)
     embedded = not config_files and not config_dirs and not read
     if embedded:
         _embedded_overrides(conf)
@@ -197,14 +197,21 @@ def default_config(project: str, prog: str) -> ConfigSearch:
     return ConfigSearch(tuple(dict.fromkeys(files)), tuple(dict.fromkeys(dirs)))
 
 
-def files_read(config_files: Sequence[str], config_dirs: Sequence[str],
-               search: ConfigSearch) -> tuple[str, ...]:
-    """The files oslo.config reads, in its order: the files given (or, when none is, the
-    default files), then the ``*.conf`` of the folders given (or of the default folders)."""
-    files = list(config_files) or list(search.files)
-    for folder in list(config_dirs) or list(search.dirs):
-        files += sorted(glob.glob(os.path.join(folder, "*.conf")))
+def files_read(given: Sequence[tuple[str, str]], search: ConfigSearch) -> tuple[str, ...]:
+    """The files oslo.config reads, in its order (a later file wins): the default files
+    unless a ``--config-file`` is given, the ``*.conf`` of the default folders unless a
+    ``--config-dir`` is given, then ``given`` (``(flag, path)`` pairs in command-line order)."""
+    flags = {flag for flag, _ in given}
+    files = [] if "--config-file" in flags else list(search.files)
+    if "--config-dir" not in flags:
+        files += [name for folder in search.dirs for name in _folder_files(folder)]
+    for flag, path in given:
+        files += [path] if flag == "--config-file" else _folder_files(path)
     return tuple(files)
+
+
+def _folder_files(folder: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(folder, "*.conf")))
 
 
 # -- upstream's command lines ----------------------------------------------------------------
@@ -277,7 +284,7 @@ def load_command_line(argv: Sequence[str], *, prog: str, version: str,
         conf(list(argv), project=project, prog=prog, version=version,
              default_config_files=list(search.files), default_config_dirs=list(search.dirs),
              validate_default_values=True)
-        read = files_read(_given(argv, "--config-file"), _given(argv, "--config-dir"), search)
+        read = files_read(_pairs(argv), search)
         settings = _settings(conf, False, read)
     except cfg.RequiredOptError as exc:
         raise ConfigurationError(_one_line(exc)) from exc
@@ -287,15 +294,18 @@ def load_command_line(argv: Sequence[str], *, prog: str, version: str,
                        Subcommand(conf.command) if subcommands is not None else None)
 
 
-def _given(argv: Sequence[str], flag: str) -> list[str]:
-    """The values of ``flag`` on a command line (``--flag value`` or ``--flag=value``)."""
-    values = []
+def _pairs(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """The ``--config-file`` and ``--config-dir`` of a command line, in its order (as
+    ``--flag value`` or ``--flag=value``)."""
+    pairs = []
     for index, arg in enumerate(argv):
-        if arg == flag and index + 1 < len(argv):
-            values.append(argv[index + 1])
-        elif arg.startswith(flag + "="):
-            values.append(arg.split("=", 1)[1])
-    return values
+        flag, _, value = arg.partition("=")
+        if flag not in ("--config-file", "--config-dir"):
+            continue
+        if not value and index + 1 < len(argv):
+            value = argv[index + 1]
+        pairs.append((flag, value))
+    return pairs
 
 
 def _one_line(exc: Exception) -> str:

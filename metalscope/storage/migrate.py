@@ -73,7 +73,12 @@ def revision_history() -> dict[str, list[str]]:
 @contextmanager
 def _transaction(connection_url: str, doing: str) -> Iterator[sa.Connection]:
     """One connection and transaction; database errors become a one-line SchemaError."""
-    engine = create_sync_engine(connection_url)
+    try:
+        engine = create_sync_engine(connection_url)
+    except sa.exc.ArgumentError as exc:  # its message repeats the URL, password included
+        raise SchemaError("[database]connection is not a database URL") from exc
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"Cannot open the database of [database]connection: {exc}") from exc
     where = engine.url.render_as_string(hide_password=True)
     try:
         try:
