@@ -32,8 +32,9 @@ class DataStore(Protocol):
 
 
 def _not_a_store(name: str, available: Sequence[str]) -> str:
-    return (f"[processing]store_data = {name} is not available; "
-            f"use {' or '.join(available)}")
+    choices = ", ".join(available[:-1]) + f" or {available[-1]}" if len(available) > 1 \
+        else "".join(available)
+    return f"[processing]store_data = {name} is not available; use {choices}"
 
 
 DATA_STORES: PluginGroup[DataStore] = PluginGroup(

@@ -231,6 +231,17 @@ class LocalKeystone:
         self._ids[("project", name)] = project_id
         return project_id
 
+    def create_service_endpoint(self, service_type: str, name: str, url: str,
+                                interfaces: tuple[str, ...] = ("public", "internal")) -> str:
+        """A catalog service with an endpoint per interface in the region; its id."""
+        body = {"service": {"type": service_type, "name": name, "enabled": True}}
+        service_id: str = self._call("POST", "/v3/services", json=body)["service"]["id"]
+        for interface in interfaces:
+            self._call("POST", "/v3/endpoints", json={"endpoint": {
+                "service_id": service_id, "interface": interface, "url": url,
+                "region_id": REGION, "enabled": True}})
+        return service_id
+
     def create_user(self, name: str, password: str, *,
                     project_roles: dict[str, list[str]] | None = None,
                     system_roles: tuple[str, ...] = ()) -> str:

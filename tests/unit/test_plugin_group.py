@@ -28,6 +28,7 @@ from metalscope.storage.data_store import (
     check_store_settings,
     create_store,
 )
+from metalscope.storage.swift_store import SwiftStore
 
 GROUP = "metalscope.test_greeters"
 HERE = "tests.unit.test_plugin_group"
@@ -144,33 +145,36 @@ def test_protocol_members() -> None:
 
 def test_built_in_groups_use_upstream_names() -> None:
     assert PXE_FILTER_DRIVERS.names() == ["dnsmasq", "iptables", "noop"]
-    assert DATA_STORES.names() == ["database", "none"]
+    assert DATA_STORES.names() == ["database", "none", "swift"]
     assert COORDINATION_BACKENDS.names() == ["database", "local", "tooz"]
     assert create_access_control.__module__ == "metalscope.auth"
 
 
-@pytest.mark.parametrize(("kind", "store"), [("none", NoStore), ("database", DatabaseStore)])
+@pytest.mark.parametrize(("kind", "store"), [("none", NoStore), ("database", DatabaseStore),
+                                             ("swift", SwiftStore)])
 def test_data_store_by_name(kind: str, store: type) -> None:
-    settings = load_settings(overrides={"processing": {"store_data": kind}})
+    settings = load_settings(overrides={
+        "processing": {"store_data": kind},
+        "swift": {"auth_type": "none", "endpoint_override": "http://127.0.0.1:9/v1/AUTH_x"}})
     assert isinstance(create_store(settings, object()), store)  # type: ignore[arg-type]
 
 
 def test_unknown_data_store() -> None:
-    settings = load_settings(overrides={"processing": {"store_data": "swift"}})
+    settings = load_settings(overrides={"processing": {"store_data": "s3"}})
     with pytest.raises(ConfigurationError) as info:
         create_store(settings, object())  # type: ignore[arg-type]
     assert str(info.value) == (
-        "[processing]store_data = swift is not available; use database or none")
+        "[processing]store_data = s3 is not available; use database, none or swift")
 
 
 def test_unknown_data_store_refused_before_serving() -> None:
     """serve's start-up check asks the entry-point group, so an installed third-party store
     passes and an unknown name is refused with the same message, before any I/O."""
-    settings = load_settings(overrides={"processing": {"store_data": "swift"}})
+    settings = load_settings(overrides={"processing": {"store_data": "s3"}})
     with pytest.raises(ConfigurationError) as info:
         check_store_settings(settings)
     assert str(info.value) == (
-        "[processing]store_data = swift is not available; use database or none")
+        "[processing]store_data = s3 is not available; use database, none or swift")
     check_store_settings(load_settings(overrides={"processing": {"store_data": "database"}}))
 
 
