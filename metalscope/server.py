@@ -161,8 +161,8 @@ def _serve_http(settings: Settings, role: Role, stop: StopRequest,
         options.update(host=bind[0], port=bind[1])
     timeout = settings.default.graceful_shutdown_timeout
     options["timeout_graceful_shutdown"] = timeout if timeout > 0 else None
-    LOG.info("Serving the %s role with the %s event loop and the %s HTTP parser", role.value,
-             options["loop"], speedups()["http"])
+    LOG.info("Serving with the %s event loop and the %s HTTP parser (%s role)",
+             options["loop"], speedups()["http"], role.value)
     server = StartedServer(uvicorn.Config(app, **options), stop, reloader)
     use_socket = settings.default.listen_unix_socket and bind is None
     server.run(sockets=[unix_socket(settings)] if use_socket else None)

@@ -3,9 +3,10 @@
 An existing ``inspector.conf`` must load unchanged, so these options are read and ignored.
 When a file sets one of them to something other than upstream's default, ``serve`` says so
 once at start-up, so an operator is not left believing it took effect. (oslo.log's own
-ignored options are reported by :mod:`metalscope.logging_setup`. ``standalone = False`` is
-refused, see :func:`metalscope.app.check_settings`, and so is a ``store_data`` naming no
-installed data store, such as ``swift``, see :func:`metalscope.app.validate_startup`.)
+ignored options are reported by :mod:`metalscope.logging_setup`. ``standalone`` is checked by
+:func:`metalscope.process_roles.check_deployment_mode` for upstream's command names only. A
+``store_data`` naming no installed data store, such as ``swift``, is refused, see
+:func:`metalscope.app.validate_startup`.)
 """
 
 from __future__ import annotations
