@@ -5,7 +5,8 @@ When a file sets one of them to something other than upstream's default, ``serve
 once at start-up, so an operator is not left believing it took effect. (oslo.log's own
 ignored options are reported by :mod:`metalscope.logging_setup`. ``standalone = False`` is
 refused, see :func:`metalscope.app.check_settings`, and so is a ``store_data`` naming no
-installed data store, such as ``swift``, see :func:`metalscope.app.validate_startup`.)
+installed data store, see :func:`metalscope.app.validate_startup`; ``swift`` is one, with
+every ``[swift]`` option in effect: :mod:`metalscope.storage.swift_store`.)
 """
 
 from __future__ import annotations
