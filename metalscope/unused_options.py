@@ -5,8 +5,9 @@ When a file sets one of them to something other than upstream's default, ``serve
 once at start-up, so an operator is not left believing it took effect. (oslo.log's own
 ignored options are reported by :mod:`metalscope.logging_setup`. ``standalone`` is checked by
 :func:`metalscope.process_roles.check_deployment_mode` for upstream's command names only. A
-``store_data`` naming no installed data store, such as ``swift``, is refused, see
-:func:`metalscope.app.validate_startup`.)
+``store_data`` naming no installed data store is refused, see
+:func:`metalscope.app.validate_startup`; ``swift`` is one, with every ``[swift]`` option in
+effect: :mod:`metalscope.storage.swift_store`.)
 """
 
 from __future__ import annotations

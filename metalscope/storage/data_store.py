@@ -8,8 +8,9 @@ name (``none``, ``database``, ``swift``: :mod:`metalscope.storage.swift_store`),
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from metalscope.plugin_group import PluginGroup
 from metalscope.settings import Settings
@@ -85,8 +86,11 @@ def database_store(settings: Settings, repo: Repository) -> DatabaseStore:
 
 
 def check_store_settings(settings: Settings) -> None:
-    """Refuse a ``[processing]store_data`` naming no installed store (before anything starts)."""
-    DATA_STORES.load(settings.processing.store_data)
+    """Refuse a ``[processing]store_data`` naming no installed store, or a store its options
+    cannot build (before anything starts: it is built without a repository, then closed)."""
+    store = DATA_STORES.create(settings.processing.store_data, settings,
+                               cast(Repository, None))
+    asyncio.run(store.aclose())
 
 
 def create_store(settings: Settings, repo: Repository, name: str | None = None) -> DataStore:

@@ -74,6 +74,20 @@ def _listening(port: int) -> bool:
         return False
 
 
+def check_user_xattrs(folder: Path) -> None:
+    """Refuse a folder whose filesystem does not take user extended attributes (Swift's
+    object server keeps each object's metadata in them)."""
+    probe = folder / ".xattr-probe"
+    probe.touch()
+    try:
+        os.setxattr(probe, "user.metalscope", b"1")
+    except OSError as exc:
+        raise RuntimeError(f"The filesystem of {folder} does not take user extended "
+                           f"attributes, which Swift needs: {exc}") from exc
+    finally:
+        probe.unlink()
+
+
 @dataclass(frozen=True)
 class KeystoneSwift:
     """A proxy authenticating through Keystone, and the credentials of a user of it."""
@@ -146,6 +160,7 @@ class LocalSwift:
         self.ports = {kind: free_port() for kind in (*SERVERS, "proxy")}
         self.url = f"http://127.0.0.1:{self.ports['proxy']}"
         self._servers: dict[str, _Server] = {}
+        self._keystone_swift: KeystoneSwift | None = None
 
     # -- configuration --------------------------------------------------------------------
 
@@ -175,7 +190,9 @@ class LocalSwift:
         return render_config(sections)
 
     def _write_common_files(self) -> None:
-        (self.workdir / "devices" / DEVICE).mkdir(parents=True, exist_ok=True)
+        device = self.workdir / "devices" / DEVICE
+        device.mkdir(parents=True, exist_ok=True)
+        check_user_xattrs(device)
         (self.workdir / "swift.conf").write_text(render_config({
             "swift-hash": {"swift_hash_path_prefix": "metalscope",
                            "swift_hash_path_suffix": "tests"},
@@ -280,13 +297,16 @@ class LocalSwift:
                        username: str = "swift-data-user",
                        password: str = "swift-data-secret") -> KeystoneSwift:
         """Start a second proxy that authenticates through ``keystone`` (keystonemiddleware
-        ``authtoken`` with a ``swift`` service user, Swift's ``keystoneauth``), register it
-        in the catalog as ``object-store`` and create a member user of ``project``."""
+        ``authtoken`` with a ``swift`` service user of project ``swift-service``, Swift's
+        ``keystoneauth``), register it in the catalog as ``object-store`` and create a member
+        user of ``project``. Done once; later calls return the same proxy."""
+        if self._keystone_swift is not None:
+            return self._keystone_swift
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        keystone.create_project("service")
+        keystone.create_project("swift-service")
         keystone.create_user("swift", "swift-service-secret",
-                             project_roles={"service": ["service", "admin"]})
+                             project_roles={"swift-service": ["service", "admin"]})
         keystone.create_service_endpoint("object-store", "swift",
                                          f"{url}/v1/AUTH_$(project_id)s")
         project_id = keystone.create_project(project)
@@ -296,7 +316,7 @@ class LocalSwift:
                 "paste.filter_factory": "keystonemiddleware.auth_token:filter_factory",
                 "www_authenticate_uri": keystone.url, "auth_url": keystone.url,
                 "auth_type": "password", "username": "swift",
-                "password": "swift-service-secret", "project_name": "service",
+                "password": "swift-service-secret", "project_name": "swift-service",
                 "user_domain_id": "default", "project_domain_id": "default",
                 "delay_auth_decision": True, "interface": "public"},
             "keystoneauth": {"use": "egg:swift#keystoneauth",
@@ -307,4 +327,6 @@ class LocalSwift:
         server = self._server("proxy-keystone", "proxy", port, config)
         server.start()
         self._wait_ready([server])
-        return KeystoneSwift(url, keystone.url, project, project_id, username, password)
+        self._keystone_swift = KeystoneSwift(url, keystone.url, project, project_id, username,
+                                             password)
+        return self._keystone_swift

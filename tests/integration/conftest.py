@@ -1,6 +1,6 @@
-"""Integration fixtures: an IronicClient on the session's real Ironic; a real Keystone; the
-virtual environment of an Ironic 32.x (the last series with the ``inspector`` inspect
-interface).
+"""Integration fixtures: an IronicClient on the session's real Ironic; a real Keystone; a real
+Swift; the virtual environment of an Ironic 32.x (the last series with the ``inspector``
+inspect interface).
 
 The ``ironic``, ``mac_factory`` and ``make_node`` fixtures are in ``tests/conftest.py`` so the
 compat tier shares them.
@@ -18,6 +18,7 @@ from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
 from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
+from metalscope.testing.swift import LocalSwift
 
 #: The release series of Ironic that still has the ``inspector`` inspect interface.
 INSPECTOR_INTERFACE_SERIES = "32."
@@ -61,6 +62,23 @@ def keystone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     local = LocalKeystone(tmp_path_factory.mktemp("keystone"), bin_dir,
                           schema_cache_dir=repo_root / ".work" / "keystone-schema")
     with local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def swift(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSwift]:
+    """One real Swift (account, container and object servers, a proxy without
+    authentication) for the whole session.
+
+    Its virtual environment comes from ``METALSCOPE_SWIFT_VENV`` (default ``.venv-swift``).
+    Without it the tests that need Swift are skipped, except under CI, where they fail.
+    """
+    venv = os.environ.get("METALSCOPE_SWIFT_VENV") or repo_root / ".venv-swift"
+    bin_dir = Path(venv) / "bin"
+    if not (bin_dir / "swift-proxy-server").is_file():
+        _skip_or_fail(f"Swift is not installed: {bin_dir / 'swift-proxy-server'} is missing "
+                      "(run scripts/setup, or point METALSCOPE_SWIFT_VENV at a Swift venv)")
+    with LocalSwift(tmp_path_factory.mktemp("swift"), bin_dir) as local:
         yield local
 
 

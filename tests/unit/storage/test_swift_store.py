@@ -14,6 +14,7 @@ import pytest
 
 from metalscope.errors import ConfigurationError, ObjectMissing, ObjectStorageError
 from metalscope.settings import load_settings
+from metalscope.storage.data_store import check_store_settings
 from metalscope.storage.swift_client import (
     Retries,
     StaticAccess,
@@ -242,3 +243,16 @@ def test_invalid_auth_options_refuse_to_start() -> None:
     settings = load_settings(overrides={"swift": {"auth_type": "no-such-plugin"}})
     with pytest.raises(ConfigurationError, match=r"^Invalid \[swift\] authentication options"):
         swift_client(settings)
+
+
+def test_serve_refuses_swift_options_that_cannot_work() -> None:
+    """serve's start-up check builds the store: upstream's default auth_type = password
+    without auth_url stops it with one line instead of failing every save."""
+    settings = load_settings(overrides={"processing": {"store_data": "swift"}})
+    with pytest.raises(ConfigurationError) as info:
+        check_store_settings(settings)
+    assert str(info.value) == ("Invalid [swift] authentication options: Auth plugin requires "
+                               "parameters which were not given: auth_url")
+    check_store_settings(load_settings(overrides={
+        "processing": {"store_data": "swift"},
+        "swift": {"auth_type": "none", "endpoint_override": ACCOUNT}}))
