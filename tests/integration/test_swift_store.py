@@ -233,6 +233,15 @@ def test_data_migrate_round_trip(tmp_path: Path, ironic: LocalIronic, make_node:
     assert f"{waiting} (processed=True): no content" in back.stdout.splitlines()
     assert _rows(database) == in_database
 
+    for suffix in ("", "-UNPROCESSED"):
+        url = f"{swift.account_url(account)}/{CONTAINER}/inspector_data-{finished}{suffix}"
+        assert httpx.delete(url, timeout=30).status_code == 204
+    again = _migrate(ms.config_file, "database", "swift")
+    assert again.returncode == 0, again.stdout + again.stderr
+    for processed, suffix in ((True, ""), (False, "-UNPROCESSED")):
+        assert stored(swift, account, f"inspector_data-{finished}{suffix}").json() == \
+            in_database[(finished, processed)]
+
     with swift.proxy_stopped():
         failed = _migrate(ms.config_file, "database", "swift")
     assert failed.returncode == 1
