@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -25,8 +26,9 @@ from metalscope.api.middleware.request_id import RequestIdMiddleware
 from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
 from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
-from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
+from metalscope.process_control import StopRequest
+from metalscope.process_roles import Role
 from metalscope.pxe_filter.base import check_filter_settings
 from metalscope.services import Services
 from metalscope.settings import Settings
@@ -36,9 +38,6 @@ from metalscope.storage.data_store import check_store_settings
 def check_settings(settings: Settings) -> None:
     """Refuse configurations this build cannot honour, before anything starts."""
     create_access_control(settings)
-    if not settings.default.standalone:
-        raise ConfigurationError("[DEFAULT]standalone = False is not needed by MetalScope: every "
-                                 "instance serves the API and processes data; set it to True")
 
 
 def validate_startup(settings: Settings) -> None:
@@ -60,26 +59,26 @@ async def _open_ironic(settings: Settings) -> None:
 ServicesOpener = Callable[[Settings], AbstractAsyncContextManager[Services]]
 
 
-def create_app(settings: Settings, open_services: ServicesOpener = wiring.open_services,
-               ) -> FastAPI:
-    """The ASGI application for these settings."""
+def create_app(settings: Settings, open_services: ServicesOpener | None = None, *,
+               role: Role = Role.ALL_IN_ONE, stop: StopRequest | None = None) -> FastAPI:
+    """The ASGI application for these settings, in an all-in-one or API-role process.
+
+    ``stop`` tells the lifespan how long background work may still run once the process
+    was asked to stop; without it, ``[DEFAULT]graceful_shutdown_timeout``.
+    """
     check_settings(settings)
+    opener = open_services or functools.partial(wiring.open_services, role=role)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as svc, wiring.started(svc):
+        async with contextlib.AsyncExitStack() as stack:
+            svc = await stack.enter_async_context(opener(settings))
+            await stack.enter_async_context(wiring.started(svc))
+            stack.push_async_callback(_drain, svc, settings, stop)
+            if role.runs_duties:
+                await stack.enter_async_context(background.duties(svc))
             app.state.services = svc
-            tasks = [asyncio.create_task(background.run_periodically(name, interval, round_))
-                     for name, interval, round_ in background.periodic_tasks(svc)]
-            # Records an earlier run of this (or a lost) instance left half-way are settled
-            # now, not one clean-up period later.
-            svc.background.spawn(background.recover_interrupted(svc), "recover-at-start")
-            try:
-                yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+            yield
 
     app = FastAPI(title="MetalScope", version=__version__, lifespan=lifespan,
                   description="Hardware introspection API compatible with ironic-inspector v1",
@@ -91,6 +90,15 @@ def create_app(settings: Settings, open_services: ServicesOpener = wiring.open_s
     openapi.install(app)
     install_middleware(app, settings)
     return app
+
+
+async def _drain(svc: Services, settings: Settings, stop: StopRequest | None) -> None:
+    """Background work (finish steps, aborts, reapplies) gets what is left of the stop
+    bound, then is cancelled; the recovery at the next start takes it up again."""
+    if stop is not None:
+        await svc.background.drain(stop.remaining())
+    else:
+        await svc.background.drain(settings.default.graceful_shutdown_timeout or None)
 
 
 def middleware_layers(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:

@@ -7,9 +7,10 @@ round and carries on. Leader-only tasks check the coordinator every round.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
@@ -129,3 +130,19 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))
     return tasks
+
+
+@contextlib.asynccontextmanager
+async def duties(svc: Services) -> AsyncIterator[None]:
+    """The periodic tasks run while the block runs, after a recovery round at once: records
+    an earlier run of this (or a lost) instance left half-way are settled now, not one
+    clean-up period later. The tasks are cancelled on exit."""
+    tasks = [asyncio.create_task(run_periodically(name, interval, round_), name=name)
+             for name, interval, round_ in periodic_tasks(svc)]
+    svc.background.spawn(recover_interrupted(svc), "recover-at-start")
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -223,14 +223,59 @@ def install(handlers: list[logging.Handler], debug: bool) -> None:
 
 def apply_levels(pairs: list[str]) -> None:
     """``logger=LEVEL`` pairs (a level name or number) from ``default_log_levels``."""
+    for name, level in parse_levels(pairs):
+        logging.getLogger(name).setLevel(level)
+
+
+def parse_levels(pairs: list[str]) -> list[tuple[str, int]]:
+    """``default_log_levels`` as (logger, level); ConfigurationError on an unknown level."""
+    levels = []
     for pair in pairs:
         name, _sep, level = pair.partition("=")
-        value: int | str = int(level) if level.strip().isdigit() else level.strip().upper()
-        try:
-            logging.getLogger(name.strip()).setLevel(value)
-        except ValueError as exc:
+        text = level.strip()
+        value = int(text) if text.isdigit() else logging.getLevelName(text.upper())
+        if not isinstance(value, int):
             raise ConfigurationError(
-                f"Invalid default_log_levels entry {pair!r}: {exc}") from exc
+                f"Invalid default_log_levels entry {pair!r}: Unknown level: {text!r}")
+        levels.append((name.strip(), value))
+    return levels
+
+
+# -- SIGHUP ----------------------------------------------------------------------------------
+def reconfigure_logging(old: Settings, new: Settings) -> None:
+    """Apply the logging options that may change while the process runs, as oslo.log's
+    mutate hook does: ``debug``, ``default_log_levels`` and ``log_config_append`` (whose
+    file is read again whenever it is set). A ConfigurationError leaves the logging as it
+    was, except when a new ``log_config_append`` file fails half-way through loading: the
+    previous configuration is then put back before the error is raised."""
+    before, after = old.logging, new.logging
+    if after.log_config_append:
+        _reload_config_file(old, after)
+        return
+    if before.log_config_append:
+        setup_logging(new)
+        return
+    levels = parse_levels(after.default_log_levels)
+    for name, _level in parse_levels(before.default_log_levels):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    for name, level in levels:
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger().setLevel(logging.DEBUG if after.debug else logging.INFO)
+
+
+def _reload_config_file(old: Settings, section: LoggingSection) -> None:
+    assert section.log_config_append
+    logging.getLogger().setLevel(logging.DEBUG if section.debug else logging.INFO)
+    try:
+        read_config_file(section.log_config_append)
+    except Exception as exc:  # the file is only read: nothing changed yet
+        raise ConfigurationError(f"Error loading logging config {section.log_config_append}: "
+                                 f"{_describe(exc)}") from exc
+    try:
+        load_config_file(section.log_config_append, LogFormats.from_section(section))
+    except ConfigurationError:
+        setup_logging(old)
+        raise
 
 
 # -- log_config_append -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import importlib.util
 import logging
@@ -9,16 +11,20 @@ import os
 import socket
 import ssl
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
 
 from metalscope.api.versions import version_headers
 from metalscope.app import create_app, validate_startup
+from metalscope.conductor import run_conductor
 from metalscope.errors import ConfigurationError
 from metalscope.http_limits import HeadLimits
 from metalscope.http_protocols import ConnectionPolicy, protocol_options
 from metalscope.logging_setup import setup_logging
+from metalscope.process_control import SettingsReloader, StopRequest, signals_handled
+from metalscope.process_roles import Role, check_role, start_notes
 from metalscope.settings import Settings, SslSection
 from metalscope.storage import migrate
 from metalscope.unused_options import ignored_settings
@@ -108,24 +114,55 @@ def check_tls_files(section: SslSection) -> None:
         raise ConfigurationError(f"Invalid [ssl] files or ciphers: {exc}") from exc
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, *, role: Role = Role.ALL_IN_ONE,
+               reload_settings: Callable[[], Settings] | None = None,
+               bind: tuple[str, int] | None = None) -> None:
+    """Run one process in ``role`` until SIGTERM or SIGINT (then stop within
+    ``[DEFAULT]graceful_shutdown_timeout``, see :mod:`metalscope.process_control`).
+
+    ``reload_settings`` reads the same configuration files again for SIGHUP (without it,
+    SIGHUP is only logged). ``bind`` (address, port) replaces ``listen_address`` and
+    ``listen_port`` (and ``listen_unix_socket``) for the HTTP listener. Configuration
+    problems raise ConfigurationError before anything is served.
+    """
     setup_logging(settings)
     if settings.embedded:
         LOG.warning("No configuration file given: running on embedded defaults (SQLite in %s, "
                     "no authentication, Ironic at %s)", settings.default.data_dir,
                     settings.ironic.endpoint_override)
+    check_role(settings, role)
     validate_startup(settings)
-    for line in ignored_settings(settings.differs_from_default):
+    for line in [*start_notes(settings, role), *ignored_settings(settings.differs_from_default)]:
         LOG.warning("%s", line)
     prepare_database(settings)
-    app = create_app(settings)
+    stop = StopRequest(settings.default.graceful_shutdown_timeout)
+    reloader = SettingsReloader(settings, reload_settings) if reload_settings else None
+    if role is Role.CONDUCTOR:
+        asyncio.run(_conductor_main(settings, stop, reloader))
+    else:
+        _serve_http(settings, role, stop, reloader, bind)
+    LOG.info("Stopped")
+
+
+async def _conductor_main(settings: Settings, stop: StopRequest,
+                          reloader: SettingsReloader | None) -> None:
+    with signals_handled(asyncio.get_running_loop(), stop, lambda: None, reloader):
+        await run_conductor(settings, stop)
+
+
+def _serve_http(settings: Settings, role: Role, stop: StopRequest,
+                reloader: SettingsReloader | None, bind: tuple[str, int] | None) -> None:
+    app = create_app(settings, role=role, stop=stop)
     options = uvicorn_options(settings)
-    LOG.info("Serving with the %s event loop and the %s HTTP parser", options["loop"],
-             speedups()["http"])
-    config = uvicorn.Config(app, **options)
-    server = StartedServer(config)
-    sockets = [unix_socket(settings)] if settings.default.listen_unix_socket else None
-    server.run(sockets=sockets)
+    if bind is not None:
+        options.update(host=bind[0], port=bind[1])
+    timeout = settings.default.graceful_shutdown_timeout
+    options["timeout_graceful_shutdown"] = timeout if timeout > 0 else None
+    LOG.info("Serving the %s role with the %s event loop and the %s HTTP parser", role.value,
+             options["loop"], speedups()["http"])
+    server = StartedServer(uvicorn.Config(app, **options), stop, reloader)
+    use_socket = settings.default.listen_unix_socket and bind is None
+    server.run(sockets=[unix_socket(settings)] if use_socket else None)
 
 
 #: Seconds a thread holding the GIL keeps it while another waits (Python's default is 5 ms).
@@ -143,11 +180,31 @@ class StartedServer(uvicorn.Server):
     passes that parsing a large body triggers are then about that body only. It also sets
     the GIL's switch interval (``SWITCH_INTERVAL``)."""
 
+    def __init__(self, config: uvicorn.Config, stop: StopRequest | None = None,
+                 reloader: SettingsReloader | None = None) -> None:
+        super().__init__(config)
+        self.stop = stop or StopRequest(30)
+        self.reloader = reloader
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         gc.collect()
         gc.freeze()
         sys.setswitchinterval(SWITCH_INTERVAL)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT stop the server, SIGHUP reloads the configuration
+        (:mod:`metalscope.process_control`). Unlike uvicorn's own handling, the stop signal
+        is not raised again once stopped: a clean stop exits with status 0."""
+        with signals_handled(asyncio.get_running_loop(), self.stop, self._stop_serving,
+                             self.reloader):
+            yield
+
+    def _stop_serving(self) -> None:
+        self.should_exit = True
+        if self.stop.forced:
+            self.force_exit = True
 
 
 def unix_socket(settings: Settings) -> socket.socket:

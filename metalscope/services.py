@@ -60,9 +60,20 @@ class BackgroundWork:
         if not task.cancelled() and task.exception() is not None:
             LOG.error("Background task %s failed", task.get_name(), exc_info=task.exception())
 
-    async def drain(self, timeout: float = 30) -> None:
+    async def drain(self, timeout: float | None = 30) -> None:
+        """Wait up to ``timeout`` seconds (None: no limit) for the tasks, then cancel those
+        still running and wait for them to unwind (their locks are released on the way).
+        Work cancelled here is taken up again by the recovery at the next start."""
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout)
+        left = list(self.tasks)
+        if not left:
+            return
+        LOG.warning("Cancelling %d background task(s) still running: %s", len(left),
+                    ", ".join(sorted(task.get_name() for task in left)))
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=5)
 
 
 @dataclass

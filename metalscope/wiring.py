@@ -23,7 +23,8 @@ from metalscope.coordination.factory import describe as describe_coordinator
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
-from metalscope.pxe_filter.base import PXEFilter, create_filter
+from metalscope.process_roles import Role
+from metalscope.pxe_filter.base import NoopFilter, PXEFilter, create_filter
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings
 from metalscope.storage import migrate
@@ -67,11 +68,14 @@ async def open_pxe_filter(settings: Settings) -> AsyncIterator[PXEFilter]:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings,
+                        role: Role = Role.ALL_IN_ONE) -> AsyncIterator[Services]:
     """Every long-lived service of an instance, built from the settings.
 
     Nothing is started: see :func:`started`. On exit the JSON parsing worker, the access
-    control, the Ironic client and the database engine are closed.
+    control, the Ironic client and the database engine are closed. An API-role process
+    gets the ``noop`` PXE filter (the conductor's driver applies the database's state at its
+    next sync) and a coordinator that never leads.
     """
     async with AsyncExitStack() as stack:
         repo = await stack.enter_async_context(open_repository(settings))
@@ -80,9 +84,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(auth.aclose)
         services = Services(
             settings=settings, repo=repo, ironic=ironic,
-            coordinator=create_coordinator(settings),
+            coordinator=create_coordinator(settings, leadership=role.runs_duties),
             extensions=ExtensionRegistry.from_settings(settings),
-            pxe_filter=create_filter(settings, repo, ironic),
+            pxe_filter=(create_filter(settings, repo, ironic) if role.runs_duties
+                        else NoopFilter()),
             data_store=create_store(settings, repo),
             pacer=BootPacer(settings.default.introspection_delay), auth=auth,
             body_budget=BodyBudget(settings.default.max_parsing_bytes,

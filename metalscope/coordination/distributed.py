@@ -78,9 +78,13 @@ class DistributedCoordinator:
         self._local = LocalCoordinator()
         self._leader_generation: int | None = None
         self._leader_task: asyncio.Task[None] | None = None
+        #: Whether this instance stands for leader (an API-role process does not).
+        self.campaign = True
 
     async def start(self) -> None:
         await self.shared.start()
+        if not self.campaign:
+            return
         await self.refresh_leadership()
         self._leader_task = asyncio.create_task(self._keep_leadership(), name="leadership")
 

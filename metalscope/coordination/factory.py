@@ -37,9 +37,14 @@ def choose_backend(settings: Settings) -> tuple[str, str]:
     return "local", ""
 
 
-def create_coordinator(settings: Settings) -> Coordinator:
+def create_coordinator(settings: Settings, leadership: bool = True) -> Coordinator:
+    """The coordinator; without ``leadership`` it never takes the leader lock, so another
+    process sharing its locks leads (the API role)."""
     name, url = choose_backend(settings)
-    return COORDINATION_BACKENDS.create(name, url, settings)
+    coordinator = COORDINATION_BACKENDS.create(name, url, settings)
+    if isinstance(coordinator, DistributedCoordinator):
+        coordinator.campaign = leadership
+    return coordinator
 
 
 def describe(coordinator: Coordinator) -> str:

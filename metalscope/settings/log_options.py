@@ -91,8 +91,9 @@ class LoggingSection:
                         "%(project_domain)s",
         help="Format of %(user_identity)s in logging_context_format_string.")
     default_log_levels: list[str] = option(
-        LIST, DEFAULT_LOG_LEVELS,
-        help="logger=LEVEL pairs setting the level of library loggers.")
+        LIST, DEFAULT_LOG_LEVELS, mutable=True,
+        help="logger=LEVEL pairs setting the level of library loggers (applied again on "
+             "SIGHUP).")
     publish_errors: bool = option(
         BOOLEAN, False,
         help="Publish errors as notifications; accepted for compatibility and not used.")

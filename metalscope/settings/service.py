@@ -89,7 +89,14 @@ class DefaultSection:
         help="Advertise the API over mDNS; accepted for compatibility and not used.")
     standalone: bool = option(
         BOOLEAN, True,
-        help="Run the API and the processing in one process (the only mode supported).")
+        help="Upstream's deployment mode: ironic-inspector needs True, "
+             "ironic-inspector-api-wsgi and ironic-inspector-conductor need False; "
+             "metalscope serve runs every role in one process either way.")
+    graceful_shutdown_timeout: int = option(
+        INTEGER, 5, min=0,
+        help="Seconds a stopping process (SIGTERM, SIGINT) gives requests and background "
+             "steps in flight to finish before cancelling them; 0 waits without limit. "
+             "oslo.service's option; its default there is 60.")
     transport_url: str | None = optional(
         STRING,
         help="Message bus URL of upstream's split mode; accepted for compatibility and not "

@@ -29,6 +29,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "metalscope"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("metalscope.cli",)),
     ("entry points", ("metalscope.server", "metalscope.app", "metalscope.wiring",
+                      "metalscope.conductor", "metalscope.process_roles",
                       "metalscope.simulator", "metalscope.testing")),
     ("api", ("metalscope.api",)),
     ("operations", ("metalscope.operations", "metalscope.background")),
