@@ -23,6 +23,7 @@ from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
 from metalscope.api.middleware.request_id import RequestIdMiddleware
+from metalscope.api.middleware.stopping import StoppingMiddleware
 from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
 from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
@@ -88,7 +89,7 @@ def create_app(settings: Settings, open_services: ServicesOpener | None = None, 
     app.include_router(rules.router)
     app.include_router(root.router)
     openapi.install(app)
-    install_middleware(app, settings)
+    install_middleware(app, settings, stop)
     return app
 
 
@@ -101,10 +102,11 @@ async def _drain(svc: Services, settings: Settings, stop: StopRequest | None) ->
         await svc.background.drain(settings.default.graceful_shutdown_timeout or None)
 
 
-def middleware_layers(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
+def middleware_layers(settings: Settings, stop: StopRequest | None = None,
+                      ) -> list[tuple[Any, dict[str, Any]]]:
     """The HTTP layers, outermost first: request id → CORS → health check → proxy headers →
-    versions → unexpected errors → routes (upstream's order, spec 2.1; authentication is
-    the routes' policy dependency here)."""
+    versions → (requests cut by a stop, in a served process) → unexpected errors → routes
+    (upstream's order, spec 2.1; authentication is the routes' policy dependency here)."""
     layers: list[tuple[Any, dict[str, Any]]] = [(RequestIdMiddleware, {})]
     if settings.cors.allowed_origin:
         layers.append((CORSMiddleware, {"policy": CorsPolicy.from_settings(settings.cors),
@@ -115,12 +117,15 @@ def middleware_layers(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     # Unset means upstream's behaviour: the forwarded headers are honoured.
     if settings.oslo_middleware.enable_proxy_headers_parsing is not False:
         layers.append((ProxyHeadersMiddleware, {}))
-    layers += [(VersionMiddleware, {}),
-               (UnexpectedErrorMiddleware, {"debug": settings.logging.debug})]
+    layers.append((VersionMiddleware, {}))
+    if stop is not None:
+        layers.append((StoppingMiddleware, {"stop": stop}))
+    layers.append((UnexpectedErrorMiddleware, {"debug": settings.logging.debug}))
     return layers
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
+def install_middleware(app: FastAPI, settings: Settings, stop: StopRequest | None = None,
+                       ) -> None:
     # add_middleware puts each new layer outside the ones added before it.
-    for cls, options in reversed(middleware_layers(settings)):
+    for cls, options in reversed(middleware_layers(settings, stop)):
         app.add_middleware(cls, **options)

@@ -185,3 +185,23 @@ def test_factory_uses_upstream_leader_interval_and_host() -> None:
     faster = load_settings(overrides={"DEFAULT": {"leader_election_interval": 3},
                                       "database": {"connection": "postgresql://u@127.0.0.1/db"}})
     assert create_coordinator(faster).leader_interval == 3  # type: ignore[attr-defined]
+
+
+async def test_an_instance_that_does_not_campaign_never_leads() -> None:
+    _, (api, conductor) = instances()
+    api.campaign = False
+    await api.start()
+    await conductor.start()
+    assert not api.is_leader() and conductor.is_leader()
+    lock = await api.acquire(UUID, blocking=False)
+    assert lock is not None and await conductor.acquire(UUID, blocking=False) is None
+    await lock.release()
+    await api.stop()
+    await conductor.stop()
+
+
+def test_the_factory_leaves_leadership_out_on_request() -> None:
+    settings = load_settings(overrides={"database": {"connection": "postgresql://h/db"}})
+    coordinator = create_coordinator(settings, leadership=False)
+    assert isinstance(coordinator, DistributedCoordinator) and not coordinator.campaign
+    assert isinstance(create_coordinator(load_settings(), leadership=False), LocalCoordinator)

@@ -17,7 +17,7 @@ import pytest
 
 from metalscope import log_context
 from metalscope.errors import ConfigurationError
-from metalscope.logging_setup import Sockets, setup_logging
+from metalscope.logging_setup import Sockets, reconfigure_logging, setup_logging
 from metalscope.settings import Settings, load_settings
 
 NODE = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"
@@ -515,3 +515,59 @@ class TestCommands:
                                 capture_output=True, text=True, timeout=60)
         assert (result.returncode, result.stdout) == (1, "")
         assert result.stderr == message.format(missing=missing) + "\n"
+
+
+class TestReconfigure:
+    """SIGHUP: debug, default_log_levels and log_config_append change a running process."""
+
+    def test_debug_and_levels_change_in_place(self, tmp_path: Path) -> None:
+        out = tmp_path / "service.log"
+        before = settings_from(tmp_path, f"log_file = {out}\ndebug = False\n"
+                                         "default_log_levels = metalscope.tests=ERROR,a.b=INFO\n")
+        setup_logging(before)
+        handlers = list(logging.getLogger().handlers)
+        LOG.error("one")
+        after = settings_from(tmp_path, f"log_file = {out}\ndebug = True\n"
+                                        "default_log_levels = a.c=WARN\n")
+        reconfigure_logging(before, after)
+        LOG.debug("two")
+        assert logging.getLogger().handlers == handlers  # nothing reopened or replaced
+        first, second = lines_of(out)
+        assert first.endswith("ERROR metalscope.tests.logging [-] one")
+        assert " DEBUG metalscope.tests.logging [-] two " in second
+        assert logging.getLogger("a.b").level == logging.NOTSET
+        assert logging.getLogger("a.c").level == logging.WARNING
+
+    def test_a_bad_level_changes_nothing(self, tmp_path: Path) -> None:
+        before = settings_from(tmp_path, "default_log_levels = a.d=ERROR\n")
+        setup_logging(before)
+        after = settings_from(tmp_path, "debug = True\ndefault_log_levels = a.d=LOUD\n")
+        with pytest.raises(ConfigurationError, match="Invalid default_log_levels entry"):
+            reconfigure_logging(before, after)
+        assert logging.getLogger("a.d").level == logging.ERROR
+        assert logging.getLogger().level == logging.INFO
+
+    def test_the_logging_file_is_read_again(self, tmp_path: Path) -> None:
+        first, second = tmp_path / "first.log", tmp_path / "second.log"
+        config = tmp_path / "logging.conf"
+        config.write_text(TestLogConfigAppend.CONFIG.replace("%(path)r", repr(str(first))))
+        settings = settings_from(tmp_path, f"log_config_append = {config}\n")
+        setup_logging(settings)
+        LOG.info("before")
+        config.write_text(TestLogConfigAppend.CONFIG.replace("%(path)r", repr(str(second))))
+        reconfigure_logging(settings, settings)
+        LOG.info("after")
+        assert [line.split()[-1] for line in lines_of(first)] == ["before"]
+        assert [line.split()[-1] for line in lines_of(second)] == ["after"]
+
+    def test_a_broken_logging_file_keeps_the_logging_in_force(self, tmp_path: Path) -> None:
+        out = tmp_path / "kept.log"
+        config = tmp_path / "logging.conf"
+        config.write_text(TestLogConfigAppend.CONFIG.replace("%(path)r", repr(str(out))))
+        settings = settings_from(tmp_path, f"log_config_append = {config}\n")
+        setup_logging(settings)
+        config.write_text("not an ini file")
+        with pytest.raises(ConfigurationError, match="Error loading logging config"):
+            reconfigure_logging(settings, settings)
+        LOG.info("still here")
+        assert lines_of(out)[-1].endswith("still here")

@@ -15,6 +15,7 @@ from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
 from metalscope.json_parsing import JsonParser
+from metalscope.process_roles import Role
 from metalscope.pxe_filter.base import NoopFilter
 from metalscope.services import BootPacer, Services
 from metalscope.settings import Settings, load_settings
@@ -151,3 +152,12 @@ async def test_started_stops_only_what_started(url: str) -> None:
             pytest.fail("started")
     assert calls == ["coordinator start", "filter start", "coordinator stop"]
 
+
+
+async def test_an_api_role_process_runs_no_pxe_filter_driver(url: str, tmp_path: Path) -> None:
+    settings = local_settings(url, pxe_filter={"driver": "dnsmasq"},
+                              dnsmasq_pxe_filter={"dhcp_hostsdir": str(tmp_path)})
+    async with wiring.open_services(settings, Role.API) as services:
+        assert isinstance(services.pxe_filter, NoopFilter)
+    async with wiring.open_services(settings, Role.CONDUCTOR) as services:
+        assert not isinstance(services.pxe_filter, NoopFilter)
