@@ -6,13 +6,16 @@ simulated machines, introspects them with managed boot, lets simulated ramdisks 
 and prints what was discovered per node (the steps are in :mod:`metalscope.simulator.demo`).
 
 The local Ironic is a test helper (:mod:`metalscope.testing`): only the command function
-imports it, when the demo runs.
+imports it, when the demo runs. Its virtual environment is ``--ironic-venv`` (or
+``METALSCOPE_IRONIC_VENV``), else found as :mod:`metalscope.testing.ironic_venv` says, so an
+installed wheel runs the demo as a checkout does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,18 +83,25 @@ def _wait_forever() -> None:
 
 
 @click.command("demo")
-@click.option("--ironic-venv", type=click.Path(path_type=Path), default=Path(".venv-ironic"),
-              show_default=True, help="Virtual environment with Ironic installed.")
+@click.option("--ironic-venv", type=click.Path(path_type=Path), envvar="METALSCOPE_IRONIC_VENV",
+              help="Virtual environment with Ironic installed (also METALSCOPE_IRONIC_VENV). "
+                   "Default: the first with Ironic of ./.venv-ironic, .venv-ironic beside the "
+                   "environment MetalScope runs from, and that environment itself.")
 @click.option("--count", default=5, show_default=True, help="How many simulated machines.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path(".work/demo"),
               show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave Ironic and MetalScope running.")
-def demo(ironic_venv: Path, count: int, workdir: Path, keep_running: bool) -> None:
+def demo(ironic_venv: Path | None, count: int, workdir: Path, keep_running: bool) -> None:
     """Introspect simulated machines end to end against a local fake Ironic."""
     from metalscope.testing.ironic import LocalIronic
+    from metalscope.testing.ironic_venv import IronicVenvNotFound, find_ironic_venv
 
+    try:
+        venv = find_ironic_venv(ironic_venv, Path.cwd(), Path(sys.prefix))
+    except IronicVenvNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
     workdir = workdir.absolute()
-    bin_dir = ironic_venv.absolute() / "bin"
+    bin_dir = venv / "bin"
 
     def start_ironic() -> DemoIronic:
         return LocalIronic(workdir / "ironic", bin_dir, port=IRONIC_PORT,
