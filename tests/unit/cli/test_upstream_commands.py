@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import metalscope
 from metalscope.cli import main as metalscope_main
 from metalscope.cli.upstream import (
     api_wsgi,
@@ -69,11 +70,11 @@ class TestVersion:
 
 class TestDistribution:
     def test_same_version_and_pinned_metalscope(self) -> None:
-        ours = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        ours = metalscope.__version__
         theirs = tomllib.loads((ROOT / "distributions" / "ironic-inspector-commands" /
                                 "pyproject.toml").read_text())["project"]
-        assert theirs["version"] == ours["version"]
-        assert theirs["dependencies"] == [f"metalscope=={ours['version']}"]
+        assert theirs["version"] == ours
+        assert theirs["dependencies"] == [f"metalscope=={ours}"]
 
     def test_scripts_name_these_modules(self) -> None:
         scripts = tomllib.loads((ROOT / "distributions" / "ironic-inspector-commands" /
