@@ -180,10 +180,10 @@ class StartedServer(uvicorn.Server):
     passes that parsing a large body triggers are then about that body only. It also sets
     the GIL's switch interval (``SWITCH_INTERVAL``)."""
 
-    def __init__(self, config: uvicorn.Config, stop: StopRequest | None = None,
+    def __init__(self, config: uvicorn.Config, stop: StopRequest,
                  reloader: SettingsReloader | None = None) -> None:
         super().__init__(config)
-        self.stop = stop or StopRequest(30)
+        self.stop = stop
         self.reloader = reloader
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:

@@ -153,9 +153,11 @@ def rewrite(service: LocalMetalScope, section: str, **values: Any) -> None:
 @pytest.mark.parametrize("fleet", [2], indirect=True)
 def test_sighup_turns_debug_on_while_requests_go_on(
         ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]], tmp_path: Path) -> None:
+    """Also: serve runs with standalone = False, saying once that it changes nothing."""
     (first, first_machine), (second, second_machine) = fleet
     service = LocalMetalScope(tmp_path, ironic.url, options={
-        "DEFAULT": {"log_file": str(tmp_path / "service.log"), "debug": False}})
+        "DEFAULT": {"log_file": str(tmp_path / "service.log"), "debug": False,
+                    "standalone": False}})
     with service:
         assert service.process is not None
         pid = service.process.pid
@@ -185,6 +187,7 @@ def test_sighup_turns_debug_on_while_requests_go_on(
         assert service.process.poll() is None and service.process.pid == pid
         assert set(stream.answers) == {200}, stream.answers
         lines = service.log_file.read_text().splitlines()
+    assert sum("[DEFAULT]standalone = False only matters" in line for line in lines) == 1
     debug_after = [n for n, line in enumerate(lines) if DEBUG_LINE in line]
     reload_line = next(n for n, line in enumerate(lines) if "[DEFAULT]debug changed" in line)
     assert debug_after and min(debug_after) > reload_line
