@@ -54,11 +54,14 @@ class StopRequest:
         self.event.set()
 
     def remaining(self) -> float | None:
-        """Seconds left for the work in flight (None: no limit; 0 once forced or late)."""
+        """Seconds left for the work in flight (None: no limit; 0 once forced or late; the
+        whole timeout while no stop was requested)."""
         if self.forced:
             return 0.0
+        if self.timeout <= 0:
+            return None
         if self._deadline is None:
-            return None if self.timeout <= 0 or not self.requested else float(self.timeout)
+            return float(self.timeout)
         return max(0.0, self._deadline - self._clock())
 
     async def wait(self) -> None:
