@@ -39,15 +39,19 @@ class StopRequest:
         self._deadline: float | None = None
         self.event = asyncio.Event()
         #: Set by a second stop signal: stop waiting for the work in flight.
-        self.forced = False
+        self.forced_event = asyncio.Event()
 
     @property
     def requested(self) -> bool:
         return self.event.is_set()
 
+    @property
+    def forced(self) -> bool:
+        return self.forced_event.is_set()
+
     def request(self) -> None:
         if self.requested:
-            self.forced = True
+            self.forced_event.set()
             return
         if self.timeout > 0:
             self._deadline = self._clock() + self.timeout

@@ -202,9 +202,13 @@ class StartedServer(uvicorn.Server):
             yield
 
     def _stop_serving(self) -> None:
+        """First stop signal: stop serving, requests in flight get the bound. Second one:
+        cancel them now, as the bound's end would (uvicorn's ``force_exit`` would skip the
+        application's shutdown instead, leaving its services unclosed)."""
         self.should_exit = True
         if self.stop.forced:
-            self.force_exit = True
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled by a second stop signal")
 
 
 def unix_socket(settings: Settings) -> socket.socket:
