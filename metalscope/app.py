@@ -97,7 +97,7 @@ async def _drain(svc: Services, settings: Settings, stop: StopRequest | None) ->
     """Background work (finish steps, aborts, reapplies) gets what is left of the stop
     bound, then is cancelled; the recovery at the next start takes it up again."""
     if stop is not None:
-        await svc.background.drain(stop.remaining())
+        await svc.background.drain(stop.remaining(), stop.forced_event)
     else:
         await svc.background.drain(settings.default.graceful_shutdown_timeout or None)
 

@@ -20,7 +20,8 @@ async def run_conductor(settings: Settings, stop: StopRequest) -> None:
     async with AsyncExitStack() as stack:
         svc = await stack.enter_async_context(wiring.open_services(settings, Role.CONDUCTOR))
         await stack.enter_async_context(wiring.started(svc))
-        stack.push_async_callback(lambda: svc.background.drain(stop.remaining()))
+        stack.push_async_callback(
+            lambda: svc.background.drain(stop.remaining(), stop.forced_event))
         await stack.enter_async_context(background.duties(svc))
         LOG.info("Conductor running: PXE filter %s, periodic tasks and recovery",
                  settings.pxe_filter.driver)

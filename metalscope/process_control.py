@@ -39,26 +39,33 @@ class StopRequest:
         self._deadline: float | None = None
         self.event = asyncio.Event()
         #: Set by a second stop signal: stop waiting for the work in flight.
-        self.forced = False
+        self.forced_event = asyncio.Event()
 
     @property
     def requested(self) -> bool:
         return self.event.is_set()
 
+    @property
+    def forced(self) -> bool:
+        return self.forced_event.is_set()
+
     def request(self) -> None:
         if self.requested:
-            self.forced = True
+            self.forced_event.set()
             return
         if self.timeout > 0:
             self._deadline = self._clock() + self.timeout
         self.event.set()
 
     def remaining(self) -> float | None:
-        """Seconds left for the work in flight (None: no limit; 0 once forced or late)."""
+        """Seconds left for the work in flight (None: no limit; 0 once forced or late; the
+        whole timeout while no stop was requested)."""
         if self.forced:
             return 0.0
+        if self.timeout <= 0:
+            return None
         if self._deadline is None:
-            return None if self.timeout <= 0 or not self.requested else float(self.timeout)
+            return float(self.timeout)
         return max(0.0, self._deadline - self._clock())
 
     async def wait(self) -> None:

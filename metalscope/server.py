@@ -183,10 +183,10 @@ class StartedServer(uvicorn.Server):
     passes that parsing a large body triggers are then about that body only. It also sets
     the GIL's switch interval (``SWITCH_INTERVAL``)."""
 
-    def __init__(self, config: uvicorn.Config, stop: StopRequest | None = None,
+    def __init__(self, config: uvicorn.Config, stop: StopRequest,
                  reloader: SettingsReloader | None = None) -> None:
         super().__init__(config)
-        self.stop = stop or StopRequest(30)
+        self.stop = stop
         self.reloader = reloader
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -205,9 +205,13 @@ class StartedServer(uvicorn.Server):
             yield
 
     def _stop_serving(self) -> None:
+        """First stop signal: stop serving, requests in flight get the bound. Second one:
+        cancel them now, as the bound's end would (uvicorn's ``force_exit`` would skip the
+        application's shutdown instead, leaving its services unclosed)."""
         self.should_exit = True
         if self.stop.forced:
-            self.force_exit = True
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled by a second stop signal")
 
 
 def unix_socket(settings: Settings) -> socket.socket:

@@ -60,12 +60,20 @@ class BackgroundWork:
         if not task.cancelled() and task.exception() is not None:
             LOG.error("Background task %s failed", task.get_name(), exc_info=task.exception())
 
-    async def drain(self, timeout: float | None = 30) -> None:
-        """Wait up to ``timeout`` seconds (None: no limit) for the tasks, then cancel those
-        still running and wait for them to unwind (their locks are released on the way).
-        Work cancelled here is taken up again by the recovery at the next start."""
+    async def drain(self, timeout: float | None = 30,
+                    interrupt: asyncio.Event | None = None) -> None:
+        """Wait up to ``timeout`` seconds (None: no limit), or until ``interrupt`` is set,
+        for the tasks; then cancel those still running and wait for them to unwind (their
+        locks are released on the way). Work cancelled here is taken up again by the
+        recovery at the next start."""
         if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=timeout)
+            waiters: set[asyncio.Future[Any]] = {
+                asyncio.ensure_future(asyncio.wait(list(self.tasks)))}
+            if interrupt is not None:
+                waiters.add(asyncio.ensure_future(interrupt.wait()))
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
         left = list(self.tasks)
         if not left:
             return

@@ -101,6 +101,9 @@ class IdleClosingProxy:
         """Whether to cut the connection instead of relaying the answer to this request."""
         return False
 
+    async def before_answer(self, request_line: bytes) -> None:
+        """Awaited before the answer to this request is relayed (a subclass may hold it)."""
+
     async def _serve(self, client_reader: asyncio.StreamReader,
                      client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -150,6 +153,8 @@ class IdleClosingProxy:
             while chunk := await reader.read(CHUNK):
                 if link.awaiting_answer and self.lose_answer(link.request_line):
                     return  # cut: the backend has answered, the client never hears it
+                if link.awaiting_answer:
+                    await self.before_answer(link.request_line)
                 link.awaiting_answer = False
                 link.touch()
                 link.client.write(chunk)

@@ -35,6 +35,7 @@ from metalscope.simulator import (
     run_fleet,
 )
 from metalscope.testing.balancer import RoundRobinBalancer
+from metalscope.testing.idle_closing_proxy import IdleClosingProxy
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope, render_config
 
@@ -153,9 +154,11 @@ def rewrite(service: LocalMetalScope, section: str, **values: Any) -> None:
 @pytest.mark.parametrize("fleet", [2], indirect=True)
 def test_sighup_turns_debug_on_while_requests_go_on(
         ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]], tmp_path: Path) -> None:
+    """Also: serve runs with standalone = False, saying once that it changes nothing."""
     (first, first_machine), (second, second_machine) = fleet
     service = LocalMetalScope(tmp_path, ironic.url, options={
-        "DEFAULT": {"log_file": str(tmp_path / "service.log"), "debug": False}})
+        "DEFAULT": {"log_file": str(tmp_path / "service.log"), "debug": False,
+                    "standalone": False}})
     with service:
         assert service.process is not None
         pid = service.process.pid
@@ -185,25 +188,31 @@ def test_sighup_turns_debug_on_while_requests_go_on(
         assert service.process.poll() is None and service.process.pid == pid
         assert set(stream.answers) == {200}, stream.answers
         lines = service.log_file.read_text().splitlines()
+    assert sum("[DEFAULT]standalone = False only matters" in line for line in lines) == 1
     debug_after = [n for n, line in enumerate(lines) if DEBUG_LINE in line]
     reload_line = next(n for n, line in enumerate(lines) if "[DEFAULT]debug changed" in line)
     assert debug_after and min(debug_after) > reload_line
     assert ironic.get_node(second)["extra"]["signals_test"] == "seen"
 
 
-GRACE = 1
 PATIENT_RAMDISK = RetryPolicy(attempts=12, backoff=lambda retry: 2.0)
 
 
 @pytest.mark.parametrize("fleet", [24], indirect=True)
+@pytest.mark.parametrize(("grace", "signals", "bound"), [
+    (1, [signal.SIGTERM], 1 + STOP_MARGIN),
+    # A second signal ends the wait: far sooner than the 600 s the option would allow.
+    (600, [signal.SIGTERM, signal.SIGINT], STOP_MARGIN),
+], ids=["sigterm", "sigterm-then-sigint"])
 def test_sigterm_during_a_burst_stops_in_time_and_every_node_ends_after_restart(
-        ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]], tmp_path: Path) -> None:
+        ironic: LocalIronic, fleet: list[tuple[str, SimulatedNode]], tmp_path: Path,
+        grace: int, signals: list[signal.Signals], bound: float) -> None:
     uuids = [uuid for uuid, _ in fleet]
     documents = [ramdisk_data(machine) for _, machine in fleet]
     # A slow link to Ironic keeps callbacks and finish steps in flight when SIGTERM comes.
     with RoundRobinBalancer([("127.0.0.1", ironic.port)], delay=0.5) as slow_ironic:
         service = LocalMetalScope(tmp_path, slow_ironic.url, options={
-            "DEFAULT": {"graceful_shutdown_timeout": GRACE, "clean_up_period": 2}})
+            "DEFAULT": {"graceful_shutdown_timeout": grace, "clean_up_period": 2}})
         with service:
             assert service.process is not None
             start(service.url, uuids)
@@ -214,8 +223,10 @@ def test_sigterm_during_a_burst_stops_in_time_and_every_node_ends_after_restart(
             wait_until(lambda: sum(s["state"] == "processing"
                                    for s in statuses(service.url).values()) >= 4)
             asked = time.monotonic()
-            service.process.send_signal(signal.SIGTERM)
-            code = service.process.wait(GRACE + STOP_MARGIN)
+            for signum in signals:
+                service.process.send_signal(signum)
+                time.sleep(0.2)
+            code = service.process.wait(bound)
             took = time.monotonic() - asked
             assert code == 0, service.log_tail()
             log = service.log_file.read_text()
@@ -255,3 +266,64 @@ def statuses_from_db(service: LocalMetalScope) -> dict[str, dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         return {uuid: {"state": state} for uuid, state in
                 db.execute("SELECT uuid, state FROM nodes")}
+
+
+class PowerHoldingProxy(IdleClosingProxy):
+    """Relays to Ironic, but once ``holding`` never relays the answer to a power change:
+    the finish step after a callback (the power-off) waits for it."""
+
+    def __init__(self, backend: tuple[str, int]) -> None:
+        super().__init__(backend, idle_close=None)
+        self.holding = False
+        self.held: list[bytes] = []
+
+    async def before_answer(self, request_line: bytes) -> None:
+        if self.holding and request_line.startswith(b"PUT ") and b"/states/power" in \
+                request_line:
+            self.held.append(request_line)
+            await asyncio.Event().wait()
+
+
+def test_a_finish_step_cut_by_sigterm_is_completed_by_the_recovery_at_start(
+        ironic: LocalIronic, tmp_path: Path) -> None:
+    """The ramdisk has its 200 and will not post again; the power-off after it is cut by
+    the stop. The record is left ``processing``; only the recovery at the next start can
+    finish it, from the stored data."""
+    machine = make_fleet(7100, 1)[0]
+    uuid = ironic.enroll_node(None, {}, [machine.pxe_mac])["uuid"]
+    try:
+        with PowerHoldingProxy(("127.0.0.1", ironic.port)) as proxy:
+            service = LocalMetalScope(tmp_path, proxy.url, options={
+                "DEFAULT": {"graceful_shutdown_timeout": 1}})
+            with service:
+                assert service.process is not None
+                response = httpx.post(f"{service.url}/v1/introspection/{uuid}", timeout=30)
+                assert response.status_code == 202, response.text
+                wait_until(lambda: ironic.get_node(uuid)["power_state"] == "power on")
+                proxy.holding = True
+
+                async def post() -> httpx.Response:
+                    async with httpx.AsyncClient(timeout=60) as client:
+                        return await post_inventory(client, f"{service.url}/v1/continue",
+                                                    ramdisk_data(machine), attempts=1)
+
+                assert asyncio.run(post()).json() == {"uuid": uuid}
+                wait_until(lambda: bool(proxy.held))
+                service.process.send_signal(signal.SIGTERM)
+                assert service.process.wait(1 + STOP_MARGIN) == 0, service.log_tail()
+                assert statuses_from_db(service)[uuid]["state"] == "processing"
+                log = service.log_file.read_text()
+                assert "Cancelling 1 background task(s) still running" in log
+
+                rewrite(service, "ironic", endpoint_override=ironic.url)
+                service.start()
+                status = wait_settled(service.url, [uuid])[uuid]
+                restart_log = service.log_file.read_text()[len(log):]
+        assert (status["state"], status["error"]) == ("finished", None)
+        assert (f"Node {uuid} was left in state processing by a stopped instance; "
+                "recovering it") in restart_log
+        node = ironic.get_node(uuid)
+        assert node["power_state"] == "power off"
+        assert node["properties"].get("memory_mb") == str(machine.memory_mb)
+    finally:
+        ironic.delete_node(uuid)

@@ -35,3 +35,11 @@ async def test_drain_cancels_what_outlives_the_bound(caplog: pytest.LogCaptureFi
     assert task.cancelled() and unwound == ["lock released"] and not work.tasks
     assert "Cancelling 1 background task(s) still running: power-off" in caplog.text
     assert "failed" not in caplog.text
+
+
+async def test_drain_stops_waiting_when_interrupted() -> None:
+    work, interrupt = BackgroundWork(), asyncio.Event()
+    task = work.spawn(asyncio.Event().wait(), "reapply")
+    asyncio.get_running_loop().call_later(0.01, interrupt.set)
+    await work.drain(None, interrupt)
+    assert task.cancelled()

@@ -31,7 +31,7 @@ class Clock:
 def test_the_stop_bound_counts_from_the_request() -> None:
     clock = Clock()
     stop = StopRequest(5, clock)
-    assert not stop.requested and stop.remaining() is None
+    assert not stop.requested and stop.remaining() == 5
     stop.request()
     clock.now += 2
     assert stop.requested and stop.remaining() == 3
