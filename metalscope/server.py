@@ -116,16 +116,17 @@ def check_tls_files(section: SslSection) -> None:
 
 def run_server(settings: Settings, *, role: Role = Role.ALL_IN_ONE,
                reload_settings: Callable[[], Settings] | None = None,
-               bind: tuple[str, int] | None = None) -> None:
+               bind: tuple[str, int] | None = None, program: str = "metalscope") -> None:
     """Run one process in ``role`` until SIGTERM or SIGINT (then stop within
     ``[DEFAULT]graceful_shutdown_timeout``, see :mod:`metalscope.process_control`).
 
     ``reload_settings`` reads the same configuration files again for SIGHUP (without it,
     SIGHUP is only logged). ``bind`` (address, port) replaces ``listen_address`` and
-    ``listen_port`` (and ``listen_unix_socket``) for the HTTP listener. Configuration
-    problems raise ConfigurationError before anything is served.
+    ``listen_port`` (and ``listen_unix_socket``) for the HTTP listener. ``program`` names the
+    log file when only ``log_dir`` is set (``<log_dir>/<program>.log``, as upstream's commands
+    name theirs). Configuration problems raise ConfigurationError before anything is served.
     """
-    setup_logging(settings)
+    setup_logging(settings, program)
     if settings.embedded:
         LOG.warning("No configuration file given or found: running on embedded defaults "
                     "(SQLite in %s, no authentication, Ironic at %s)", settings.default.data_dir,

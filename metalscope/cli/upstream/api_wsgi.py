@@ -87,5 +87,6 @@ def _serve(argv: list[str]) -> int:
     bind, passed = split_arguments(argv)
     settings = read_command_line(passed, PROG).settings
     check_deployment_mode(settings, PROG)
-    run_server(settings, role=Role.API, reload_settings=reloader(passed, PROG), bind=bind)
+    run_server(settings, role=Role.API, reload_settings=reloader(passed, PROG), bind=bind,
+               program=PROG)
     return 0

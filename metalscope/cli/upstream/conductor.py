@@ -22,5 +22,6 @@ def _serve(argv: list[str]) -> int:
     from metalscope.server import run_server
     settings = read_command_line(argv, PROG).settings
     check_deployment_mode(settings, PROG)
-    run_server(settings, role=Role.CONDUCTOR, reload_settings=reloader(argv, PROG))
+    run_server(settings, role=Role.CONDUCTOR, reload_settings=reloader(argv, PROG),
+               program=PROG)
     return 0

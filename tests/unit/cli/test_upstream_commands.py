@@ -262,3 +262,16 @@ class TestMigrateData:
         assert migrate_data.main(["--config-file", str(write_conf(tmp_path)), "--from",
                                   "database", "--to", "database"]) == 2
         assert "can not be the same" in capsys.readouterr().out
+
+
+class TestLogFileName:
+    def test_log_dir_alone_names_the_file_after_the_command(
+            self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Upstream writes ``<log_dir>/<command>.log``; so do the upstream-named commands.
+        (The schema was never upgraded, so the command stops after logging started.)"""
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        conf = write_conf(tmp_path)
+        assert inspector.main(["--config-file", str(conf), "--log-dir", str(logs)]) == 1
+        assert [path.name for path in logs.iterdir()] == ["ironic-inspector.log"]
+        assert "Configuration read from" in (logs / "ironic-inspector.log").read_text()
