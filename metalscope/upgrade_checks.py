@@ -42,6 +42,7 @@ class CheckResult:
 CONFIGURATION = "Configuration"
 DATABASE = "Database schema"
 IRONIC = "Ironic API access"
+DATA_STORE = "Introspection data store"
 IGNORED_OPTIONS = "Options MetalScope ignores"
 
 
@@ -76,6 +77,16 @@ def ironic_check(api_version: str | None, error: str | None = None) -> CheckResu
     return CheckResult(IRONIC, Code.SUCCESS,
                        f"Ironic answered with the configured [ironic] credentials (API "
                        f"version {api_version})")
+
+
+def data_store_check(store: str, found: str | None, error: str | None = None) -> CheckResult:
+    """``[processing]store_data = store``: what a request to a remote store found, or
+    ``error`` when the store cannot be built or reached. A store kept in the database (or
+    none) needs no request (``found`` None)."""
+    if error is not None:
+        return CheckResult(DATA_STORE, Code.FAILURE, error)
+    where = found or ("nothing is stored" if store == "none" else "kept in the database")
+    return CheckResult(DATA_STORE, Code.SUCCESS, f"store_data = {store}: {where}")
 
 
 def ignored_options_check(notes: Iterable[str]) -> CheckResult:

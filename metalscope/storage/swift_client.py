@@ -221,7 +221,8 @@ async def _keystone_call(func: Callable[[], T]) -> T:
 # -- the client --------------------------------------------------------------------------------
 
 class SwiftClient:
-    """PUT a container, PUT and GET an object; ``calls`` counts the HTTP requests sent."""
+    """PUT or HEAD a container, PUT and GET an object; ``calls`` counts the HTTP requests
+    sent."""
 
     def __init__(self, access: SwiftAccess, http: httpx.AsyncClient,
                  retries: Retries | None = None,
@@ -237,6 +238,9 @@ class SwiftClient:
 
     async def put_container(self, container: str) -> None:
         await self._request("PUT", container)
+
+    async def head_container(self, container: str) -> None:
+        await self._request("HEAD", container)
 
     async def put_object(self, container: str, name: str, body: bytes,
                          headers: Mapping[str, str]) -> None:

@@ -107,6 +107,22 @@ class SwiftStore:
                        f"Error was: {exc}") from exc
         return content.decode("utf-8", errors="replace")
 
+    async def check(self) -> str:
+        """Whether Swift answers with these credentials, without writing anything: a HEAD of
+        the container. One line saying what was found; ObjectStorageError (upstream's wording
+        for the connection) when Swift cannot be reached or refuses the request."""
+        try:
+            await self.client.head_container(self.container)
+        except SwiftUnreachable as exc:
+            raise unreachable(exc) from exc
+        except SwiftRequestFailed as exc:
+            if exc.status == 404:
+                return (f"Swift answered; container {self.container} does not exist yet "
+                        f"and is created at the first save")
+            raise ObjectStorageError(f"Swift failed to read container {self.container}. "
+                                     f"Error was: {exc}") from exc
+        return f"Swift answered; container {self.container} exists"
+
     async def aclose(self) -> None:
         await self.client.aclose()
 

@@ -7,11 +7,13 @@ ironic-inspector 12.5.0 configured the same way.
 * Swift down: GET data and the callback answer 400 with upstream's messages, the record ends
   in error; never a 500.
 * ``metalscope data migrate`` between the database and Swift, both ways, with its report.
-* Keystone: Swift reached through keystoneauth's password plugin and the service catalog.
+* Keystone: Swift reached through keystoneauth's password plugin and the service catalog;
+  ``ironic-inspector-status upgrade check`` reaches it too, and names a wrong password.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import sqlite3
 import subprocess
@@ -271,3 +273,25 @@ def test_swift_through_keystone(tmp_path: Path, ironic: LocalIronic, make_node: 
     with LocalUpstreamInspector(tmp_path / "upstream", ironic.url, upstream_bin,
                                 options=options) as upstream, client(upstream.url) as api:
         assert data_answers(api, uuid) == expected
+
+    # ironic-inspector-status reaches Swift with the same [swift] credentials, or says why not.
+    assert _store_check(ms.config_file) == (0, f"store_data = swift: Swift answered; "
+                                               f"container {CONTAINER} exists")
+    wrong = configparser.ConfigParser(interpolation=None)
+    wrong.read(ms.config_file)
+    wrong["swift"]["password"] = "not-the-password"
+    with open(tmp_path / "wrong.conf", "w") as out:
+        wrong.write(out)
+    code, details = _store_check(tmp_path / "wrong.conf")
+    assert code == 2 and details.startswith(
+        "Could not connect to the object storage service: "), details
+
+
+def _store_check(config: Path) -> tuple[int, str]:
+    """``ironic-inspector-status upgrade check --json``'s data store result."""
+    done = subprocess.run([str(Path(sys.executable).parent / "ironic-inspector-status"),
+                           "--config-file", str(config), "upgrade", "check", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    found = {check["check"]: check for check in json.loads(done.stdout)["checks"]}
+    return found["Introspection data store"]["result"], found["Introspection data store"][
+        "details"]

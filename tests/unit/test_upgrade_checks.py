@@ -35,6 +35,15 @@ def test_ironic_and_ignored_options() -> None:
         "[a]b is ignored: x; [c]d is ignored: y")
 
 
+def test_data_store() -> None:
+    assert checks.data_store_check("database", None) == checks.CheckResult(
+        checks.DATA_STORE, checks.Code.SUCCESS, "store_data = database: kept in the database")
+    assert checks.data_store_check("none", None).details == "store_data = none: nothing is stored"
+    assert checks.data_store_check("swift", "Swift answered").details == \
+        "store_data = swift: Swift answered"
+    assert checks.data_store_check("swift", None, "Could not connect").code == checks.Code.FAILURE
+
+
 def test_worst_is_the_exit_status() -> None:
     ok, warn, fail = (CheckResult("x", code) for code in Code)
     assert checks.worst([]) is Code.SUCCESS

@@ -3,7 +3,9 @@ MetalScope in place of ironic-inspector.
 
 The checks (:mod:`metalscope.upgrade_checks`): the configuration loads; the database is at
 MetalScope's head (a database ``dbsync upgrade`` would bring there is a warning); Ironic
-answers an authenticated request with the ``[ironic]`` credentials; the options MetalScope
+answers an authenticated request with the ``[ironic]`` credentials; with ``store_data =
+swift``, Swift answers a HEAD of the container with the ``[swift]`` credentials; the options
+MetalScope
 ignores that the files set. The results are printed as oslo.upgradecheck prints them (a
 table, or JSON with ``--json``); the exit status is the worst result: 0 success, 1 warning,
 2 failure.
@@ -57,7 +59,8 @@ def run_checks(settings: Settings) -> list[checks.CheckResult]:
     from metalscope.unused_options import ignored_settings
     ignored = ignored_settings(settings.differs_from_default) + ignored_options(settings)
     return [checks.configuration_check(settings.config_files), database_result(settings),
-            asyncio.run(ironic_result(settings)), checks.ignored_options_check(ignored)]
+            asyncio.run(ironic_result(settings)), data_store_result(settings),
+            checks.ignored_options_check(ignored)]
 
 
 def database_result(settings: Settings) -> checks.CheckResult:
@@ -83,6 +86,34 @@ async def ironic_result(settings: Settings) -> checks.CheckResult:
         return checks.ironic_check(None, str(exc))
     finally:
         await client.aclose()
+
+
+def data_store_result(settings: Settings) -> checks.CheckResult:
+    """The configured store can be built; Swift reached with the ``[swift]`` credentials
+    (the other stores need no request)."""
+    from metalscope.storage.data_store import check_store_settings
+    name = settings.processing.store_data
+    try:
+        check_store_settings(settings)
+    except MetalScopeError as exc:
+        return checks.data_store_check(name, None, str(exc))
+    if name != "swift":
+        return checks.data_store_check(name, None)
+    return asyncio.run(swift_result(settings))
+
+
+async def swift_result(settings: Settings) -> checks.CheckResult:
+    from metalscope.storage.swift_store import SwiftStore, swift_client
+    try:
+        store = SwiftStore(swift_client(settings), settings.swift.container)
+    except MetalScopeError as exc:
+        return checks.data_store_check("swift", None, str(exc))
+    try:
+        return checks.data_store_check("swift", await store.check())
+    except MetalScopeError as exc:
+        return checks.data_store_check("swift", None, str(exc))
+    finally:
+        await store.aclose()
 
 
 def render_table(results: Sequence[checks.CheckResult]) -> str:

@@ -243,7 +243,20 @@ class TestStatus:
         assert code == 2 and document["name"] == "Upgrade Check Results"
         results = {check["check"]: check["result"] for check in document["checks"]}
         assert results == {"Configuration": 0, "Database schema": 1, "Ironic API access": 2,
-                           "Options MetalScope ignores": 0}
+                           "Introspection data store": 0, "Options MetalScope ignores": 0}
+
+    def test_swift_unreachable_fails(self, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+        conf = write_conf(tmp_path, "[processing]\nstore_data = swift\n[swift]\nauth_type = "
+                                    "none\nendpoint_override = http://127.0.0.1:9/v1/AUTH_x\n")
+        assert status.main(["--config-file", str(conf), "upgrade", "check", "--json"]) == 2
+        import json
+        found = {check["check"]: check for check in
+                 json.loads(capsys.readouterr().out)["checks"]}
+        store = found["Introspection data store"]
+        assert store["result"] == 2
+        assert store["details"].startswith(
+            "Swift failed to read container ironic-inspector. Error was: "), store
 
     def test_needs_upgrade_check(self, tmp_path: Path) -> None:
         with pytest.raises(SystemExit) as stop:

@@ -256,3 +256,24 @@ def test_serve_refuses_swift_options_that_cannot_work() -> None:
     check_store_settings(load_settings(overrides={
         "processing": {"store_data": "swift"},
         "swift": {"auth_type": "none", "endpoint_override": ACCOUNT}}))
+
+
+async def test_check_heads_the_container_and_writes_nothing() -> None:
+    handler, seen = recorder(httpx.Response(204))
+    assert await store(handler).check() == "Swift answered; container ironic-inspector exists"
+    assert [(r.method, str(r.url)) for r in seen] == [("HEAD", f"{ACCOUNT}/ironic-inspector")]
+
+
+async def test_check_of_a_missing_container_is_fine() -> None:
+    handler, _ = recorder(httpx.Response(404))
+    assert "does not exist yet and is created at the first save" in await store(handler).check()
+
+
+async def test_check_refused_or_unreachable() -> None:
+    handler, _ = recorder(httpx.Response(403, text="denied"))
+    with pytest.raises(ObjectStorageError,
+                       match=r"^Swift failed to read container ironic-inspector\. Error was: "):
+        await store(handler).check()
+    handler, _ = recorder(httpx.ConnectError("refused"))
+    with pytest.raises(ObjectStorageError, match="Error was: "):
+        await store(handler).check()
