@@ -128,8 +128,9 @@ class TestServiceFromUpstreamCommandLines:
         result = run([str(commands / "ironic-inspector-status"), "--config-file", str(conf),
                       "upgrade", "check"], home=home)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert result.stdout.count("| Result: Success") == 4
+        assert result.stdout.count("| Result: Success") == 5
         assert "| Check: Ironic API access" in result.stdout
+        assert "| Check: Introspection data store" in result.stdout
 
     def test_ramdisk_callback_end_to_end(self, service: str, ironic: LocalIronic,
                                          make_node: Callable[..., Any]) -> None:
