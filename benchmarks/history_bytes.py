@@ -1,7 +1,7 @@
 """Bytes per stored inspection: a MetalScope history version against upstream's copy, for a
 small and a large server, and the CPU each history codec costs.
 
-    .venv/bin/python benchmarks/history_bytes.py [--repeat 20]
+    .venv/bin/python benchmarks/history_bytes.py [--repeat 20] [--upstream-run]
 
 Both inventories come from the simulator (``metalscope.simulator``): a 1U server with two
 NICs, and a 2U server with 16 NICs (LLDP on every cabled port), 24 disks, an NVMe
@@ -11,7 +11,10 @@ implementation of them; no Ironic needed). Upstream ironic-inspector 12.5.0 stor
 documents, without the ramdisk logs, as ``json.dumps`` text in two ``introspection_data``
 rows; that is its figure. Then every codec is measured on the same documents: stored
 bytes, encode and decode time (median of ``--repeat``), and a version recorded and read
-back through the repository on SQLite. Figures go to stdout as a table and to
+back through the repository on SQLite. With ``--upstream-run`` the documents and upstream's
+bytes come instead from a real run of upstream against a real Ironic
+(``benchmarks/history_upstream.py``; ``scripts/setup``'s ``.venv-ironic``): the sizes of the
+rows it wrote, and the very documents it stored. Figures go to stdout as a table and to
 ``benchmarks/results/history_bytes.json``.
 """
 
@@ -164,18 +167,37 @@ async def repository_latency(docs: Documents, repeat: int) -> dict[str, float]:
             "read_ms": round(statistics.median(read) * 1000, 3)}
 
 
-def run(repeat: int) -> dict[str, Any]:
+MACHINES = {"small (1U, 2 NICs)": small_server,
+            "large (16 NICs, LLDP, 24 disks, extra data)": large_server}
+
+
+def simulated(machines: list[SimulatedNode]) -> list[tuple[Documents, int]]:
+    """The documents as MetalScope's hooks process them, upstream's bytes computed."""
     settings = load_settings(overrides={"processing": {"processing_hooks": HOOKS,
                                                        "store_data": "database"}})
     registry = ExtensionRegistry.from_settings(settings)
-    results: dict[str, Any] = {}
-    for label, node in (("small (1U, 2 NICs)", small_server()),
-                        ("large (16 NICs, LLDP, 24 disks, extra data)", large_server())):
-        docs = documents(node, registry)
+    pairs = [documents(machine, registry) for machine in machines]
+    return [(docs, upstream_bytes(docs)) for docs in pairs]
+
+
+def from_upstream(machines: list[SimulatedNode]) -> list[tuple[Documents, int]]:
+    """The documents and row sizes of a real upstream run."""
+    from history_upstream import upstream_rows
+
+    rows = upstream_rows(REPO / ".venv-ironic" / "bin", machines)
+    return [((row.processed, row.unprocessed), row.stored_bytes) for row in rows]
+
+
+def run(repeat: int, upstream_run: bool) -> dict[str, Any]:
+    machines = [make() for make in MACHINES.values()]
+    measured = from_upstream(machines) if upstream_run else simulated(machines)
+    results: dict[str, Any] = {"upstream_bytes_from": "a real ironic-inspector 12.5.0 run"
+                               if upstream_run else "json.dumps of the same documents"}
+    for label, (docs, upstream) in zip(MACHINES, measured, strict=True):
         results[label] = {
             "json_bytes": {"processed": len(history_codec.dumps(docs[0])),
                            "unprocessed": len(history_codec.dumps(docs[1]))},
-            "upstream_bytes": upstream_bytes(docs),
+            "upstream_bytes": upstream,
             "codecs": measure_codecs(docs, repeat),
             "repository": asyncio.run(repository_latency(docs, repeat)),
         }
@@ -183,8 +205,10 @@ def run(repeat: int) -> dict[str, Any]:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = []
+    lines = [f"upstream's bytes: {results['upstream_bytes_from']}"]
     for label, figures in results.items():
+        if not isinstance(figures, dict):
+            continue
         upstream = figures["upstream_bytes"]
         lines.append(f"{label}: upstream stores {upstream:,} bytes per inspection "
                      f"(processed + unprocessed JSON)")
@@ -202,8 +226,10 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--upstream-run", action="store_true",
+                        help="measure upstream's rows in a real run (needs .venv-ironic)")
     args = parser.parse_args()
-    results = run(max(args.repeat, 1))
+    results = run(max(args.repeat, 1), args.upstream_run)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
