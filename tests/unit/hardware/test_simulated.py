@@ -63,7 +63,9 @@ def test_removed_dimm_is_seen(seed: int) -> None:
     assert [entry["attributes"]["locator"] for entry in removed] == [node.dimms[-1].locator]
     assert document["memory"]["total_mb"]["delta"] == -node.dimms[-1].size_mb
     assert document["summary"].startswith("memory ")
-    assert f"DIMM {node.dimms[-1].locator} " in document["summary"]
+    locator = node.dimms[-1].locator
+    slot = locator if locator.startswith("DIMM") else f"DIMM {locator}"
+    assert f"({slot} {node.dimms[-1].size_mb // 1024} GiB removed)" in document["summary"]
 
 
 @pytest.mark.parametrize("seed", range(5))

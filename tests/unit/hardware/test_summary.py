@@ -62,3 +62,13 @@ def test_system_change_phrase() -> None:
     new = base_data()
     new["inventory"]["system_vendor"]["product_name"] = "PowerEdge R660"
     assert compare(base_data(), new).summary == "system product PowerEdge R650 → PowerEdge R660"
+
+
+def test_slots_already_named_dimm_are_not_prefixed_twice() -> None:
+    old, new = base_data(), base_data()
+    for data in (old, new):
+        data["dmi"]["memory"]["devices"][1]["Locator"] = "DIMM 2"
+    new["dmi"]["memory"]["devices"][1]["Part Number"] = "HMA82GR7CJR8N-XN"
+    del new["dmi"]["memory"]["devices"][0]
+    assert compare(old, new).summary == ("DIMM A1 16 GiB removed; "
+                                         "DIMM 2 part number M393A2K43DB3-CWE → HMA82GR7CJR8N-XN")
