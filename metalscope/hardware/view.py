@@ -26,7 +26,7 @@ CATEGORIES = ("system", "firmware", "cpu", "memory", "disks", "nics", "pci", "ac
 #: The CPU flags that matter: the keys of ``[capabilities]cpu_flags``'s default.
 DEFAULT_CPU_FLAGS = ("vmx", "svm", "aes", "pse", "pdpe1gb", "smx")
 
-MIB = 1 << 20
+GIB = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,16 @@ def build_view(data: Mapping[str, Any], *,
 
 
 def total_memory_mb(inventory: Mapping[str, Any]) -> int | None:
-    """Installed memory in MiB: ``physical_mb``, else the usable ``total`` bytes."""
+    """Installed memory in MiB: ``physical_mb``, else the usable ``total`` bytes rounded to
+    the nearest GiB (usable memory moves by a few MiB with the kernel, which is no change)."""
     memory = mapping(inventory.get("memory"))
     physical = integer(memory.get("physical_mb"))
-    if physical:
+    if physical and physical > 0:
         return physical
     total = integer(memory.get("total"))
-    return total // MIB if total else None
+    if not total or total <= 0:
+        return None
+    return max(1, round(total / GIB)) * 1024
 
 
 def _only(identity: str, attributes: dict[str, Any]) -> Components | None:

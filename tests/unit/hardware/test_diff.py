@@ -199,10 +199,13 @@ def test_memory_total_from_usable_bytes_without_physical_mb() -> None:
     for data in (old, new):
         del data["inventory"]["memory"]["physical_mb"]
         del data["dmi"]
-    new["inventory"]["memory"]["total"] = 32 * (1 << 30)
+    assert _diff(new, old)["memory"]["total_mb"] == {"old": 64512, "new": 64512, "delta": 0}
+    new["inventory"]["memory"]["total"] -= 300 * (1 << 20)  # another kernel reserves more
+    assert _diff(new, old)["changed"] is False
+    new["inventory"]["memory"]["total"] = 31 * (1 << 30) + 700 * (1 << 20)
     document = _diff(new, old)
-    assert document["memory"]["total_mb"]["delta"] < 0
-    assert document["summary"].startswith("memory 63.1 GiB → 32 GiB")
+    assert document["memory"]["total_mb"] == {"old": 64512, "new": 32768, "delta": -31744}
+    assert document["summary"] == "memory 63 GiB → 32 GiB"
 
 
 # -- disks ---------------------------------------------------------------------------------
