@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 from typing import Any
 
@@ -106,3 +107,46 @@ def test_virtual_machines_have_one_anonymous_dimm_keyed_by_locator() -> None:
     bigger["dmi"]["memory"]["devices"][0]["Size"] = "64 GB"
     changed = compare(data, bigger).document()["components"]["memory"]["changed"]
     assert [entry["id"] for entry in changed] == ["locator:DIMM 0"]
+
+
+_JUNK: list[Any] = [None, 0, -1, 3.5, "", "x", "Not Specified", [], {}, [None], {"a": None},
+                    True, "0x", "12 XB"]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            found += _paths(item, (*prefix, position))
+    return found
+
+
+def _spoiled(data: dict[str, Any], rng: random.Random, count: int) -> dict[str, Any]:
+    spoiled = copy.deepcopy(data)
+    for _ in range(count):
+        paths = _paths(spoiled)
+        if not paths:
+            break
+        *parents, last = rng.choice(paths)
+        holder: Any = spoiled
+        for key in parents:
+            holder = holder[key]
+        holder[last] = copy.deepcopy(rng.choice(_JUNK))
+    return spoiled
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_malformed_data_never_raises(seed: int) -> None:
+    rng = random.Random(seed)
+    data = ramdisk_data(make_node(seed, 2))
+    for _ in range(10):
+        spoiled = _spoiled(data, rng, rng.randint(1, 25))
+        for old, new in ((data, spoiled), (spoiled, data), (spoiled, spoiled)):
+            diff = compare(old, new)
+            document = diff.document()
+            assert json.loads(json.dumps(document)) == document
+            assert "\n" not in diff.summary
+        assert compare(spoiled, copy.deepcopy(spoiled)).changed is False
