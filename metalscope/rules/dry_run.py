@@ -3,17 +3,20 @@ the matching rules' actions would change now.
 
 The rules are evaluated against the processed data stored for the node and the node as
 Ironic has it now, then the matching rules' actions run on a throwaway copy of the node.
-Processing hooks are not run again, and nothing is written.
+Processing hooks are not run again, and nothing is written. ``diff://`` fields read the
+hardware diff given (None: no previous inspection to compare with, the field is missing).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from metalscope.errors import MetalScopeError
 from metalscope.extensions import ExtensionRegistry
+from metalscope.hardware import compare
 from metalscope.node_changes import NodeChanges
 from metalscope.rules.engine import (
     condition_holds,
@@ -22,6 +25,7 @@ from metalscope.rules.engine import (
     matching_rules,
     node_document,
     run_actions,
+    split_field,
 )
 from metalscope.rules.exchange import rule_label
 from metalscope.rules.model import Condition, Rule
@@ -64,7 +68,8 @@ def _shown(values: list[Any], limit: int = 5) -> str:
 
 
 def mismatch_reason(rule: Rule, data: dict[str, Any], node: NodeChanges,
-                    node_doc: dict[str, Any], conditions: dict[str, Any]) -> str:
+                    node_doc: dict[str, Any], conditions: dict[str, Any],
+                    diff: Mapping[str, Any] | None = None) -> str:
     """Why a rule does not match: its scope, or its first failing condition and the values."""
     if not in_scope(rule, node):
         scope = node.properties.get("inspection_scope")
@@ -74,23 +79,29 @@ def mismatch_reason(rule: Rule, data: dict[str, Any], node: NodeChanges,
         plugin = conditions.get(cond.op)
         if plugin is None:
             return f"condition {number} uses the unknown operator {cond.op}"
-        if not condition_holds(cond, plugin, data, node_doc):
-            values = field_values(cond.field, data, node_doc)
-            found = f"found {_shown(values)}" if values else "the field was not found"
+        if not condition_holds(cond, plugin, data, node_doc, diff=diff):
+            values = field_values(cond.field, data, node_doc, diff)
+            found = f"found {_shown(values)}" if values else _not_found(cond, diff)
             return f"condition {number} ({describe_condition(cond)}) is false: {found}"
     return "does not match"
 
 
+def _not_found(cond: Condition, diff: Mapping[str, Any] | None) -> str:
+    if diff is None and split_field(cond.field)[0] == "diff":
+        return "there is no hardware diff (no previous inspection to compare with)"
+    return "the field was not found"
+
+
 def dry_run(stored: list[Rule], data: dict[str, Any], node: NodeChanges,
-            extensions: ExtensionRegistry) -> DryRun:
+            extensions: ExtensionRegistry, *, diff: Mapping[str, Any] | None = None) -> DryRun:
     """Match the rules as processing does, then run the matching ones' actions on ``node``."""
-    matched = matching_rules(stored, data, node, extensions.conditions)
+    matched = matching_rules(stored, data, node, extensions.conditions, diff=diff)
     node_doc = node_document(node.node)
     result = DryRun([Verdict(rule, any(rule is m for m in matched)) for rule in stored], node)
     for verdict in result.verdicts:
         if not verdict.matched:
             verdict.reason = mismatch_reason(verdict.rule, data, node, node_doc,
-                                             extensions.conditions)
+                                             extensions.conditions, diff)
     for rule in matched:
         try:
             run_actions(rule, data, node, extensions.actions)
@@ -170,6 +181,8 @@ class DryRunInputs:
     ports: list[dict[str, Any]]
     data: dict[str, Any] | None
     rules: list[Rule]
+    #: The hardware diff of the node's last two inspections, when known.
+    diff: dict[str, Any] | None = None
 
 
 async def node_from_ironic(ironic: IronicClient,
@@ -182,10 +195,25 @@ async def node_from_ironic(ironic: IronicClient,
 async def load_inputs(repo: Repository, node: dict[str, Any],
                       ports: list[dict[str, Any]]) -> DryRunInputs:
     """The inputs of a dry run: the node and its ports, its stored processed data (None when
-    there is none) and every rule."""
-    text = await repo.get_data(str(node["uuid"]), True)
+    there is none), every rule, and the hardware diff of its last two recorded versions
+    (None with fewer than two)."""
+    uuid = str(node["uuid"])
+    text = await repo.get_data(uuid, True)
     stored = await repo.list_rules()
-    return DryRunInputs(node, ports, json.loads(text) if text else None, stored)
+    return DryRunInputs(node, ports, json.loads(text) if text else None, stored,
+                        await last_diff(repo, uuid))
+
+
+async def last_diff(repo: Repository, uuid: str) -> dict[str, Any] | None:
+    """The diff document between the node's two newest history versions, if it has two."""
+    newest = await repo.list_versions(uuid, limit=2)
+    if len(newest) < 2:
+        return None
+    new = await repo.get_version(uuid, newest[0].version)
+    old = await repo.get_version(uuid, newest[1].version)
+    if new is None or old is None:  # pruned meanwhile
+        return None
+    return compare(old.processed, new.processed).document()
 
 
 def no_data_message(settings: Settings, uuid: str) -> str:

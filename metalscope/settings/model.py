@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from metalscope.settings.drift import DriftSection
 from metalscope.settings.history import HistorySection
 from metalscope.settings.identity import (
     IronicSection,
@@ -49,6 +50,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "database": ("database", DatabaseSection),
     "discovery": ("discovery", DiscoverySection),
     "dnsmasq_pxe_filter": ("dnsmasq_pxe_filter", DnsmasqPxeFilterSection),
+    "drift": ("drift", DriftSection),
     "exception": ("exception", ExceptionSection),
     "extra_hardware": ("extra_hardware", ExtraHardwareSection),
     "healthcheck": ("healthcheck", HealthcheckSection),
@@ -90,6 +92,7 @@ class Settings:
     iptables: IptablesSection
     dnsmasq_pxe_filter: DnsmasqPxeFilterSection
     discovery: DiscoverySection
+    drift: DriftSection
     capabilities: CapabilitiesSection
     pci_devices: PciDevicesSection
     extra_hardware: ExtraHardwareSection
