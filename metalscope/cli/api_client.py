@@ -119,27 +119,35 @@ def _endpoint_and_headers(options: ApiOptions) -> tuple[str, dict[str, str]]:
 
 
 class ApiClient:
-    """GETs JSON documents at one API version; errors become :class:`ApiError`."""
+    """GETs JSON documents at one API version; errors become :class:`ApiError`.
 
-    def __init__(self, options: ApiOptions, version: str) -> None:
+    ``http`` is an already open client to use instead (tests pass the in-process app's); it
+    is left open.
+    """
+
+    def __init__(self, options: ApiOptions, version: str,
+                 http: httpx.Client | None = None) -> None:
         url, headers = _endpoint_and_headers(options)
-        headers["X-OpenStack-Ironic-Inspector-API-Version"] = version
-        basic = ((options.http_user, options.http_password or "")
-                 if options.http_user else None)
+        self._headers = {**headers, "X-OpenStack-Ironic-Inspector-API-Version": version}
+        self._auth = ((options.http_user, options.http_password or "")
+                      if options.http_user else None)
         verify: Any = False if options.insecure else (options.cacert or True)
-        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, auth=basic,
-                                  verify=verify, timeout=options.timeout)
+        self._owned = http is None
+        self._http = http or httpx.Client(base_url=url.rstrip("/"), verify=verify,
+                                          timeout=options.timeout)
 
     def __enter__(self) -> ApiClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._http.close()
+        if self._owned:
+            self._http.close()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self._http.get(path, params=query)
+            response = self._http.get(path, params=query, headers=self._headers,
+                                      auth=self._auth or httpx.USE_CLIENT_DEFAULT)
         except httpx.HTTPError as exc:
             raise ApiError(f"Cannot reach MetalScope at {self._http.base_url}: {exc}") from None
         if response.status_code >= 400:

@@ -26,6 +26,12 @@ def _node_path(node: str) -> str:
     return f"/v1/introspection/{quote(node, safe='')}"
 
 
+def _client(api: ApiOptions) -> ApiClient:
+    """The API client; a caller may hand an open HTTP client in ``obj["http"]`` (tests)."""
+    obj = click.get_current_context().obj
+    return ApiClient(api, API_VERSION, http=obj.get("http") if isinstance(obj, dict) else None)
+
+
 def _echo_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
@@ -39,7 +45,7 @@ def _echo_json(document: Any) -> None:
 def history(node: str, limit: int | None, output: str, api: ApiOptions) -> None:
     """The recorded versions of NODE's hardware, newest first: version, finished, source,
     error, whether it changed from the version before, and the one-line summary."""
-    with ApiClient(api, API_VERSION) as client:
+    with _client(api) as client:
         document = client.get(f"{_node_path(node)}/history", {"limit": limit})
     if output == "json":
         _echo_json(document)
@@ -59,7 +65,7 @@ def diff(node: str, from_version: int | None, to_version: int | None, output: st
     """What changed in NODE's hardware from version FROM to version TO (default: the latest
     version, compared with the one before it), grouped by category: ``-`` removed, ``+``
     added, ``~`` changed with old → new."""
-    with ApiClient(api, API_VERSION) as client:
+    with _client(api) as client:
         document = client.get(f"{_node_path(node)}/diff",
                               {"from": from_version, "to": to_version})
     if output == "json":
