@@ -30,6 +30,7 @@ from metalscope.settings import Settings
 from metalscope.storage import migrate
 from metalscope.storage.data_store import DataStore, create_store
 from metalscope.storage.engine import create_engine, pool_options
+from metalscope.storage.history import Retention
 from metalscope.storage.repository import Repository
 
 LOG = logging.getLogger(__name__)
@@ -44,9 +45,13 @@ async def open_repository(settings: Settings) -> AsyncIterator[Repository]:
         raise ConfigurationError(problem)
     engine = create_engine(settings.database.connection, pool_options(settings.database))
     try:
-        yield Repository(engine)
+        yield Repository(engine, history_retention(settings))
     finally:
         await engine.dispose()
+
+
+def history_retention(settings: Settings) -> Retention:
+    return Retention.of(settings.history.max_versions, settings.history.max_age)
 
 
 @asynccontextmanager

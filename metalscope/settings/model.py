@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from metalscope.settings.history import HistorySection
 from metalscope.settings.identity import (
     IronicSection,
     KeystoneAuthtokenSection,
@@ -51,6 +52,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "exception": ("exception", ExceptionSection),
     "extra_hardware": ("extra_hardware", ExtraHardwareSection),
     "healthcheck": ("healthcheck", HealthcheckSection),
+    "history": ("history", HistorySection),
     "iptables": ("iptables", IptablesSection),
     "ironic": ("ironic", IronicSection),
     "keystone_authtoken": ("keystone_authtoken", KeystoneAuthtokenSection),
@@ -103,6 +105,7 @@ class Settings:
     cors: CorsSection
     ssl: SslSection
     exception: ExceptionSection
+    history: HistorySection
     #: True when no configuration file was given and embedded defaults apply.
     embedded: bool = False
     config_files: tuple[str, ...] = ()
