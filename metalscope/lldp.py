@@ -129,8 +129,9 @@ def iter_tlvs(tlvs: Any) -> Iterator[tuple[int, bytes]]:
 def interface_tlvs(data: dict[str, Any], iface: dict[str, Any]) -> Any:
     """An inventory interface's raw TLVs: non-empty ``lldp_raw[<name>]``, else its ``lldp``."""
     raw = data.get("lldp_raw")
-    if isinstance(raw, dict) and raw.get(iface.get("name")):
-        return raw[iface["name"]]
+    name = iface.get("name")
+    if isinstance(raw, dict) and isinstance(name, str) and raw.get(name):
+        return raw[name]
     return iface.get("lldp")
 
 

@@ -272,3 +272,9 @@ class TestInterfaceTlvs:
     def test_none(self) -> None:
         """Without either source there are no TLVs."""
         assert lldp.interface_tlvs({}, {"name": "eth0"}) is None
+
+    @pytest.mark.parametrize("name", [{"a": 1}, ["eth0"], None, 5])
+    def test_a_name_that_is_not_a_string_reads_only_the_interface(self, name: object) -> None:
+        """A hostile interface name (a dict or list is unhashable) does not raise."""
+        data = {"lldp_raw": {"eth0": FUNCTIONAL_TLVS}}
+        assert lldp.interface_tlvs(data, {"name": name, "lldp": SPEC_EXAMPLE}) == SPEC_EXAMPLE
