@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from metalscope.errors import MetalScopeError
@@ -73,20 +74,24 @@ async def keep_processed(svc: Services, uuid: str, data: dict[str, Any]) -> str 
 
 
 async def apply_rules_and_flush(svc: Services, rules: list[Rule], data: dict[str, Any],
-                                changes: NodeChanges, wait: IronicWait) -> NodeChanges:
-    """Apply the rules, then send every edit to Ironic; returns the changes as sent last."""
-    await _apply_rules(svc, rules, data, changes, wait)
+                                changes: NodeChanges, wait: IronicWait, *,
+                                diff: Mapping[str, Any] | None = None) -> NodeChanges:
+    """Apply the rules (``diff``: the hardware diff document with the previous version,
+    read by ``diff://`` fields), then send every edit to Ironic; returns the changes as
+    sent last."""
+    await _apply_rules(svc, rules, data, changes, wait, diff)
     return await resumable_flush.flush(svc.ironic, changes, wait)
 
 
 async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
-                       changes: NodeChanges, wait: IronicWait) -> None:
+                       changes: NodeChanges, wait: IronicWait,
+                       diff: Mapping[str, Any] | None) -> None:
     if not rules:
         return
     try:
         await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
                                    svc.extensions.actions,
-                                   svc.settings.processing.rule_regex_timeout)
+                                   svc.settings.processing.rule_regex_timeout, diff=diff)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
         await resumable_flush.flush(svc.ironic, changes, wait)
