@@ -38,7 +38,7 @@ from metalscope.storage.repository import NodeRecord, utcnow
 
 LOG = logging.getLogger(__name__)
 SOURCE = "inband"
-#: Processed data larger than this (bytes of JSON) is compared in a worker thread.
+#: Versions larger than this (bytes of JSON, as recorded) are compared in a worker thread.
 OFF_LOOP_BYTES = 64 * 1024
 
 
@@ -88,7 +88,7 @@ async def compare_with_previous(svc: Services, record: NodeRecord, processed: di
     previous = await _previous_version(svc, record, reapply)
     if previous is None:
         return Comparison(processed, None, None, node_name)
-    diff = await _compare(previous.processed, processed)
+    diff = await _compare(previous, processed)
     LOG.info("Hardware of node %s compared with version %d: %s", record.uuid,
              previous.version, diff.summary)
     return Comparison(processed, previous, diff, node_name)
@@ -104,11 +104,12 @@ async def _previous_version(svc: Services, record: NodeRecord,
     return await svc.repo.get_version(record.uuid, latest[0].version)
 
 
-async def _compare(old: dict[str, Any], new: dict[str, Any]) -> HardwareDiff:
-    """Small inventories are compared on the loop; large ones in a worker thread."""
-    if len(json.dumps(new, separators=(",", ":"))) < OFF_LOOP_BYTES:
-        return compare(old, new)
-    return await asyncio.to_thread(compare, old, new)
+async def _compare(previous: StoredVersion, new: dict[str, Any]) -> HardwareDiff:
+    """Small inventories are compared on the loop; large ones (judged by the previous
+    version's size, known without serialising anything) in a worker thread."""
+    if previous.raw_bytes < OFF_LOOP_BYTES:
+        return compare(previous.processed, new)
+    return await asyncio.to_thread(compare, previous.processed, new)
 
 
 async def record_end(svc: Services, record: NodeRecord, comparison: Comparison | None,

@@ -92,11 +92,15 @@ class WebhookReceiver:
         return self.for_node(uuid)
 
 
-def signature_ok(delivery: Delivery) -> bool:
-    """The HMAC-SHA256 of the body with the shared secret, as the header carries it."""
-    expected = hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
+def signature_ok(delivery: Delivery, secret: str = SECRET) -> bool:
+    """``sha256=`` + the HMAC-SHA256 of ``<timestamp>.<body>`` with the shared secret, the
+    timestamp (Unix time) from its own header and close to now."""
+    timestamp = delivery.headers.get("X-MetalScope-Timestamp", "")
+    signed = timestamp.encode() + b"." + delivery.body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     given = delivery.headers.get("X-MetalScope-Signature", "")
-    return hmac.compare_digest(given.removeprefix("sha256="), expected)
+    return (timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
+            and hmac.compare_digest(given, expected))
 
 
 def drift_options(webhook_url: str) -> dict[str, dict[str, Any]]:
@@ -212,6 +216,7 @@ def test_changed_hardware_is_versioned_diffed_announced_and_ruled(
 
     deliveries = receiver.wait_for(uuid, 1)
     assert len(deliveries) == 1 and signature_ok(deliveries[0])
+    assert not signature_ok(deliveries[0], "another secret")
     payload = deliveries[0].payload
     assert (payload["from_version"], payload["to_version"]) == (1, 2)
     assert payload["summary"] == summary

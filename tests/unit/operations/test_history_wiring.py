@@ -51,10 +51,10 @@ class VersionStore:
 
 
 def stored(number: int, started_at: datetime.datetime | None,
-           processed: dict[str, Any]) -> StoredVersion:
+           processed: dict[str, Any], raw_bytes: int = 100) -> StoredVersion:
     return StoredVersion(uuid=UUID, version=number, started_at=started_at, finished_at=T1,
                          recorded_at=T1, source="inband", error=None, changed=None,
-                         summary=None, raw_bytes=1, stored_bytes=1, processed=processed,
+                         summary=None, raw_bytes=raw_bytes, stored_bytes=1, processed=processed,
                          unprocessed=None)
 
 
@@ -98,8 +98,9 @@ async def test_first_version_has_no_diff_and_emits_nothing() -> None:
     assert svc.drift.events == []  # type: ignore[attr-defined]
 
 
-async def test_change_gives_the_rules_a_diff_and_emits_an_event() -> None:
-    store = VersionStore([stored(1, T0, inventory(1024))])
+@pytest.mark.parametrize("raw_bytes", [100, history.OFF_LOOP_BYTES])  # on the loop, in a thread
+async def test_change_gives_the_rules_a_diff_and_emits_an_event(raw_bytes: int) -> None:
+    store = VersionStore([stored(1, T0, inventory(1024), raw_bytes)])
     svc = services(store)
     comparison = await history.compare_with_previous(svc, record(), inventory(512), "node-1")
     assert comparison is not None
