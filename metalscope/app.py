@@ -27,6 +27,7 @@ from metalscope.api.middleware.stopping import StoppingMiddleware
 from metalscope.api.middleware.unexpected_errors import UnexpectedErrorMiddleware
 from metalscope.api.versions import MAX_HEADER, MIN_HEADER, VersionMiddleware
 from metalscope.auth import create_access_control
+from metalscope.drift.notifiers import check_drift_settings
 from metalscope.extensions import ExtensionRegistry
 from metalscope.process_control import StopRequest
 from metalscope.process_roles import Role
@@ -48,6 +49,7 @@ def validate_startup(settings: Settings) -> None:
     ExtensionRegistry.from_settings(settings)
     check_filter_settings(settings)
     check_store_settings(settings)
+    check_drift_settings(settings)
     asyncio.run(_open_ironic(settings))
 
 

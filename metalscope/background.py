@@ -85,6 +85,20 @@ async def forget_old_records(svc: Services) -> int:
     return forgotten
 
 
+async def prune_history(svc: Services) -> int:
+    """Delete the history versions ``[history]`` no longer keeps, of every node (leader
+    only): by age, and by count after ``max_versions`` was lowered. A node deleted from
+    Ironic keeps its history until it is ``max_age`` old."""
+    if not svc.coordinator.is_leader():
+        return 0
+    retention = svc.repo.retention
+    pruned = await svc.repo.prune_history(None, max_versions=retention.max_versions,
+                                          max_age=retention.max_age)
+    if pruned:
+        LOG.info("Pruned %d hardware history versions", pruned)
+    return pruned
+
+
 async def recover_interrupted(svc: Services) -> int:
     """Bring introspections left behind by a stopped instance to an end, then process the
     callbacks deferred while Ironic was unreachable whose ramdisk gave up (leader only)."""
@@ -125,6 +139,7 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
         tasks.append(("timeout", period, lambda: time_out_introspections(svc)))
         tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc)))
         tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
+        tasks.append(("prune-history", period, lambda: prune_history(svc)))
         tasks.append(("recover", period, lambda: recover_interrupted(svc)))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":

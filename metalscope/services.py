@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from metalscope.auth import AccessControl, NoAuth
 from metalscope.body_budget import BodyBudget
 from metalscope.coordination import Coordinator
+from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.extensions import ExtensionRegistry
 from metalscope.json_parsing import JsonParser
 from metalscope.pxe_filter.base import PXEFilter
@@ -100,3 +101,5 @@ class Services:
     body_budget: BodyBudget = field(default_factory=lambda: BodyBudget(64 * 2**20, 10.0))
     #: Parses request bodies on the loop or on its worker thread (json_parsing.py).
     json_parser: JsonParser = field(default_factory=JsonParser)
+    #: Hardware drift events to the notifiers of ``[drift]notifiers`` (none by default).
+    drift: DriftDispatcher = field(default_factory=lambda: DriftDispatcher({}))

@@ -20,6 +20,7 @@ from metalscope.auth import create_access_control
 from metalscope.body_budget import BodyBudget
 from metalscope.coordination.factory import create_coordinator
 from metalscope.coordination.factory import describe as describe_coordinator
+from metalscope.drift.notifiers import create_dispatcher
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
@@ -30,6 +31,7 @@ from metalscope.settings import Settings
 from metalscope.storage import migrate
 from metalscope.storage.data_store import DataStore, create_store
 from metalscope.storage.engine import create_engine, pool_options
+from metalscope.storage.history import Retention
 from metalscope.storage.repository import Repository
 
 LOG = logging.getLogger(__name__)
@@ -44,9 +46,13 @@ async def open_repository(settings: Settings) -> AsyncIterator[Repository]:
         raise ConfigurationError(problem)
     engine = create_engine(settings.database.connection, pool_options(settings.database))
     try:
-        yield Repository(engine)
+        yield Repository(engine, history_retention(settings))
     finally:
         await engine.dispose()
+
+
+def history_retention(settings: Settings) -> Retention:
+    return Retention.of(settings.history.max_versions, settings.history.max_age)
 
 
 @asynccontextmanager
@@ -84,8 +90,9 @@ async def open_services(settings: Settings,
                         role: Role = Role.ALL_IN_ONE) -> AsyncIterator[Services]:
     """Every long-lived service of an instance, built from the settings.
 
-    Nothing is started: see :func:`started`. On exit the JSON parsing worker, the data
-    store, the access control, the Ironic client and the database engine are closed. An
+    Nothing is started: see :func:`started`. On exit the JSON parsing worker, the drift
+    dispatcher (its queued events get ``[drift]shutdown_timeout``), the data store, the
+    access control, the Ironic client and the database engine are closed. An
     API-role process gets the ``noop`` PXE filter (the conductor's driver applies the
     database's state at its next sync) and a coordinator that never leads.
     """
@@ -96,6 +103,8 @@ async def open_services(settings: Settings,
         stack.push_async_callback(auth.aclose)
         data_store = create_store(settings, repo)
         stack.push_async_callback(data_store.aclose)
+        drift = create_dispatcher(settings)
+        stack.push_async_callback(drift.aclose)
         services = Services(
             settings=settings, repo=repo, ironic=ironic,
             coordinator=create_coordinator(settings, leadership=role.runs_duties),
@@ -105,7 +114,8 @@ async def open_services(settings: Settings,
             data_store=data_store,
             pacer=BootPacer(settings.default.introspection_delay), auth=auth,
             body_budget=BodyBudget(settings.default.max_parsing_bytes,
-                                   settings.default.parsing_wait))
+                                   settings.default.parsing_wait),
+            drift=drift)
         stack.callback(services.json_parser.close)
         yield services
 

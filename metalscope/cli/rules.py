@@ -154,6 +154,14 @@ def convert_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...],
 
 
 # -- test (dry run) -------------------------------------------------------------------------------
+def read_diff(file: IO[str]) -> dict[str, Any]:
+    """The hardware diff document of ``rules test --diff``: a JSON object."""
+    document = read(file)
+    if not isinstance(document, dict):
+        raise click.ClickException(f"{file.name} is not a hardware diff: expected a JSON object")
+    return document
+
+
 async def _inputs(settings: Settings, node_id: str) -> DryRunInputs:
     async with open_ironic(settings) as ironic:
         node, ports = await node_from_ironic(ironic, node_id)
@@ -165,9 +173,13 @@ async def _inputs(settings: Settings, node_id: str) -> DryRunInputs:
 @config_options
 @click.option("--node", "node_id", required=True, help="The node's UUID or name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--diff", "diff_file", type=click.File("r"), default=None,
+              help="A hardware diff document (JSON) for diff:// fields; without it they "
+                   "read the diff of the node's last two inspections when known.")
 def test_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...], node_id: str,
-                 as_json: bool) -> None:
+                 as_json: bool, diff_file: IO[str] | None) -> None:
     """Dry run: which rules match the node's stored data and what they would change."""
+    diff = read_diff(diff_file) if diff_file is not None else None
     settings = load(config_files, config_dirs)
     extensions = registry(settings)
     try:
@@ -178,5 +190,5 @@ def test_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...], no
     if inputs.data is None:
         raise click.ClickException(no_data_message(settings, uuid))
     result = dry_run(inputs.rules, inputs.data, NodeChanges(inputs.node, inputs.ports),
-                     extensions)
+                     extensions, diff=diff if diff is not None else inputs.diff)
     click.echo(dump(dry_run_document(result)) if as_json else "\n".join(dry_run_lines(result)))

@@ -76,16 +76,16 @@ async def keep_processed(svc: Services, uuid: str, data: dict[str, Any]) -> str 
 async def apply_rules_and_flush(svc: Services, rules: list[Rule], data: dict[str, Any],
                                 changes: NodeChanges, wait: IronicWait, *,
                                 diff: Mapping[str, Any] | None = None) -> NodeChanges:
-    """Apply the rules (``diff``: the hardware diff document with the previous version,
-    read by ``diff://`` fields), then send every edit to Ironic; returns the changes as
-    sent last."""
+    """Apply the rules, then send every edit to Ironic; returns the changes as sent last.
+    ``diff`` is the hardware diff with the node's previous inspection, which ``diff://``
+    rule fields read (None when there is none)."""
     await _apply_rules(svc, rules, data, changes, wait, diff)
     return await resumable_flush.flush(svc.ironic, changes, wait)
 
 
 async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
                        changes: NodeChanges, wait: IronicWait,
-                       diff: Mapping[str, Any] | None) -> None:
+                       diff: Mapping[str, Any] | None = None) -> None:
     if not rules:
         return
     try:

@@ -10,8 +10,11 @@ from metalscope.rules.validation import parse_rule
 from metalscope.services import Services
 
 
-async def create_rule(svc: Services, body: dict[str, Any]) -> Rule:
-    rule = parse_rule(body, svc.extensions.conditions, svc.extensions.actions)
+async def create_rule(svc: Services, body: dict[str, Any], *, allow_diff: bool = False) -> Rule:
+    """Validate and store a rule; ``allow_diff`` (API 1.19 and later) accepts ``diff://``
+    fields."""
+    rule = parse_rule(body, svc.extensions.conditions, svc.extensions.actions,
+                      allow_diff=allow_diff)
     return await svc.repo.create_rule(rule)
 
 

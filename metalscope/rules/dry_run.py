@@ -3,12 +3,14 @@ the matching rules' actions would change now.
 
 The rules are evaluated against the processed data stored for the node and the node as
 Ironic has it now, then the matching rules' actions run on a throwaway copy of the node.
-Processing hooks are not run again, and nothing is written.
+Processing hooks are not run again, and nothing is written. ``diff://`` fields read the
+hardware diff given (None: no previous inspection to compare with, the field is missing).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ from metalscope.rules.engine import (
     matching_rules,
     node_document,
     run_actions,
+    split_field,
 )
 from metalscope.rules.exchange import rule_label
 from metalscope.rules.model import Condition, Rule
@@ -64,7 +67,8 @@ def _shown(values: list[Any], limit: int = 5) -> str:
 
 
 def mismatch_reason(rule: Rule, data: dict[str, Any], node: NodeChanges,
-                    node_doc: dict[str, Any], conditions: dict[str, Any]) -> str:
+                    node_doc: dict[str, Any], conditions: dict[str, Any],
+                    diff: Mapping[str, Any] | None = None) -> str:
     """Why a rule does not match: its scope, or its first failing condition and the values."""
     if not in_scope(rule, node):
         scope = node.properties.get("inspection_scope")
@@ -74,23 +78,29 @@ def mismatch_reason(rule: Rule, data: dict[str, Any], node: NodeChanges,
         plugin = conditions.get(cond.op)
         if plugin is None:
             return f"condition {number} uses the unknown operator {cond.op}"
-        if not condition_holds(cond, plugin, data, node_doc):
-            values = field_values(cond.field, data, node_doc)
-            found = f"found {_shown(values)}" if values else "the field was not found"
+        if not condition_holds(cond, plugin, data, node_doc, diff=diff):
+            values = field_values(cond.field, data, node_doc, diff)
+            found = f"found {_shown(values)}" if values else _not_found(cond, diff)
             return f"condition {number} ({describe_condition(cond)}) is false: {found}"
     return "does not match"
 
 
+def _not_found(cond: Condition, diff: Mapping[str, Any] | None) -> str:
+    if diff is None and split_field(cond.field)[0] == "diff":
+        return "there is no hardware diff (no previous inspection to compare with)"
+    return "the field was not found"
+
+
 def dry_run(stored: list[Rule], data: dict[str, Any], node: NodeChanges,
-            extensions: ExtensionRegistry) -> DryRun:
+            extensions: ExtensionRegistry, *, diff: Mapping[str, Any] | None = None) -> DryRun:
     """Match the rules as processing does, then run the matching ones' actions on ``node``."""
-    matched = matching_rules(stored, data, node, extensions.conditions)
+    matched = matching_rules(stored, data, node, extensions.conditions, diff=diff)
     node_doc = node_document(node.node)
     result = DryRun([Verdict(rule, any(rule is m for m in matched)) for rule in stored], node)
     for verdict in result.verdicts:
         if not verdict.matched:
             verdict.reason = mismatch_reason(verdict.rule, data, node, node_doc,
-                                             extensions.conditions)
+                                             extensions.conditions, diff)
     for rule in matched:
         try:
             run_actions(rule, data, node, extensions.actions)
@@ -170,6 +180,8 @@ class DryRunInputs:
     ports: list[dict[str, Any]]
     data: dict[str, Any] | None
     rules: list[Rule]
+    #: The hardware diff of the node's last two inspections, when known.
+    diff: dict[str, Any] | None = None
 
 
 async def node_from_ironic(ironic: IronicClient,

@@ -8,7 +8,11 @@ match in the same run. A dry run can call phase 1 alone.
 A condition field is ``[scheme://]path``: scheme ``data`` (the default) reads the
 processed introspection data, ``node`` reads the Ironic node's REST JSON plus the
 openstacksdk names of spec 7.9 (``id``, ``is_maintenance`` ...), so rules written for either
-representation work. Paths are jsonpath-rw expressions.
+representation work. Scheme ``diff`` (MetalScope's, API 1.19) reads the hardware diff
+between the node's previous inspection and this one (``HardwareDiff.document()`` of
+:mod:`metalscope.hardware`); without a previous inspection there is no diff, and a
+``diff://`` field is missing, as a data path that matches nothing. Paths are jsonpath-rw
+expressions.
 
 A value the operator cannot compare (quirk Q-RULE-3, see :mod:`metalscope.rules.conditions`)
 counts as false, even for an inverted condition, and is logged as a warning.
@@ -26,6 +30,7 @@ operators release the GIL, so the event loop keeps serving while it runs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +48,8 @@ from metalscope.rules.spec import RuleAction, RuleCondition
 LOG = logging.getLogger(__name__)
 
 SCHEMES = ("data", "node")
+#: The schemes a rule may use from API 1.19 on (and in rules files).
+DIFF_SCHEMES = (*SCHEMES, "diff")
 
 #: openstacksdk attribute name → Ironic REST field name (spec 7.9).
 SDK_ALIASES = {
@@ -91,10 +98,14 @@ def in_scope(rule: Rule, node: NodeChanges) -> bool:
     return bool(properties.get("inspection_scope") == rule.scope)
 
 
-def field_values(field: str, data: Mapping[str, Any], node_doc: Mapping[str, Any]) -> list[Any]:
-    """The values of every match of the field's path in its source document."""
+def field_values(field: str, data: Mapping[str, Any], node_doc: Mapping[str, Any],
+                 diff: Mapping[str, Any] | None = None) -> list[Any]:
+    """The values of every match of the field's path in its source document (none for a
+    ``diff://`` field without a diff)."""
     scheme, path = split_field(field)
-    source = node_doc if scheme == "node" else data
+    if scheme == "diff" and diff is None:
+        return []
+    source = {"node": node_doc, "diff": diff}.get(scheme, data)
     try:
         return [match.value for match in jsonpath_rw.parse(path).find(source)]
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
@@ -144,13 +155,14 @@ def _combine(results: Iterator[bool], multiple: str) -> bool:
 
 def condition_holds(cond: Condition, plugin: RuleCondition, data: Mapping[str, Any],
                     node_doc: Mapping[str, Any],
-                    regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> bool:
+                    regex_timeout: float = DEFAULT_REGEX_TIMEOUT, *,
+                    diff: Mapping[str, Any] | None = None) -> bool:
     """Evaluate one condition (spec 7.5); a missing field is ``None`` only if allowed.
 
     Raises RuleTimeout when a time-bound operator needs more than ``regex_timeout``
     seconds over all the values.
     """
-    values = field_values(cond.field, data, node_doc)
+    values = field_values(cond.field, data, node_doc, diff)
     if not values:
         if not plugin.ALLOW_NONE:
             LOG.info("Field %s was not found, the condition is not met", cond.field)
@@ -177,7 +189,8 @@ def _rule_label(rule: Rule) -> str:
 
 def rule_matches(rule: Rule, data: Mapping[str, Any], node: NodeChanges,
                  node_doc: Mapping[str, Any], conditions: Mapping[str, RuleCondition],
-                 regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> bool:
+                 regex_timeout: float = DEFAULT_REGEX_TIMEOUT, *,
+                 diff: Mapping[str, Any] | None = None) -> bool:
     """Scope first, then every condition in order (a rule without conditions matches)."""
     if not in_scope(rule, node):
         LOG.debug("Rule %s is out of scope for this node", _rule_label(rule))
@@ -189,7 +202,7 @@ def rule_matches(rule: Rule, data: Mapping[str, Any], node: NodeChanges,
                         _rule_label(rule), cond.op)
             return False
         try:
-            holds = condition_holds(cond, plugin, data, node_doc, regex_timeout)
+            holds = condition_holds(cond, plugin, data, node_doc, regex_timeout, diff=diff)
         except RuleTimeout as exc:
             raise RuleTimeout(exc.condition, exc.seconds, _rule_label(rule)) from None
         if not holds:
@@ -201,14 +214,17 @@ def rule_matches(rule: Rule, data: Mapping[str, Any], node: NodeChanges,
 
 def matching_rules(rules: list[Rule], data: Mapping[str, Any], node: NodeChanges,
                    conditions: Mapping[str, RuleCondition],
-                   regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> list[Rule]:
-    """Phase 1: the rules (in the given order) whose scope and conditions hold.
+                   regex_timeout: float = DEFAULT_REGEX_TIMEOUT, *,
+                   diff: Mapping[str, Any] | None = None) -> list[Rule]:
+    """Phase 1: the rules (in the given order) whose scope and conditions hold; ``diff``
+    is the hardware diff ``diff://`` fields read (None: no previous inspection).
 
     Raises RuleTimeout when a condition runs past ``regex_timeout`` seconds.
     """
     node_doc = node_document(node.node)
     matched = [rule for rule in rules
-               if rule_matches(rule, data, node, node_doc, conditions, regex_timeout)]
+               if rule_matches(rule, data, node, node_doc, conditions, regex_timeout,
+                               diff=diff)]
     LOG.info("Rules matching this node: %s", [_rule_label(r) for r in matched] or "none")
     return matched
 
@@ -228,14 +244,15 @@ def run_actions(rule: Rule, data: Mapping[str, Any], node: NodeChanges,
 def apply_rules(rules: list[Rule], data: Mapping[str, Any], node: NodeChanges,
                 conditions: Mapping[str, RuleCondition],
                 actions: Mapping[str, RuleAction],
-                regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> list[Rule]:
+                regex_timeout: float = DEFAULT_REGEX_TIMEOUT, *,
+                diff: Mapping[str, Any] | None = None) -> list[Rule]:
     """Match every rule, then run the matching rules' actions; return the matching rules.
 
     The first failing action (``fail`` included) raises and stops everything; the edits
     recorded before it stay in ``node`` (spec 7.3). A condition past ``regex_timeout``
     raises RuleTimeout before any action runs.
     """
-    matched = matching_rules(rules, data, node, conditions, regex_timeout)
+    matched = matching_rules(rules, data, node, conditions, regex_timeout, diff=diff)
     for rule in matched:
         run_actions(rule, data, node, actions)
     return matched
@@ -244,15 +261,16 @@ def apply_rules(rules: list[Rule], data: Mapping[str, Any], node: NodeChanges,
 async def apply_rules_off_loop(rules: list[Rule], data: Mapping[str, Any], node: NodeChanges,
                                conditions: Mapping[str, RuleCondition],
                                actions: Mapping[str, RuleAction],
-                               regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> list[Rule]:
+                               regex_timeout: float = DEFAULT_REGEX_TIMEOUT, *,
+                               diff: Mapping[str, Any] | None = None) -> list[Rule]:
     """:func:`apply_rules` with phase 1 in a worker thread, so that slow regular
     expressions (up to ``regex_timeout`` each) never hold the event loop.
 
     ``data`` and ``node`` are only read there, and nothing else uses them meanwhile: they
     belong to the one processing that awaits this. The actions run on the loop.
     """
-    matched = await asyncio.to_thread(matching_rules, rules, data, node, conditions,
-                                      regex_timeout)
+    matched = await asyncio.to_thread(functools.partial(
+        matching_rules, rules, data, node, conditions, regex_timeout, diff=diff))
     for rule in matched:
         run_actions(rule, data, node, actions)
     return matched

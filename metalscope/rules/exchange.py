@@ -89,12 +89,14 @@ def body_label(body: Any, index: int) -> str:
 
 
 def parse_candidates(bodies: list[Any], extensions: ExtensionRegistry) -> list[Candidate]:
-    """Validate every body as ``POST /v1/rules`` does."""
+    """Validate every body as ``POST /v1/rules`` does at the latest API version
+    (``diff://`` fields accepted)."""
     candidates = []
     for index, body in enumerate(bodies, 1):
         candidate = Candidate(body_label(body, index))
         try:
-            candidate.rule = parse_rule(body, extensions.conditions, extensions.actions)
+            candidate.rule = parse_rule(body, extensions.conditions, extensions.actions,
+                                        allow_diff=True)
             candidate.label = rule_label(candidate.rule)  # a generated UUID included
         except RuleValidationError as exc:
             candidate.status, candidate.message = "invalid", str(exc)
@@ -164,7 +166,8 @@ def validate_conversions(converted: list[RuleConversion],
         if conversion.rule is None:
             continue
         try:
-            parse_rule(conversion.rule, extensions.conditions, extensions.actions)
+            parse_rule(conversion.rule, extensions.conditions, extensions.actions,
+                       allow_diff=True)
         except RuleValidationError as exc:
             conversion.problems.append(f"MetalScope refuses the converted rule: {exc}")
             conversion.rule = None

@@ -9,6 +9,9 @@ schema keyword and where it sits in the schema, and the offending value
 :class:`~metalscope.errors.RuleValidationError` (400); so is a body that is not an object
 (quirk Q-API-4).
 
+``diff://`` fields (the hardware diff, :mod:`metalscope.rules.engine`) are MetalScope's:
+refused with upstream's message unless ``allow_diff`` (API 1.19 and later, rules files).
+
 Choices where upstream crashes or says nothing: a non-string ``description`` or ``scope``
 is refused (``Invalid description: expected a string`` / ``Invalid scope: expected a
 string``), and ``null`` for ``conditions`` or ``actions`` means the same as leaving the key
@@ -24,7 +27,7 @@ from typing import Any
 import jsonpath_rw
 
 from metalscope.errors import RuleValidationError
-from metalscope.rules.engine import SCHEMES, split_field
+from metalscope.rules.engine import DIFF_SCHEMES, SCHEMES, split_field
 from metalscope.rules.model import Action, Condition, Rule
 from metalscope.rules.schema import actions_schema, conditions_schema, schema_error
 from metalscope.rules.spec import RuleAction, RuleCondition
@@ -34,8 +37,11 @@ MAX_SCOPE_LENGTH = 255
 
 
 def parse_rule(body: Any, operators: Mapping[str, RuleCondition],
-               actions: Mapping[str, RuleAction]) -> Rule:
+               actions: Mapping[str, RuleAction], *, allow_diff: bool = False) -> Rule:
     """Validate an API body against the registered operators and actions; build the Rule.
+
+    ``allow_diff`` accepts ``diff://`` fields (requests at API 1.19 and later, rules
+    files); without it they get upstream's "Unsupported scheme" 400, as in 1.18.
 
     Raises RuleValidationError with the upstream message on the first problem found. A
     missing (or empty) ``uuid`` is replaced by a new random one.
@@ -49,7 +55,8 @@ def parse_rule(body: Any, operators: Mapping[str, RuleCondition],
     if scope is not None and len(scope) > MAX_SCOPE_LENGTH:
         raise RuleValidationError(
             "Invalid scope: the length of the scope should be within 255 characters")
-    conditions = _parse_conditions(_list_or_empty(body.get("conditions")), operators)
+    conditions = _parse_conditions(_list_or_empty(body.get("conditions")), operators,
+                                   allow_diff)
     return Rule(uuid=rule_uuid, description=description, scope=scope, conditions=conditions,
                 actions=_parse_actions(_list_or_empty(body.get("actions")), actions))
 
@@ -92,9 +99,10 @@ def _check_schema(what: str, instance: Any, schema: dict[str, Any]) -> None:
         raise RuleValidationError(f"Validation failed for {what}: {error}")
 
 
-def _parse_conditions(items: Any, operators: Mapping[str, RuleCondition]) -> list[Condition]:
+def _parse_conditions(items: Any, operators: Mapping[str, RuleCondition],
+                      allow_diff: bool = False) -> list[Condition]:
     _check_schema("conditions", items, conditions_schema(operators))
-    return [_parse_condition(item, operators) for item in items]
+    return [_parse_condition(item, operators, allow_diff) for item in items]
 
 
 def _parse_actions(items: Any, actions: Mapping[str, RuleAction]) -> list[Action]:
@@ -103,10 +111,14 @@ def _parse_actions(items: Any, actions: Mapping[str, RuleAction]) -> list[Action
 
 
 # -- each condition and action -----------------------------------------------------------------
-def check_field(field: str) -> None:
-    """The field's scheme must be ``data`` or ``node`` and its path valid JSONPath."""
+def check_field(field: str, allow_diff: bool = False) -> None:
+    """The field's scheme must be ``data`` or ``node`` (or ``diff`` with ``allow_diff``)
+    and its path valid JSONPath."""
     scheme, path = split_field(field)
-    if scheme not in SCHEMES:
+    if allow_diff and scheme not in DIFF_SCHEMES:
+        raise RuleValidationError(f"Unsupported scheme for field: {scheme}, "
+                                  "valid values are node://, data:// or diff://")
+    if not allow_diff and scheme not in SCHEMES:
         raise RuleValidationError(f"Unsupported scheme for field: {scheme}, "
                                   "valid values are node:// or data://")
     try:
@@ -116,8 +128,9 @@ def check_field(field: str) -> None:
             f"Unable to parse field JSON path {field}: {exc}") from exc
 
 
-def _parse_condition(item: dict[str, Any], operators: Mapping[str, RuleCondition]) -> Condition:
-    check_field(item["field"])
+def _parse_condition(item: dict[str, Any], operators: Mapping[str, RuleCondition],
+                     allow_diff: bool = False) -> Condition:
+    check_field(item["field"], allow_diff)
     params = {k: v for k, v in item.items() if k not in CONDITION_KEYS}
     try:
         operators[item["op"]].validate(params)

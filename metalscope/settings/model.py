@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from metalscope.settings.drift import DriftSection
+from metalscope.settings.history import HistorySection
 from metalscope.settings.identity import (
     IronicSection,
     KeystoneAuthtokenSection,
@@ -48,9 +50,11 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "database": ("database", DatabaseSection),
     "discovery": ("discovery", DiscoverySection),
     "dnsmasq_pxe_filter": ("dnsmasq_pxe_filter", DnsmasqPxeFilterSection),
+    "drift": ("drift", DriftSection),
     "exception": ("exception", ExceptionSection),
     "extra_hardware": ("extra_hardware", ExtraHardwareSection),
     "healthcheck": ("healthcheck", HealthcheckSection),
+    "history": ("history", HistorySection),
     "iptables": ("iptables", IptablesSection),
     "ironic": ("ironic", IronicSection),
     "keystone_authtoken": ("keystone_authtoken", KeystoneAuthtokenSection),
@@ -88,6 +92,7 @@ class Settings:
     iptables: IptablesSection
     dnsmasq_pxe_filter: DnsmasqPxeFilterSection
     discovery: DiscoverySection
+    drift: DriftSection
     capabilities: CapabilitiesSection
     pci_devices: PciDevicesSection
     extra_hardware: ExtraHardwareSection
@@ -103,6 +108,7 @@ class Settings:
     cors: CorsSection
     ssl: SslSection
     exception: ExceptionSection
+    history: HistorySection
     #: True when no configuration file was given and embedded defaults apply.
     embedded: bool = False
     config_files: tuple[str, ...] = ()

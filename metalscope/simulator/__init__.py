@@ -6,6 +6,7 @@ same ``(seed, index)`` always yields the same machine and the same document.
 
 from __future__ import annotations
 
+from metalscope.simulator.dmi import SimulatedDimm, dmi_section
 from metalscope.simulator.inventory import (
     SimulatedCpu,
     SimulatedDisk,
@@ -18,6 +19,15 @@ from metalscope.simulator.inventory import (
     make_node,
     ramdisk_data,
     ramdisk_logs,
+)
+from metalscope.simulator.mutations import (
+    add_dimm,
+    add_pci_device,
+    change_firmware,
+    remove_dimm,
+    replace_disk,
+    replace_nic,
+    swap_nic,
 )
 from metalscope.simulator.poster import (
     PostResult,
@@ -32,12 +42,17 @@ __all__ = [
     "PostResult",
     "RetryPolicy",
     "SimulatedCpu",
+    "SimulatedDimm",
     "SimulatedDisk",
     "SimulatedNic",
     "SimulatedNode",
     "SimulatedPciDevice",
     "SwitchPort",
+    "add_dimm",
+    "add_pci_device",
+    "change_firmware",
     "continue_url",
+    "dmi_section",
     "ipa_backoff",
     "lldp_tlvs",
     "make_fleet",
@@ -45,5 +60,9 @@ __all__ = [
     "post_inventory",
     "ramdisk_data",
     "ramdisk_logs",
+    "remove_dimm",
+    "replace_disk",
+    "replace_nic",
     "run_fleet",
+    "swap_nic",
 ]

@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from metalscope.simulator.dmi import SimulatedDimm, build_dimms, dmi_section
+
 GIB = 1 << 30
 MIB = 1 << 20
 MAX_INDEX = 1 << 17  # size of 198.18.0.0/15, the BMC pool past the documentation range
@@ -166,6 +168,8 @@ class SimulatedNode:
     pci_devices: tuple[SimulatedPciDevice, ...]
     hostname: str = "localhost.localdomain"
     extra_hardware: bool = False
+    dimms: tuple[SimulatedDimm, ...] = ()  # installed modules (none: no dmi section)
+    bmc_firmware: str | None = None  # dmidecode's BIOS "Firmware Revision"
 
     def __post_init__(self) -> None:
         macs = self.macs
@@ -600,6 +604,9 @@ def _assemble(seed: int, index: int, name: str, model: _Model,
     boot_mode = rng.choice(model.boot_modes)
     firmware = _vm_firmware(boot_mode) if model.virtual else _build_firmware(rng, model)
     pci = _build_pci(_rng(seed, index, "pci"), model, cpu.socket_count, nics, disks)
+    dimms = build_dimms(_rng(seed, index, "dimms"), vendor=model.vendor,
+                        sockets=1 if model.virtual else cpu.socket_count, memory_mb=memory_mb,
+                        virtual=model.virtual, speed=_dimm_speed(cpu))
     return SimulatedNode(
         name=name, seed=seed, index=index, vendor=model.vendor, model=model.product,
         serial_number=_fill(rng, model.serial), firmware_vendor=firmware[0],
@@ -607,7 +614,25 @@ def _assemble(seed: int, index: int, name: str, model: _Model,
         boot_mode=boot_mode, nics=nics, pxe_mac=pxe.mac_address, bmc_address=bmc_v4,
         bmc_v6address=bmc_v6, bmc_mac=bmc_mac, cpu=cpu, memory_mb=memory_mb,
         memory_total=memory_total, disks=disks, pci_devices=pci, hostname=_hostname(rng, pxe),
-        extra_hardware=not model.virtual and rng.random() < 0.3)
+        extra_hardware=not model.virtual and rng.random() < 0.3, dimms=dimms,
+        bmc_firmware=_bmc_firmware(_rng(seed, index, "bmc-firmware"), model))
+
+
+#: BMC firmware versions by system manufacturer (iDRAC, iLO, Supermicro BMC, XCC).
+_BMC_FIRMWARE = {"Dell Inc.": ("6.10", "7.00"), "HPE": ("2.78", "2.81", "1.55"),
+                 "Supermicro": ("1.02", "1.05"), "Lenovo": ("6.41", "8.40")}
+
+
+def _bmc_firmware(rng: random.Random, model: _Model) -> str | None:
+    versions = _BMC_FIRMWARE.get(model.vendor)
+    return rng.choice(versions) if versions and not model.virtual else None
+
+
+def _dimm_speed(cpu: SimulatedCpu) -> int:
+    # The fastest DDR4 the memory controller runs: Cascade Lake Silver 2400, Gold 2933.
+    if "4214" in cpu.model_name:
+        return 2400
+    return 2933 if "6248" in cpu.model_name else 3200
 
 
 def _hostname(rng: random.Random, pxe: SimulatedNic) -> str:
@@ -1039,19 +1064,22 @@ def _mac_phy_status(mau_type: int) -> bytes:
 
 def ramdisk_data(node: SimulatedNode, *, error: str | None = None, with_logs: bool = True,
                  with_lldp: bool = True, with_pci_devices: bool = True,
-                 with_extra_hardware: bool | None = None) -> dict[str, Any]:
+                 with_extra_hardware: bool | None = None,
+                 with_dmi: bool = True) -> dict[str, Any]:
     """The JSON object IPA's inspection collectors would post for ``node``.
 
     Keys appear in IPA's order: ``inventory``, ``root_disk``, ``boot_interface`` and
-    ``configuration`` (the ``default`` collector), then ``pci_devices``, ``lldp_raw``, ``data``
-    as enabled, ``logs`` last among collectors, and ``error`` (``None`` unless a ramdisk
-    failure is simulated). ``with_extra_hardware=None`` follows ``node.extra_hardware``. With
-    LLDP on, interfaces carry their TLVs both in ``lldp`` (IPA's ``ipa-collect-lldp``) and in
-    ``lldp_raw`` (the ``lldp`` collector); interfaces that heard nothing get an empty list.
+    ``configuration`` (the ``default`` collector), then ``pci_devices``, ``dmi`` (the
+    ``dmi-decode`` collector, with the DIMMs), ``lldp_raw``, ``data`` as enabled, ``logs``
+    last among collectors, and ``error`` (``None`` unless a ramdisk failure is simulated).
+    ``with_extra_hardware=None`` follows ``node.extra_hardware``. With LLDP on, interfaces
+    carry their TLVs both in ``lldp`` (IPA's ``ipa-collect-lldp``) and in ``lldp_raw`` (the
+    ``lldp`` collector); interfaces that heard nothing get an empty list.
     """
     extra = node.extra_hardware if with_extra_hardware is None else with_extra_hardware
     collectors = ["default"] + [name for name, enabled in (
-        ("pci-devices", with_pci_devices), ("lldp", with_lldp), ("extra-hardware", extra),
+        ("pci-devices", with_pci_devices), ("dmi-decode", with_dmi and bool(node.dimms)),
+        ("lldp", with_lldp), ("extra-hardware", extra),
         ("logs", with_logs)) if enabled]
     data: dict[str, Any] = {"inventory": _inventory(node, with_lldp)}
     root = _root_disk(node.disks)
@@ -1061,6 +1089,8 @@ def ramdisk_data(node: SimulatedNode, *, error: str | None = None, with_logs: bo
     data["configuration"] = {"collectors": collectors, "managers": _managers(node)}
     if with_pci_devices:
         data["pci_devices"] = [_pci_dict(device) for device in node.pci_devices]
+    if with_dmi and node.dimms:
+        data["dmi"] = dmi_section(node)
     if with_lldp:
         data["lldp_raw"] = {nic.name: _nic_lldp(nic) for nic in node.nics}
     if extra:

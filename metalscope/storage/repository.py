@@ -22,13 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from metalscope.errors import Conflict, StateConflict
 from metalscope.rules.model import Action, Condition, Rule
 from metalscope.state_machine import ACTIVE_STATES, Event, State, next_state
+from metalscope.storage import history
 from metalscope.storage import tables as t
+from metalscope.storage.history import HistoryVersion, NewVersion, Retention, StoredVersion
+from metalscope.storage.history_codec import decode_async, encode_async
 from metalscope.storage.transactions import transactions
 
 TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
 #: States that last only while an instance holds the node's lock and works on it.
 WORKING_STATES = frozenset({State.STARTING, State.PROCESSING, State.REAPPLYING, State.ABORTING,
                             State.ENROLLING})
+#: Tries of a history version whose number another instance took first.
+VERSION_ATTEMPTS = 10
 
 # The statements every introspection runs, built once with bound parameters: building a
 # statement and computing its cache key costs more CPU than running it on SQLite.
@@ -102,8 +107,10 @@ class NodeRecord:
 class Repository:
     """Async access to the status records, lookup attributes, stored data and rules."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, retention: Retention | None = None) -> None:
         self.engine = engine
+        #: The ``[history]`` retention that :meth:`record_version` applies to the node.
+        self.retention = retention or Retention()
         self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
 
     # -- status records --------------------------------------------------------------------
@@ -373,6 +380,65 @@ class Repository:
         """The node whose current introspection came from a callback body with this digest."""
         async with self.engine.connect() as conn:
             return (await conn.execute(_SELECT_CALLBACK, {"digest": digest})).scalar()
+
+    # -- hardware history ------------------------------------------------------------------
+    async def record_version(self, uuid: str, *, started_at: datetime.datetime | None,
+                             finished_at: datetime.datetime, source: str,
+                             processed: dict[str, Any], unprocessed: dict[str, Any] | None,
+                             error: str | None, summary: str | None,
+                             changed: bool | None) -> int:
+        """Keep a finished introspection as the node's next version (compressed) and prune
+        the node's history by :attr:`retention`, in one transaction; the version number."""
+        new = NewVersion(uuid, started_at, finished_at, source, error, summary, changed,
+                         await encode_async(processed, unprocessed))
+        for attempt_number in range(VERSION_ATTEMPTS):
+            try:
+                return await self._record_version(new)
+            except IntegrityError:  # another instance took that number: read it again
+                if attempt_number == VERSION_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _record_version(self, new: NewVersion) -> int:
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                now = utcnow()
+                version = await history.insert_version(conn, new, now)
+                await history.prune(conn, new.uuid, self.retention, now)
+        return version
+
+    async def list_versions(self, uuid: str, *, limit: int | None = None,
+                            marker: int | None = None) -> list[HistoryVersion]:
+        """The node's versions, newest first, without their data; ``marker``: the versions
+        older than this one."""
+        async with self.engine.connect() as conn:
+            return await history.list_versions(conn, uuid, limit, marker)
+
+    async def get_version(self, uuid: str, version: int) -> StoredVersion | None:
+        return await self._stored_version(uuid, version)
+
+    async def latest_version(self, uuid: str) -> StoredVersion | None:
+        return await self._stored_version(uuid, None)
+
+    async def _stored_version(self, uuid: str, version: int | None) -> StoredVersion | None:
+        async with self.engine.connect() as conn:
+            row = await history.read_version(conn, uuid, version)
+        if row is None:
+            return None
+        processed, unprocessed = await decode_async(row.codec, row.processed, row.unprocessed,
+                                                    int(row.raw_bytes))
+        return history.stored_version(row, processed, unprocessed)
+
+    async def prune_history(self, uuid: str | None, *, max_versions: int,
+                            max_age: datetime.timedelta | None) -> int:
+        """Delete the versions (of one node, or of all) past the newest ``max_versions`` (0:
+        no limit) or finished longer than ``max_age`` ago (None: no limit; a node that
+        still has a status record keeps its newest version). Returns how many went."""
+        retention = Retention(max_versions, max_age)
+        async for attempt in transactions(self.engine):
+            async with attempt as conn:
+                deleted = await history.prune(conn, uuid, retention, utcnow())
+        return deleted
 
     # -- rules -----------------------------------------------------------------------------
     async def create_rule(self, rule: Rule) -> Rule:

@@ -19,6 +19,8 @@ NODE_STATES = ("starting", "waiting", "processing", "finished", "error", "reappl
 #: Microsecond precision on MySQL/MariaDB too (plain DATETIME would truncate).
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+#: An inventory can take megabytes: BLOB (64 KiB) on MySQL/MariaDB would not hold it.
+LongBinary = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 nodes = sa.Table(
     "nodes", metadata,
@@ -99,5 +101,30 @@ ramdisk_callbacks = sa.Table(
     sa.Column("node_uuid", sa.String(36), sa.ForeignKey("nodes.uuid"), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False, index=True),
     sa.Column("received_at", Timestamp, nullable=False),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)
+
+#: MetalScope's own: one row per finished introspection of a node, its processed and
+#: unprocessed data compressed (storage/history_codec.py); versions count from 1 per node.
+#: No foreign key to ``nodes``: a version outlives the status record (migration 0004).
+introspection_history = sa.Table(
+    "introspection_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("changed", sa.Boolean, nullable=True),
+    sa.Column("summary", sa.Text, nullable=True),
+    sa.Column("codec", sa.String(32), nullable=False),
+    sa.Column("raw_bytes", sa.BigInteger, nullable=False),
+    sa.Column("stored_bytes", sa.BigInteger, nullable=False),
+    sa.Column("processed", LongBinary, nullable=False),
+    sa.Column("unprocessed", LongBinary, nullable=True),
+    # Also the index by node (its first column).
+    sa.UniqueConstraint("uuid", "version", name="uq_introspection_history_version"),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )

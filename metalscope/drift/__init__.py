@@ -1,0 +1,1 @@
+"""Hardware drift events: what changed since a node's previous inspection, told to notifiers."""

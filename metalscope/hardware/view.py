@@ -1,0 +1,147 @@
+"""A normalised view of processed introspection data: components keyed by stable identity.
+
+:func:`build_view` reads the data a ramdisk posted (after the processing hooks) into one
+mapping per category, ``{identity: {attribute: value}}``. Only attributes that describe the
+hardware are read: addresses, link state, timestamps, logs and errors never are, so they can
+never count as changes. A category whose source section is missing is ``None`` ("not
+collected"), which the diff does not compare, rather than empty ("nothing there").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from metalscope.hardware import devices
+from metalscope.hardware.values import dig, integer, mapping, text
+
+#: Components of one category: identity -> attributes (None values mean "unknown").
+Components = dict[str, dict[str, Any]]
+
+#: The categories, in the order of the document and the summary.
+CATEGORIES = ("system", "firmware", "cpu", "memory", "disks", "nics", "pci", "accelerators",
+              "boot")
+
+#: The CPU flags that matter: the keys of ``[capabilities]cpu_flags``'s default.
+DEFAULT_CPU_FLAGS = ("vmx", "svm", "aes", "pse", "pdpe1gb", "smx")
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class HardwareView:
+    """The components of every category (None: not collected) and the total memory."""
+
+    categories: Mapping[str, Components | None]
+    total_mb: int | None
+
+
+def build_view(data: Mapping[str, Any], *,
+               cpu_flags: Iterable[str] = DEFAULT_CPU_FLAGS) -> HardwareView:
+    """Normalise processed introspection data; never raises, whatever its shape."""
+    data = mapping(data)
+    inventory = mapping(data.get("inventory"))
+    categories: dict[str, Components | None] = {
+        "system": _system(inventory, data),
+        "firmware": _firmware(inventory, data),
+        "cpu": _cpu(inventory, frozenset(cpu_flags)),
+        "memory": devices.dimms(data),
+        "disks": devices.disks(inventory),
+        "nics": devices.nics(inventory, data),
+        "pci": devices.pci(data),
+        "accelerators": devices.accelerators(data),
+        "boot": _boot(inventory),
+    }
+    return HardwareView(categories, total_memory_mb(inventory))
+
+
+def total_memory_mb(inventory: Mapping[str, Any]) -> int | None:
+    """Installed memory in MiB: ``physical_mb``, else the usable ``total`` bytes."""
+    memory = mapping(inventory.get("memory"))
+    physical = integer(memory.get("physical_mb"))
+    if physical:
+        return physical
+    total = integer(memory.get("total"))
+    return total // MIB if total else None
+
+
+def _only(identity: str, attributes: dict[str, Any]) -> Components | None:
+    if all(value is None for value in attributes.values()):
+        return None
+    return {identity: attributes}
+
+
+def _system(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | None:
+    vendor = mapping(inventory.get("system_vendor"))
+    product = dig(data, "extra", "system", "product")
+    return _only("system", {
+        "vendor": text(vendor.get("manufacturer")) or text(dig(product, "vendor")),
+        "product": text(vendor.get("product_name")) or text(dig(product, "name")),
+        "serial": text(vendor.get("serial_number")) or text(dig(product, "serial")),
+        "uuid": _uuid(vendor.get("system_uuid")) or _uuid(dig(product, "uuid")),
+    })
+
+
+def _uuid(value: Any) -> str | None:
+    result = text(value)
+    return result.lower() if result else None
+
+
+def _firmware(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | None:
+    firmware = mapping(dig(inventory, "system_vendor", "firmware"))
+    bios = mapping(dig(data, "dmi", "bios"))
+    extra_bios = mapping(dig(data, "extra", "firmware", "bios"))
+    components: Components = {}
+    found = {
+        "vendor": text(firmware.get("vendor")) or text(bios.get("Vendor"))
+        or text(extra_bios.get("vendor")),
+        "version": text(firmware.get("version")) or text(bios.get("Version"))
+        or text(extra_bios.get("version")),
+        "build_date": text(firmware.get("build_date")) or text(bios.get("Release Date"))
+        or text(extra_bios.get("date")),
+        "revision": text(bios.get("BIOS Revision")),
+    }
+    if any(value is not None for value in found.values()):
+        components["bios"] = found
+    bmc = text(bios.get("Firmware Revision")) or text(dig(data, "extra", "ipmi", "bmc",
+                                                           "version"))
+    if bmc is not None:
+        components["bmc"] = {"version": bmc}
+    return components or None
+
+
+def _cpu(inventory: Mapping[str, Any], wanted: frozenset[str]) -> Components | None:
+    cpu = inventory.get("cpu")
+    if not isinstance(cpu, Mapping):
+        return None
+    flags = cpu.get("flags")
+    present = (sorted(wanted.intersection(str(f) for f in flags))
+               if isinstance(flags, list) else None)
+    return _only("cpu", {
+        "model": text(cpu.get("model_name")),
+        "count": integer(cpu.get("count")),
+        "sockets": integer(cpu.get("socket_count")),
+        "architecture": text(cpu.get("architecture")),
+        "frequency_mhz": integer(cpu.get("frequency")),
+        "flags": present,
+    })
+
+
+def _boot(inventory: Mapping[str, Any]) -> Components | None:
+    boot = inventory.get("boot")
+    if not isinstance(boot, Mapping):
+        return None
+    return _only("boot", {
+        "current_boot_mode": text(boot.get("current_boot_mode")),
+        "pxe_interface": _bootif_mac(boot.get("pxe_interface")),
+    })
+
+
+def _bootif_mac(value: Any) -> str | None:
+    # IPA copies the BOOTIF kernel parameter: "01-aa-bb-cc-dd-ee-ff" (or a bare MAC).
+    result = text(value)
+    if result is None:
+        return None
+    result = result.lower().replace("-", ":")
+    return result[3:] if len(result) == 20 and result.startswith("01:") else result

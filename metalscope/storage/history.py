@@ -1,0 +1,217 @@
+"""Hardware history: every finished introspection of a node kept as a numbered version.
+
+Versions count from 1 per node; a new one takes the previous highest plus one. Two
+instances recording a version of the same node at once would pick the same number: the
+unique (uuid, version) constraint refuses the second, which then reads the highest again
+and retries. Versions are pruned per node by count and by age (:class:`Retention`); age
+pruning keeps the newest version of a node that still has a status record (the baseline
+the next introspection is compared with), so the history of a node forgotten (deleted from
+Ironic, or its record expired) goes once its newest version is older than ``max_age``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from metalscope.storage import tables as t
+from metalscope.storage.history_codec import Encoded
+
+_H = t.introspection_history
+#: Source of the versions MetalScope records itself (the ramdisk's data).
+INBAND = "inband"
+#: Rows deleted per statement (an IN list of ids).
+_DELETE_CHUNK = 500
+
+_INFO_COLUMNS = (_H.c.uuid, _H.c.version, _H.c.started_at, _H.c.finished_at, _H.c.recorded_at,
+                 _H.c.source, _H.c.error, _H.c.changed, _H.c.summary, _H.c.raw_bytes,
+                 _H.c.stored_bytes)
+_DATA_COLUMNS = (_H.c.codec, _H.c.processed, _H.c.unprocessed)
+
+
+@dataclass(frozen=True)
+class HistoryVersion:
+    """What is known of one version without its data."""
+
+    uuid: str
+    version: int
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime
+    recorded_at: datetime.datetime
+    #: "inband" for the versions MetalScope records from the ramdisk's data.
+    source: str
+    error: str | None
+    #: Whether the hardware differs from the previous version (None: not compared).
+    changed: bool | None
+    summary: str | None
+    #: Bytes of the processed and unprocessed data as compact JSON.
+    raw_bytes: int
+    #: Bytes stored for them, compressed.
+    stored_bytes: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> HistoryVersion:
+        return cls(**_info(row))
+
+
+@dataclass(frozen=True)
+class StoredVersion(HistoryVersion):
+    """A version with its data."""
+
+    processed: dict[str, Any]
+    unprocessed: dict[str, Any] | None
+
+
+def _info(row: Any) -> dict[str, Any]:
+    return {"uuid": row.uuid, "version": row.version, "started_at": row.started_at,
+            "finished_at": row.finished_at, "recorded_at": row.recorded_at,
+            "source": row.source, "error": row.error,
+            "changed": None if row.changed is None else bool(row.changed),
+            "summary": row.summary, "raw_bytes": int(row.raw_bytes),
+            "stored_bytes": int(row.stored_bytes)}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many versions of a node are kept (0: all), and for how long (None: forever)."""
+
+    max_versions: int = 10
+    max_age: datetime.timedelta | None = datetime.timedelta(days=365)
+
+    @classmethod
+    def of(cls, max_versions: int, max_age_days: int) -> Retention:
+        """From the ``[history]`` options (0 meaning no limit for both)."""
+        age = datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
+        return cls(max(max_versions, 0), age)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """What a finished introspection adds, its data already encoded."""
+
+    uuid: str
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime
+    source: str
+    error: str | None
+    summary: str | None
+    changed: bool | None
+    encoded: Encoded
+
+
+async def insert_version(conn: AsyncConnection, new: NewVersion,
+                         recorded_at: datetime.datetime) -> int:
+    """Insert ``new`` as the node's next version and return its number; IntegrityError when
+    another transaction took that number first."""
+    highest = (await conn.execute(sa.select(sa.func.max(_H.c.version)).where(
+        _H.c.uuid == new.uuid))).scalar()
+    version = (highest or 0) + 1
+    encoded = new.encoded
+    await conn.execute(sa.insert(_H).values(
+        uuid=new.uuid, version=version, started_at=new.started_at,
+        finished_at=new.finished_at, recorded_at=recorded_at, source=new.source,
+        error=new.error, changed=new.changed, summary=new.summary, codec=encoded.codec,
+        raw_bytes=encoded.raw_bytes, stored_bytes=encoded.stored_bytes,
+        processed=encoded.processed, unprocessed=encoded.unprocessed))
+    return version
+
+
+async def list_versions(conn: AsyncConnection, uuid: str, limit: int | None,
+                        marker: int | None) -> list[HistoryVersion]:
+    query = sa.select(*_INFO_COLUMNS).where(_H.c.uuid == uuid)
+    if marker is not None:
+        query = query.where(_H.c.version < marker)
+    query = query.order_by(_H.c.version.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [HistoryVersion.from_row(row) for row in (await conn.execute(query)).all()]
+
+
+async def read_version(conn: AsyncConnection, uuid: str, version: int | None) -> Any:
+    """The row of ``version`` (the newest when None), data included; None when absent."""
+    query = sa.select(*_INFO_COLUMNS, *_DATA_COLUMNS).where(_H.c.uuid == uuid)
+    if version is None:
+        query = query.order_by(_H.c.version.desc()).limit(1)
+    else:
+        query = query.where(_H.c.version == version)
+    return (await conn.execute(query)).first()
+
+
+def stored_version(row: Any, processed: dict[str, Any],
+                   unprocessed: dict[str, Any] | None) -> StoredVersion:
+    return StoredVersion(**_info(row), processed=processed, unprocessed=unprocessed)
+
+
+# -- retention ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VersionKey:
+    id: int
+    uuid: str
+    version: int
+    finished_at: datetime.datetime
+
+
+def beyond_count(keys: Iterable[VersionKey], max_versions: int) -> list[int]:
+    """Ids of the versions past each node's newest ``max_versions`` (0: none)."""
+    if max_versions <= 0:
+        return []
+    kept: dict[str, int] = {}
+    doomed = []
+    for key in sorted(keys, key=lambda k: (k.uuid, -k.version)):
+        kept[key.uuid] = kept.get(key.uuid, 0) + 1
+        if kept[key.uuid] > max_versions:
+            doomed.append(key.id)
+    return doomed
+
+
+def beyond_age(keys: Iterable[VersionKey], threshold: datetime.datetime | None,
+               known: set[str]) -> list[int]:
+    """Ids of the versions finished before ``threshold``, but the newest version of each
+    node in ``known`` (the nodes that still have a status record)."""
+    if threshold is None:
+        return []
+    newest: dict[str, int] = {}
+    listed = list(keys)
+    for key in listed:
+        newest[key.uuid] = max(newest.get(key.uuid, 0), key.version)
+    return [key.id for key in listed if key.finished_at < threshold
+            and not (key.uuid in known and key.version == newest[key.uuid])]
+
+
+async def prune(conn: AsyncConnection, uuid: str | None, retention: Retention,
+                now: datetime.datetime) -> int:
+    """Delete what ``retention`` does not keep, of one node or of all; the count deleted."""
+    if retention.max_versions <= 0 and retention.max_age is None:
+        return 0
+    keys = await _keys(conn, uuid)
+    threshold = None if retention.max_age is None else now - retention.max_age
+    known = await _known_nodes(conn, uuid) if threshold is not None else set()
+    doomed = set(beyond_count(keys, retention.max_versions))
+    doomed.update(beyond_age(keys, threshold, known))
+    return await _delete(conn, sorted(doomed))
+
+
+async def _keys(conn: AsyncConnection, uuid: str | None) -> list[VersionKey]:
+    query = sa.select(_H.c.id, _H.c.uuid, _H.c.version, _H.c.finished_at)
+    if uuid is not None:
+        query = query.where(_H.c.uuid == uuid)
+    return [VersionKey(r.id, r.uuid, r.version, r.finished_at)
+            for r in (await conn.execute(query)).all()]
+
+
+async def _known_nodes(conn: AsyncConnection, uuid: str | None) -> set[str]:
+    query = sa.select(t.nodes.c.uuid)
+    if uuid is not None:
+        query = query.where(t.nodes.c.uuid == uuid)
+    return set((await conn.execute(query)).scalars())
+
+
+async def _delete(conn: AsyncConnection, ids: Sequence[int]) -> int:
+    for start in range(0, len(ids), _DELETE_CHUNK):
+        await conn.execute(sa.delete(_H).where(_H.c.id.in_(ids[start:start + _DELETE_CHUNK])))
+    return len(ids)
