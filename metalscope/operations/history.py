@@ -30,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from metalscope.drift import DriftEvent
+from metalscope.drift.events import DriftEvent
 from metalscope.hardware import HardwareDiff, compare
 from metalscope.services import Services
 from metalscope.storage.history import HistoryVersion, StoredVersion
@@ -142,6 +142,7 @@ def emit_drift(svc: Services, record: NodeRecord, comparison: Comparison | None,
             or comparison.diff is None or not comparison.diff.changed):
         return
     svc.drift.emit(DriftEvent(
-        node_uuid=record.uuid, node_name=comparison.node_name, from_version=comparison.previous.version,
-        to_version=version, finished_at=datetime.datetime.now(datetime.UTC),
+        node_uuid=record.uuid, node_name=comparison.node_name,
+        from_version=comparison.previous.version, to_version=version,
+        finished_at=datetime.datetime.now(datetime.UTC),
         summary=comparison.diff.summary, diff=comparison.diff.document()))

@@ -58,13 +58,13 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.deliveries.append(Delivery(dict(self.headers.items()), body))
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -83,7 +83,7 @@ class WebhookReceiver:
         self.server.server_close()
 
     def for_node(self, uuid: str) -> list[Delivery]:
-        return [d for d in list(self.deliveries) if d.payload.get("node_uuid") == uuid]
+        return [d for d in list(self.deliveries) if d.payload["node"]["uuid"] == uuid]
 
     def wait_for(self, uuid: str, count: int, timeout: float = 30) -> list[Delivery]:
         deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from metalscope.drift import DriftEvent
+from metalscope.drift.events import DriftEvent
 from metalscope.operations import history
 from metalscope.services import Services
 from metalscope.state_machine import State
