@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from metalscope import __version__, background, wiring
 from metalscope.api import errors as api_errors
-from metalscope.api import introspection, openapi, root, rules
+from metalscope.api import history, introspection, openapi, root, rules
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -88,6 +88,7 @@ def create_app(settings: Settings, open_services: ServicesOpener | None = None, 
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     api_errors.install_error_handlers(app)
     app.include_router(introspection.router)
+    app.include_router(history.router)
     app.include_router(rules.router)
     app.include_router(root.router)
     openapi.install(app)

@@ -74,6 +74,12 @@ API_RULES = (
           ("GET", "/v1/introspection/{node_id}/data/unprocessed")), LEGACY_ADMIN),
     Rule("introspection:reapply", ADMIN, "Reapply introspection on stored data",
          (("POST", "/v1/introspection/{node_id}/data/unprocessed"),), LEGACY_ADMIN),
+    Rule("introspection:history", ADMIN, "(API 1.19) Get the hardware history of a node and "
+         "the diff between two of its versions",
+         (("GET", "/v1/introspection/{node_id}/history"),
+          ("GET", "/v1/introspection/{node_id}/history/{version}"),
+          ("GET", "/v1/introspection/{node_id}/history/{version}/unprocessed"),
+          ("GET", "/v1/introspection/{node_id}/diff")), LEGACY_ADMIN),
     Rule("introspection:rule:get", ADMIN, "Get introspection rule(s)",
          (("GET", "/v1/rules"), ("GET", "/v1/rules/{rule_id}")), LEGACY_ADMIN),
     Rule("introspection:rule:delete", ADMIN, "Delete introspection rule(s)",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
+from metalscope.api.versions import MAX_VERSION
 from metalscope.errors import NotAuthenticated
 from metalscope.services import Services
 
@@ -22,7 +23,7 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_api_version(request: Request) -> tuple[int, int]:
-    return request.scope.get("state", {}).get("api_version", (1, 18))  # type: ignore[no-any-return]
+    return request.scope.get("state", {}).get("api_version", MAX_VERSION)  # type: ignore[no-any-return]
 
 
 def policy(rule: str, public: bool = False) -> list[Any]:

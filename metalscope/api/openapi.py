@@ -19,7 +19,15 @@ from fastapi.openapi.utils import get_openapi
 from metalscope.api import openapi_schemas as schemas
 from metalscope.api.middleware.request_id import HEADER_NAME as REQUEST_ID_HEADER
 from metalscope.api.middleware.request_id import ID_FORMAT
-from metalscope.api.versions import LEGACY_HEADER, MAX_HEADER, MIN_HEADER, STANDARD_HEADER
+from metalscope.api.versions import (
+    LEGACY_HEADER,
+    MAX_HEADER,
+    MAX_VERSION,
+    MIN_HEADER,
+    MIN_VERSION,
+    STANDARD_HEADER,
+    version_text,
+)
 from metalscope.extensions import ACTIONS_GROUP, CONDITIONS_GROUP, load_group
 
 Schema = dict[str, Any]
@@ -40,7 +48,8 @@ ERROR_REASONS = {
 
 VERSION_HEADERS = [
     {"name": LEGACY_HEADER, "in": "header", "required": False,
-     "description": "Requested microversion, `X.Y` (1.0 to 1.18) or `latest` (the default)",
+     "description": f"Requested microversion, `X.Y` ({version_text(MIN_VERSION)} to "
+                    f"{version_text(MAX_VERSION)}) or `latest` (the default)",
      "schema": {"type": "string", "pattern": schemas.VERSION_PATTERN}},
     {"name": STANDARD_HEADER, "in": "header", "required": False,
      "description": "`baremetal-introspection X.Y` (entries of other services are ignored); "
@@ -50,7 +59,8 @@ VERSION_HEADERS = [
 
 #: Every response of the application carries both (spec 2.2), and its request id.
 HEADERS = {name: {"required": True, "schema": {"type": "string", "enum": [value]}}
-           for name, value in ((MIN_HEADER, "1.0"), (MAX_HEADER, "1.18"))}
+           for name, value in ((MIN_HEADER, version_text(MIN_VERSION)),
+                                      (MAX_HEADER, version_text(MAX_VERSION)))}
 HEADERS[REQUEST_ID_HEADER] = {"required": True,
                              "description": "This request's id, as in the service's log",
                              "schema": {"type": "string", "pattern": f"^{ID_FORMAT.pattern}$"}}
@@ -80,6 +90,29 @@ LIST_QUERY = [
      "description": "(1.18) comma-separated states to include",
      "schema": {"type": "string", "pattern": schemas.STATE_LIST_PATTERN}},
 ]
+
+HISTORY_NOTE = ("Since API 1.19; below it this path answers 404 as an unknown path does. "
+                "History is kept only with `[processing]store_data = database` and "
+                "`[history]enabled`; otherwise 404.")
+VERSION_NUMBER = {"name": "version", "in": "path", "required": True,
+                  "description": "A version number of the node's history (1, 2, ...)",
+                  "schema": {"type": "integer", "minimum": 1}}
+HISTORY_QUERY = (
+    {"name": "marker", "in": "query", "required": False,
+     "description": "The last version number of the previous page",
+     "schema": {"type": "integer", "minimum": 1}},
+    {"name": "limit", "in": "query", "required": False,
+     "description": "Page size; 0 or absent means `[DEFAULT]api_max_limit` (1000 by default)",
+     "schema": {"type": "integer", "minimum": 0, "maximum": 1000}},
+)
+DIFF_QUERY = (
+    {"name": "from", "in": "query", "required": False,
+     "description": "The older version (default: the version before `to`)",
+     "schema": {"type": "integer", "minimum": 1}},
+    {"name": "to", "in": "query", "required": False,
+     "description": "The newer version (default: the latest)",
+     "schema": {"type": "integer", "minimum": 1}},
+)
 
 
 def json_body(schema: Schema, required: bool = True, example: Any = None) -> Schema:
@@ -113,6 +146,9 @@ RULE_LINKS = {"GetRule": link("getRule", uuid="$response.body#/uuid"),
               "DeleteRule": link("deleteRule", uuid="$response.body#/uuid")}
 FIRST_STATUS_LINKS = {"GetFirstStatus": link("getIntrospectionStatus",
                                              node_id="$response.body#/introspection/0/uuid")}
+FIRST_VERSION_LINKS = {"GetFirstVersion": link(
+    "getHardwareVersion", node_id="$response.body#/history/0/uuid",
+    version="$response.body#/history/0/version")}
 FIRST_RULE_LINKS = {"GetFirstRule": link("getRule", uuid="$response.body#/rules/0/uuid")}
 
 
@@ -204,6 +240,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "reapplyIntrospection", ACCEPTED, (404, 409, 413), (NODE_ID,),
         json_body(schemas.ref("IntrospectionData"), required=False),
         description="Process the stored data again, or (1.15) the data in the body"),
+    ("get", "/v1/introspection/{node_id}/history"): Operation(
+        "listHardwareHistory",
+        {"200": json_response("Versions, newest first", schemas.ref("HistoryList"),
+                              FIRST_VERSION_LINKS)},
+        (404,), (NODE_ID, *HISTORY_QUERY), description=HISTORY_NOTE),
+    ("get", "/v1/introspection/{node_id}/history/{version}"): Operation(
+        "getHardwareVersion",
+        {"200": json_response("The version and its processed data",
+                              schemas.ref("HistoryVersionData"))},
+        (404,), (NODE_ID, VERSION_NUMBER), description=HISTORY_NOTE),
+    ("get", "/v1/introspection/{node_id}/history/{version}/unprocessed"): Operation(
+        "getHardwareVersionUnprocessed",
+        {"200": json_response("The version's data as posted by the ramdisk",
+                              schemas.ref("StoredData"))},
+        (404,), (NODE_ID, VERSION_NUMBER), description=HISTORY_NOTE),
+    ("get", "/v1/introspection/{node_id}/diff"): Operation(
+        "getHardwareDiff",
+        {"200": json_response("The diff, grouped by category", schemas.ref("HardwareDiff"))},
+        (404,), (NODE_ID, *DIFF_QUERY),
+        description=f"{HISTORY_NOTE} `from` equal to `to` gives an unchanged diff."),
     ("get", "/v1/rules"): Operation(
         "listRules", {"200": json_response("Rules, oldest first", schemas.ref("RuleList"),
                                            FIRST_RULE_LINKS)}),

@@ -20,8 +20,8 @@ STATE_LIST_PATTERN = "^({0})(,({0}))*$".format("|".join(STATE_NAMES))
 #: An Ironic node UUID or name (names are RFC 3986 unreserved characters). A leading dot is
 #: left out so that ``.`` and ``..`` are not generated: HTTP clients fold them into the path.
 NODE_ID_PATTERN = r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$"
-#: What is accepted: ``X.Y`` within 1.0-1.18, ``latest`` in any case, or empty (absent).
-VERSION_PATTERN = r"^[ \t]*([Ll][Aa][Tt][Ee][Ss][Tt]|0*1\.0*([0-9]|1[0-8]))?[ \t]*$"
+#: What is accepted: ``X.Y`` within 1.0-1.19, ``latest`` in any case, or empty (absent).
+VERSION_PATTERN = r"^[ \t]*([Ll][Aa][Tt][Ee][Ss][Tt]|0*1\.0*([0-9]|1[0-9]))?[ \t]*$"
 
 
 def ref(name: str) -> Schema:
@@ -97,6 +97,56 @@ INTROSPECTION_DATA = {
 }
 
 
+#: The categories of a hardware diff (``metalscope.hardware``), in the document's order.
+DIFF_CATEGORIES = ("system", "firmware", "cpu", "memory", "disks", "nics", "pci",
+                   "accelerators", "boot")
+_NULL_INT = _nullable({"type": "integer", "minimum": 0})
+_TIME = _nullable({"type": "string", "pattern": TIMESTAMP_PATTERN})
+
+HISTORY_VERSION = _object({
+    "uuid": {"type": "string", "format": "uuid"},
+    "version": {"type": "integer", "minimum": 1},
+    "started_at": _TIME,
+    "finished_at": _TIME,
+    "recorded_at": _TIME,
+    "source": {"type": "string"},
+    "error": _nullable({"type": "string"}),
+    "changed": _nullable({"type": "boolean"}),
+    "summary": _nullable({"type": "string"}),
+    "raw_bytes": _NULL_INT,
+    "stored_bytes": _NULL_INT,
+    "links": {"type": "array", "items": _object({
+        "href": {"type": "string"}, "rel": {"type": "string", "enum": ["self", "unprocessed"]}}),
+        "minItems": 2, "maxItems": 2},
+}, description="(1.19) One recorded version of a node's hardware, without its data")
+
+HISTORY_VERSION_DATA = _object({
+    **HISTORY_VERSION["properties"],
+    "data": {"type": "object", "description": "The processed introspection data of the version"},
+}, description="(1.19) One version with its processed data")
+
+_COMPONENT = _object({"id": {"type": "string"}, "attributes": {"type": "object"}})
+_OLD_NEW = _object({"old": {}, "new": {}}, closed=False)
+_CHANGED_COMPONENT = _object({"id": {"type": "string"}, "changes": {
+    "type": "object", "additionalProperties": ref("DiffChange")}})
+DIFF_CATEGORY = _object({
+    "added": {"type": "array", "items": ref("DiffComponent")},
+    "removed": {"type": "array", "items": ref("DiffComponent")},
+    "changed": {"type": "array", "items": ref("DiffChangedComponent")},
+}, description="Components of one category, keyed by stable identity")
+
+DIFF = _object({
+    "changed": {"type": "boolean"},
+    "summary": {"type": "string", "description": "One line; `no hardware change` when unchanged"},
+    "counts": _object({name: {"type": "integer", "minimum": 0}
+                       for name in ("added", "removed", "changed")}),
+    "memory": {"type": "object", "description": "`total_mb`: `{old, new, delta}` when known"},
+    "components": _object({name: ref("DiffCategory") for name in DIFF_CATEGORIES}),
+    "from": ref("HistoryVersion"),
+    "to": ref("HistoryVersion"),
+}, description="(1.19) The hardware diff from version `from` to version `to`")
+
+
 def rule_request_schema(operators: list[str], actions: list[str]) -> Schema:
     """The ``POST /v1/rules`` body, with the operators and actions this service knows."""
     condition = _object({
@@ -139,4 +189,12 @@ COMPONENT_SCHEMAS: dict[str, Schema] = {
     "Accepted": _object({}, description="`{}`"),
     "StoredData": STORED_DATA,
     "IntrospectionData": INTROSPECTION_DATA,
+    "HistoryVersion": HISTORY_VERSION,
+    "HistoryVersionData": HISTORY_VERSION_DATA,
+    "HistoryList": _object({"history": {"type": "array", "items": ref("HistoryVersion")}}),
+    "DiffComponent": _COMPONENT,
+    "DiffChange": _OLD_NEW,
+    "DiffChangedComponent": _CHANGED_COMPONENT,
+    "DiffCategory": DIFF_CATEGORY,
+    "HardwareDiff": DIFF,
 }

@@ -7,6 +7,8 @@
 * ``rules export``, ``rules import``, ``rules convert``, ``rules test`` (:mod:`.rules`):
   rules in and out of files, Ironic's rules converted, a dry run for one node;
 * ``pxe-filter`` (:mod:`.pxe_filter`): the PXE filter alone, beside dnsmasq;
+* ``history NODE``, ``diff NODE [FROM] [TO]`` (:mod:`.history`): a node's hardware history
+  and the diff between two versions, through the HTTP API (1.19);
 * ``policy defaults``, ``policy show`` (:mod:`.policy`): the API's access policy;
 * ``config sample`` (:mod:`.config`): a sample configuration file, every option with its help;
 * ``simulate-ramdisk`` (:mod:`.simulate`): simulated IPA inventories posted to MetalScope;
@@ -28,6 +30,7 @@ from metalscope.cli.config import config
 from metalscope.cli.data import data
 from metalscope.cli.db import db
 from metalscope.cli.demo import demo
+from metalscope.cli.history import diff, history
 from metalscope.cli.policy import policy
 from metalscope.cli.pxe_filter import pxe_filter_command
 from metalscope.cli.rules import rules
@@ -43,5 +46,5 @@ def main() -> None:
 
 
 for _command in (serve, db, data, rules, pxe_filter_command, policy, config, simulate_ramdisk,
-                 demo):
+                 demo, history, diff):
     main.add_command(_command)

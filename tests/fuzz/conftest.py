@@ -4,12 +4,16 @@ The fuzzer creates rules, starts and aborts introspections and posts ramdisk dat
 a ``metalscope serve`` process of its own (against the session's real Ironic): nothing it
 leaves behind reaches the other tiers. Before the first request the process is given state
 to hit, under fixed UUIDs and names so that the fuzzing configuration (built when the test
-module is imported) can name them: a finished introspection with stored data, one waiting
-for its ramdisk, a node never introspected, an active node and two rules.
+module is imported) can name them: a finished introspection with stored data and three
+versions of hardware history (API 1.19), one waiting for its ramdisk, a node never
+introspected, an active node and two rules.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import datetime
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +24,8 @@ import pytest
 
 from metalscope.simulator import make_node as make_machine
 from metalscope.simulator import ramdisk_data
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
 
@@ -114,8 +120,9 @@ def restore(api: httpx.Client) -> None:
         _introspect(api, WAITING, post_data=False)
 
 
-def seed(api: httpx.Client, ironic: LocalIronic) -> None:
-    """Enroll the seeded nodes, run their introspections and create the rules."""
+def seed(api: httpx.Client, ironic: LocalIronic, database_url: str) -> None:
+    """Enroll the seeded nodes, run their introspections, create the rules and give FINISHED
+    a hardware history."""
     for node, mac in zip(NODES, MACS, strict=True):
         ironic.enroll_node(node.name, {}, [mac], provision_state=node.provision_state,
                            uuid=node.uuid)
@@ -124,6 +131,31 @@ def seed(api: httpx.Client, ironic: LocalIronic) -> None:
     for rule in _rules():
         response = api.post("/v1/rules", json=rule)
         assert response.status_code == 201, response.text
+    asyncio.run(seed_history(database_url, FINISHED))
+
+
+#: How many hardware versions FINISHED gets; the fuzzer draws version numbers from these.
+HISTORY_VERSIONS = (1, 2, 3)
+
+
+async def seed_history(database_url: str, node: SeededNode) -> None:
+    """Versions of ``node``'s hardware, recorded through the repository: the machine, then
+    the same machine with a NIC and some memory gone."""
+    machine = make_machine(seed=MACHINE_SEED, index=node.index, virtual=False)
+    full = ramdisk_data(machine, with_logs=False)
+    shrunk = copy.deepcopy(full)
+    shrunk["inventory"]["interfaces"] = shrunk["inventory"]["interfaces"][:1]
+    shrunk["inventory"]["memory"]["physical_mb"] //= 2
+    repo = Repository(create_engine(database_url))
+    finished = datetime.datetime(2026, 1, 1, 12, 0)
+    try:
+        for number, data in zip(HISTORY_VERSIONS, (full, full, shrunk), strict=True):
+            when = finished + datetime.timedelta(days=number)
+            await repo.record_version(node.uuid, started_at=when, finished_at=when,
+                                      source="inband", processed=data, unprocessed=data,
+                                      error=None, summary=None, changed=number > 1)
+    finally:
+        await repo.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +165,7 @@ def fuzz_target(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory
     service = LocalMetalScope(tmp_path_factory.mktemp("metalscope-fuzz"), ironic.url)
     with service:
         with httpx.Client(base_url=service.url, timeout=30) as api:
-            seed(api, ironic)
+            seed(api, ironic, service.sections["database"]["connection"])
         yield service
     for node in NODES:
         ironic.delete_node(node.uuid)

@@ -30,7 +30,7 @@ from metalscope.api.openapi import build_document
 from metalscope.app import create_app
 from metalscope.settings import load_settings
 from metalscope.testing.service import LocalMetalScope
-from tests.fuzz.conftest import MACS, NODES, RULE_UUIDS, restore
+from tests.fuzz.conftest import HISTORY_VERSIONS, MACS, NODES, RULE_UUIDS, restore
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
 
@@ -53,11 +53,15 @@ def fuzz_config() -> schemathesis.Config:
         "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
                    "fuzzing": {"enabled": True}, "stateful": {"enabled": True, "max-steps": 6}},
         "dictionaries": {"nodes": {"values": node_ids}, "rules": {"values": list(RULE_UUIDS)},
-                         "macs": {"values": list(MACS)}},
+                         "macs": {"values": list(MACS)},
+                         "versions": {"values": list(HISTORY_VERSIONS)}},
         "parameters": {
             "path.node_id": {"dictionary": "nodes", "probability": 0.6},
             "query.marker": {"dictionary": "nodes", "probability": 0.3},
             "path.uuid": {"dictionary": "rules", "probability": 0.5},
+            "path.version": {"dictionary": "versions", "probability": 0.6},
+            "query.from": {"dictionary": "versions", "probability": 0.5},
+            "query.to": {"dictionary": "versions", "probability": 0.5},
             "body.inventory.interfaces[*].mac_address": {"dictionary": "macs",
                                                          "probability": 0.7},
         },

@@ -78,7 +78,7 @@ class TestServerCertificate:
         session = ks_session.Session(auth=noauth.NoAuth(), verify=str(certificates.cert_file))
         client = ironic_inspector_client.ClientV1(inspector_url=https_service.url,
                                                   session=session, api_version=(1, 18))
-        assert client.server_api_versions() == ((1, 0), (1, 18))
+        assert client.server_api_versions() == ((1, 0), (1, 19))
         node = make_node()
         client.introspect(node["uuid"], manage_boot=False)
         assert client.get_status(node["uuid"])["state"] in ("starting", "waiting")

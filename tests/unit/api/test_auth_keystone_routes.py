@@ -36,6 +36,10 @@ ROUTES = [
     ("GET", f"/v1/introspection/{NODE}/data", "introspection:data", False),
     ("GET", f"/v1/introspection/{NODE}/data/unprocessed", "introspection:data", False),
     ("POST", f"/v1/introspection/{NODE}/data/unprocessed", "introspection:reapply", False),
+    ("GET", f"/v1/introspection/{NODE}/history", "introspection:history", False),
+    ("GET", f"/v1/introspection/{NODE}/history/1", "introspection:history", False),
+    ("GET", f"/v1/introspection/{NODE}/history/1/unprocessed", "introspection:history", False),
+    ("GET", f"/v1/introspection/{NODE}/diff", "introspection:history", False),
     ("GET", "/v1/rules", "introspection:rule:get", False),
     ("GET", f"/v1/rules/{RULE}", "introspection:rule:get", False),
     ("POST", "/v1/rules", "introspection:rule:create", False),
@@ -144,6 +148,15 @@ class TestKeystoneAnswers:
             response = client.request(method, path, headers=reader, json={})
             assert response.status_code == 403, (method, path)
             assert response.json() == {"error": {"message": "Access denied by policy"}}
+
+    def test_history_is_admin_only(
+            self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
+        """``introspection:history`` defaults to ``introspection:data``'s rule."""
+        client, _validator = keystone_client
+        for token, status in (("reader", 403), ("admin", 404)):
+            response = client.get(f"/v1/introspection/{NODE}/history",
+                                  headers={"X-Auth-Token": token})
+            assert response.status_code == status, token
 
     def test_admin(self, keystone_client: tuple[TestClient, CountingValidator]) -> None:
         client, validator = keystone_client
