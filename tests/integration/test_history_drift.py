@@ -27,7 +27,14 @@ from typing import Any
 import httpx
 import pytest
 
-from metalscope.simulator import SimulatedNode, make_node, ramdisk_data
+from metalscope.simulator import (
+    SimulatedNode,
+    change_firmware,
+    make_node,
+    ramdisk_data,
+    remove_dimm,
+    replace_disk,
+)
 from metalscope.storage.engine import create_engine
 from metalscope.storage.repository import Repository
 from metalscope.testing.idle_closing_proxy import IdleClosingProxy
@@ -163,7 +170,7 @@ def history_of(api: httpx.Client, uuid: str) -> list[dict[str, Any]]:
 
 def changed_hardware(machine: SimulatedNode) -> SimulatedNode:
     """The same machine with a DIMM removed, a disk replaced and a new BIOS."""
-    raise NotImplementedError  # replaced with the simulator's mutations
+    return change_firmware(replace_disk(remove_dimm(machine)))
 
 
 def add_rule(api: httpx.Client, scope: str, conditions: list[dict[str, Any]],
@@ -325,4 +332,18 @@ def make_node_machine(index: int) -> SimulatedNode:
 
 
 def check_diff(diff: dict[str, Any], old: SimulatedNode, new: SimulatedNode) -> None:
-    raise NotImplementedError  # written with the diff engine's identities
+    """The DIMM removed, the disk replaced (serials), the BIOS old → new, nothing else."""
+    parts = diff["components"]
+    dimm = old.dimms[-1]
+    assert [d["attributes"]["locator"] for d in parts["memory"]["removed"]] == [dimm.locator]
+    assert diff["memory"]["total_mb"] == {"old": old.memory_mb, "new": new.memory_mb,
+                                          "delta": -dimm.size_mb}
+    gone, fitted = old.disks[-1], new.disks[-1]
+    assert [d["id"] for d in parts["disks"]["removed"]] == [f"serial:{gone.serial}"]
+    assert [d["id"] for d in parts["disks"]["added"]] == [f"serial:{fitted.serial}"]
+    assert parts["disks"]["added"][0]["attributes"]["name"] == gone.name
+    assert parts["firmware"]["changed"] == [{"id": "bios", "changes": {"version": {
+        "old": old.firmware_version, "new": new.firmware_version}}}]
+    untouched = {name for name, part in parts.items() if not any(part.values())}
+    assert untouched == {"system", "cpu", "nics", "pci", "accelerators", "boot"}
+    assert diff["counts"] == {"added": 1, "removed": 2, "changed": 2}
