@@ -149,7 +149,8 @@ def introspect(api: httpx.Client, uuid: str, machine: SimulatedNode,
     """One introspection without managed boot; returns the final status."""
     before = api.get(f"/v1/introspection/{uuid}")
     previous = before.json()["started_at"] if before.status_code == 200 else ""
-    assert api.post(f"/v1/introspection/{uuid}", params={"manage_boot": "false"}).status_code == 202
+    started = api.post(f"/v1/introspection/{uuid}", params={"manage_boot": "false"})
+    assert started.status_code == 202, started.text
     wait_until(lambda: api.get(f"/v1/introspection/{uuid}").json()["state"] == "waiting")
     response = api.post("/v1/continue", json=ramdisk_data(machine))
     assert response.status_code == expect, response.text
@@ -158,7 +159,8 @@ def introspect(api: httpx.Client, uuid: str, machine: SimulatedNode,
 
 def _finished_since(api: httpx.Client, uuid: str, started_after: str) -> dict[str, Any] | None:
     status = api.get(f"/v1/introspection/{uuid}").json()
-    done = status["finished"] and status["started_at"] > started_after
+    # A reapply keeps finished_at (the status says finished while it runs): the state tells.
+    done = status["state"] in ("finished", "error") and status["started_at"] > started_after
     return status if done else None
 
 
@@ -229,10 +231,19 @@ def test_changed_hardware_is_versioned_diffed_announced_and_ruled(
     assert payload["summary"] == summary
     assert payload["diff"]["memory"]["total_mb"]["delta"] < 0
 
-    history_text = cli(service, "history", uuid)
-    assert summary in history_text
-    diff_text = cli(service, "diff", uuid)
-    assert machine.firmware_version in diff_text and changed.firmware_version in diff_text
+    rows = [line.split(maxsplit=5) for line in cli(service, "history", uuid).splitlines()]
+    assert rows[0] == ["VERSION", "FINISHED", "SOURCE", "ERROR", "CHANGED", "SUMMARY"]
+    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [("2", "inband", "yes"),
+                                                       ("1", "inband", "-")]
+    assert summary.startswith(rows[1][5].rstrip("…"))
+    diff_lines = cli(service, "diff", uuid).splitlines()
+    assert summary in diff_lines
+    assert f"  ~ bios  version: {machine.firmware_version} → {changed.firmware_version}" \
+        in diff_lines
+    assert any(line.startswith(f"  - serial:{machine.disks[-1].serial} ") for line in diff_lines)
+    assert any(line.startswith(f"  + serial:{changed.disks[-1].serial} ") for line in diff_lines)
+    assert any(line.startswith("  - ") and f"locator={machine.dimms[-1].locator}" in line
+               for line in diff_lines)
 
     # A reapply runs hooks and rules again and records no version.
     response = api.post(f"/v1/introspection/{uuid}/data/unprocessed")
