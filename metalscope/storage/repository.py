@@ -7,6 +7,7 @@ a transition; the loser gets :class:`~metalscope.errors.StateConflict`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import uuid as uuidlib
@@ -391,13 +392,10 @@ class Repository:
         the node's history by :attr:`retention`, in one transaction; the version number."""
         new = NewVersion(uuid, started_at, finished_at, source, error, summary, changed,
                          await encode_async(processed, unprocessed))
-        for attempt_number in range(VERSION_ATTEMPTS):
-            try:
+        for _ in range(VERSION_ATTEMPTS - 1):
+            with contextlib.suppress(IntegrityError):  # that number was taken: read again
                 return await self._record_version(new)
-            except IntegrityError:  # another instance took that number: read it again
-                if attempt_number == VERSION_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await self._record_version(new)
 
     async def _record_version(self, new: NewVersion) -> int:
         async for attempt in transactions(self.engine):

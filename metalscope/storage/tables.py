@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from metalscope.storage.blob_type import LongBinary
+
 metadata = sa.MetaData()
 
 NODE_STATES = ("starting", "waiting", "processing", "finished", "error", "reapplying",
@@ -19,8 +21,6 @@ NODE_STATES = ("starting", "waiting", "processing", "finished", "error", "reappl
 #: Microsecond precision on MySQL/MariaDB too (plain DATETIME would truncate).
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-#: An inventory can take megabytes: BLOB (64 KiB) on MySQL/MariaDB would not hold it.
-LongBinary = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 nodes = sa.Table(
     "nodes", metadata,
@@ -122,8 +122,9 @@ introspection_history = sa.Table(
     sa.Column("codec", sa.String(32), nullable=False),
     sa.Column("raw_bytes", sa.BigInteger, nullable=False),
     sa.Column("stored_bytes", sa.BigInteger, nullable=False),
-    sa.Column("processed", LongBinary, nullable=False),
-    sa.Column("unprocessed", LongBinary, nullable=True),
+    # An inventory can take megabytes: LONGBLOB on MySQL/MariaDB (BLOB holds 64 KiB).
+    sa.Column("processed", LongBinary(), nullable=False),
+    sa.Column("unprocessed", LongBinary(), nullable=True),
     # Also the index by node (its first column).
     sa.UniqueConstraint("uuid", "version", name="uq_introspection_history_version"),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",

@@ -10,6 +10,7 @@ upstream serves it again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ import httpx
 from metalscope.simulator import make_node as make_machine
 from metalscope.simulator import ramdisk_data
 from metalscope.simulator.inventory import SimulatedNode
+from metalscope.storage.engine import create_engine
+from metalscope.storage.repository import Repository, utcnow
 from metalscope.storage.upstream_revisions import HEAD
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
@@ -176,6 +179,7 @@ class Handover:
             assert answers(api, fleet, rules) == expected
             check_metalscope(api, self.ironic, fleet)
             final = api.get("/v1/introspection").json()["introspection"]
+        asyncio.run(_keep_history(self.database_url, final[0]["uuid"]))
         back = metalscope_db(self.workdir / "metalscope", self.database_url, "downgrade")
         assert back.returncode == 0, back.stderr
         with self.upstream() as upstream, _client(upstream.url) as api:
@@ -185,6 +189,18 @@ class Handover:
                 k: v for k, v in expected.items() if k.startswith("/v1/rules/")}
             listed = api.get("/v1/introspection").json()["introspection"]
             assert _states(listed) == _states(final) and len(listed) == 6
+
+
+async def _keep_history(database_url: str, uuid: str) -> None:
+    """Hardware history versions in the database handed back: the downgrade drops them."""
+    repo = Repository(create_engine(database_url))
+    try:
+        for _ in range(2):
+            await repo.record_version(uuid, started_at=None, finished_at=utcnow(),
+                                      source="inband", processed={"inventory": {}},
+                                      unprocessed=None, error=None, summary=None, changed=None)
+    finally:
+        await repo.engine.dispose()
 
 
 def _states(statuses: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:

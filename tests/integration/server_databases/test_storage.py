@@ -54,7 +54,8 @@ def test_db_upgrade_command_creates_the_schema(scratch_database: ScratchDatabase
     finally:
         engine.dispose()
     assert {"nodes", "attributes", "options", "rules", "rule_conditions", "rule_actions",
-            "introspection_data", "ramdisk_callbacks", migrate.VERSION_TABLE} <= tables
+            "introspection_data", "ramdisk_callbacks", "introspection_history",
+            migrate.VERSION_TABLE} <= tables
     # Running it again is a no-op.
     subprocess.run([sys.executable, "-m", "metalscope.cli", "db", "upgrade",
                     "--config-file", str(config)], check=True, capture_output=True, timeout=120)

@@ -46,7 +46,7 @@ async def test_a_version_reads_back_as_recorded(repo: Repository) -> None:
     assert stored is not None
     assert (stored.processed, stored.unprocessed) == (processed(1), unprocessed(1))
     assert (stored.finished_at, stored.summary, stored.changed) == (finished, "change 1", False)
-    assert stored.source == "inband" and 0 < stored.stored_bytes
+    assert stored.source == "inband" and stored.stored_bytes > 0
     latest = await repo.latest_version(UUID)
     assert latest is not None and latest.version == 2 and latest.processed == processed(2)
 
