@@ -130,9 +130,11 @@ def nics(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | 
 
 def neighbour(data: Mapping[str, Any], iface: Mapping[str, Any]) -> dict[str, Any]:
     """The switch a NIC is cabled to: ``lldp_processed``, else the raw TLVs decoded."""
-    processed = dig(data, "all_interfaces", str(iface.get("name")), "lldp_processed")
+    name = iface.get("name")
+    name = name if isinstance(name, str) else None
+    processed = dig(data, "all_interfaces", name or "", "lldp_processed")
     if not isinstance(processed, Mapping) or not processed:
-        tlvs = lldp.interface_tlvs(dict(data), dict(iface))
+        tlvs = lldp.interface_tlvs(dict(data), {"name": name, "lldp": iface.get("lldp")})
         processed = lldp.parse_tlvs(tlvs) if tlvs else {}
     return {field: text(processed.get(field)) for field in LLDP_FIELDS}
 

@@ -114,20 +114,24 @@ def _cpu(diff: CategoryDiff) -> list[str]:
 
 
 def _dimm(component: Component | ComponentChange) -> str:
-    attributes = component.attributes if isinstance(component, Component) else {}
-    return str(attributes.get("locator") or component.id.split(":", 1)[-1])
+    if isinstance(component, ComponentChange):
+        slot = _label(component)
+    else:
+        slot = str(component.attributes.get("locator") or component.id.split(":", 1)[-1])
+    # Some vendors name their slots "DIMM 3" already.
+    return slot if slot.upper().startswith("DIMM") else f"DIMM {slot}"
 
 
 def _memory(diff: CategoryDiff) -> list[str]:
     total = next((c for c in diff.changed if c.id == TOTAL_ID), None)
     replaced, removed, added = _replacements(diff, "locator")
     details = (
-        [f"DIMM {_dimm(new)} replaced ({_serials(old, new)})" for old, new in replaced]
-        + _capped([f"DIMM {_dimm(c)} {_size(c, 'size_mb')} removed".replace("  ", " ")
+        [f"{_dimm(new)} replaced ({_serials(old, new)})" for old, new in replaced]
+        + _capped([f"{_dimm(c)} {_size(c, 'size_mb')} removed".replace("  ", " ")
                    for c in removed], "{n} DIMMs removed")
-        + _capped([f"DIMM {_dimm(c)} {_size(c, 'size_mb')} added".replace("  ", " ")
+        + _capped([f"{_dimm(c)} {_size(c, 'size_mb')} added".replace("  ", " ")
                    for c in added], "{n} DIMMs added")
-        + _capped([f"DIMM {_label(c)} {_fields(c.changes, {})}"
+        + _capped([f"{_dimm(c)} {_fields(c.changes, {})}"
                    for c in diff.changed if c.id != TOTAL_ID], "{n} DIMMs changed"))
     if total is None:
         return details

@@ -26,7 +26,7 @@ CATEGORIES = ("system", "firmware", "cpu", "memory", "disks", "nics", "pci", "ac
 #: The CPU flags that matter: the keys of ``[capabilities]cpu_flags``'s default.
 DEFAULT_CPU_FLAGS = ("vmx", "svm", "aes", "pse", "pdpe1gb", "smx")
 
-MIB = 1 << 20
+GIB = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,16 @@ def build_view(data: Mapping[str, Any], *,
 
 
 def total_memory_mb(inventory: Mapping[str, Any]) -> int | None:
-    """Installed memory in MiB: ``physical_mb``, else the usable ``total`` bytes."""
+    """Installed memory in MiB: ``physical_mb``, else the usable ``total`` bytes rounded to
+    the nearest GiB (usable memory moves by a few MiB with the kernel, which is no change)."""
     memory = mapping(inventory.get("memory"))
     physical = integer(memory.get("physical_mb"))
-    if physical:
+    if physical and physical > 0:
         return physical
     total = integer(memory.get("total"))
-    return total // MIB if total else None
+    if not total or total <= 0:
+        return None
+    return max(1, round(total / GIB)) * 1024
 
 
 def _only(identity: str, attributes: dict[str, Any]) -> Components | None:
@@ -89,26 +92,26 @@ def _uuid(value: Any) -> str | None:
 
 
 def _firmware(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | None:
+    # Both entries are always there (values unknown when not collected): a BMC version the
+    # dmi section no longer reports is missing data, not removed firmware.
     firmware = mapping(dig(inventory, "system_vendor", "firmware"))
     bios = mapping(dig(data, "dmi", "bios"))
     extra_bios = mapping(dig(data, "extra", "firmware", "bios"))
-    components: Components = {}
-    found = {
-        "vendor": text(firmware.get("vendor")) or text(bios.get("Vendor"))
-        or text(extra_bios.get("vendor")),
-        "version": text(firmware.get("version")) or text(bios.get("Version"))
-        or text(extra_bios.get("version")),
-        "build_date": text(firmware.get("build_date")) or text(bios.get("Release Date"))
-        or text(extra_bios.get("date")),
-        "revision": text(bios.get("BIOS Revision")),
+    components: Components = {
+        "bios": {
+            "vendor": text(firmware.get("vendor")) or text(bios.get("Vendor"))
+            or text(extra_bios.get("vendor")),
+            "version": text(firmware.get("version")) or text(bios.get("Version"))
+            or text(extra_bios.get("version")),
+            "build_date": text(firmware.get("build_date")) or text(bios.get("Release Date"))
+            or text(extra_bios.get("date")),
+            "revision": text(bios.get("BIOS Revision")),
+        },
+        "bmc": {"version": text(bios.get("Firmware Revision"))
+                or text(dig(data, "extra", "ipmi", "bmc", "version"))},
     }
-    if any(value is not None for value in found.values()):
-        components["bios"] = found
-    bmc = text(bios.get("Firmware Revision")) or text(dig(data, "extra", "ipmi", "bmc",
-                                                           "version"))
-    if bmc is not None:
-        components["bmc"] = {"version": bmc}
-    return components or None
+    known = any(value is not None for entry in components.values() for value in entry.values())
+    return components if known else None
 
 
 def _cpu(inventory: Mapping[str, Any], wanted: frozenset[str]) -> Components | None:

@@ -6,7 +6,7 @@ same ``(seed, index)`` always yields the same machine and the same document.
 
 from __future__ import annotations
 
-from metalscope.simulator.dmi import SimulatedDimm, dmi_section
+from metalscope.simulator.dmi import SimulatedDimm, dmi_section, dmidecode_text
 from metalscope.simulator.inventory import (
     SimulatedCpu,
     SimulatedDisk,
@@ -53,6 +53,7 @@ __all__ = [
     "change_firmware",
     "continue_url",
     "dmi_section",
+    "dmidecode_text",
     "ipa_backoff",
     "lldp_tlvs",
     "make_fleet",

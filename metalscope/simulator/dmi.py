@@ -207,3 +207,30 @@ def dmi_size(size_mb: int) -> str:
 
 def total_mb(dimms: Sequence[SimulatedDimm]) -> int:
     return sum(dimm.size_mb for dimm in dimms)
+
+
+def dmidecode_text(node: SimulatedNode) -> str:
+    """The ``dmidecode -t bios -t processor -t memory`` output :func:`dmi_section` stands for
+    (IPA's ``parse_dmi`` turns it back into that section)."""
+    section = dmi_section(node)
+    memory = {key: value for key, value in section["memory"].items() if key != "devices"}
+    blocks = [_block(section["bios"], "BIOS Information")]
+    blocks += [_block(cpu, "Processor Information") for cpu in section["cpu"]]
+    blocks.append(_block({"Handle": _handle(0x1000, 16, 23), **memory},
+                         "Physical Memory Array"))
+    blocks += [_block(device, "Memory Device") for device in section["memory"]["devices"]]
+    return "# dmidecode 3.4\nGetting SMBIOS data from sysfs.\nSMBIOS 3.3.0 present.\n\n" \
+        + "\n\n".join(blocks) + "\n\n"
+
+
+def _block(rows: dict[str, Any], title: str) -> str:
+    lines = [str(rows["Handle"]), title]
+    for key, value in rows.items():
+        if key == "Handle":
+            continue
+        if isinstance(value, list):
+            lines.append(f"\t{key}:")
+            lines += [f"\t\t{item}" for item in value]
+        else:
+            lines.append(f"\t{key}: {value}")
+    return "\n".join(lines)
