@@ -101,7 +101,7 @@ class WebhookNotifier:
         self._secret = secret.encode()
         self._sleep, self._jitter, self._clock = sleep, jitter, clock
         self._client = httpx.AsyncClient(timeout=timeout, verify=verify, transport=transport,
-                                         follow_redirects=False, trust_env=False)
+                                         follow_redirects=False)
 
     def __repr__(self) -> str:
         return f"WebhookNotifier({self.target!r})"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from metalscope.errors import MetalScopeError
 from metalscope.extensions import ExtensionRegistry
+from metalscope.hardware import compare
 from metalscope.node_changes import NodeChanges
 from metalscope.rules.engine import (
     condition_holds,
@@ -194,10 +195,25 @@ async def node_from_ironic(ironic: IronicClient,
 async def load_inputs(repo: Repository, node: dict[str, Any],
                       ports: list[dict[str, Any]]) -> DryRunInputs:
     """The inputs of a dry run: the node and its ports, its stored processed data (None when
-    there is none) and every rule."""
-    text = await repo.get_data(str(node["uuid"]), True)
+    there is none), every rule, and the hardware diff of its last two recorded versions
+    (None with fewer than two)."""
+    uuid = str(node["uuid"])
+    text = await repo.get_data(uuid, True)
     stored = await repo.list_rules()
-    return DryRunInputs(node, ports, json.loads(text) if text else None, stored)
+    return DryRunInputs(node, ports, json.loads(text) if text else None, stored,
+                        await last_diff(repo, uuid))
+
+
+async def last_diff(repo: Repository, uuid: str) -> dict[str, Any] | None:
+    """The diff document between the node's two newest history versions, if it has two."""
+    newest = await repo.list_versions(uuid, limit=2)
+    if len(newest) < 2:
+        return None
+    new = await repo.get_version(uuid, newest[0].version)
+    old = await repo.get_version(uuid, newest[1].version)
+    if new is None or old is None:  # pruned meanwhile
+        return None
+    return compare(old.processed, new.processed).document()
 
 
 def no_data_message(settings: Settings, uuid: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from metalscope import wiring
 from metalscope.auth.base import NoAuth
+from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
@@ -63,7 +64,8 @@ def closed(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """The close calls made, in order."""
     calls: Calls = []
     for owner, name in ((AsyncEngine, "dispose"), (IronicClient, "aclose"),
-                        (NoAuth, "aclose"), (JsonParser, "close")):
+                        (NoAuth, "aclose"), (JsonParser, "close"),
+                        (DriftDispatcher, "aclose")):
         _spy(monkeypatch, calls, owner, name)
     return calls
 
@@ -73,9 +75,10 @@ async def test_open_services_closes_everything_it_opened(url: str, closed: Calls
         assert await services.repo.list_rules() == []
         assert isinstance(services.auth, NoAuth)
         assert isinstance(services.pxe_filter, NoopFilter)
+        assert services.drift.names == ["log"]
         assert closed == []
-    assert closed == ["JsonParser.close", "NoAuth.aclose", "IronicClient.aclose",
-                      "AsyncEngine.dispose"]
+    assert closed == ["JsonParser.close", "DriftDispatcher.aclose", "NoAuth.aclose",
+                      "IronicClient.aclose", "AsyncEngine.dispose"]
 
 
 async def test_what_was_opened_is_closed_when_opening_fails(url: str, closed: Calls) -> None:
@@ -83,7 +86,8 @@ async def test_what_was_opened_is_closed_when_opening_fails(url: str, closed: Ca
     with pytest.raises(ConfigurationError, match="not a PXE filter driver"):
         async with wiring.open_services(settings):
             pytest.fail("opened")
-    assert closed == ["NoAuth.aclose", "IronicClient.aclose", "AsyncEngine.dispose"]
+    assert closed == ["DriftDispatcher.aclose", "NoAuth.aclose", "IronicClient.aclose",
+                      "AsyncEngine.dispose"]
 
 
 async def test_an_old_schema_opens_nothing(tmp_path: Path, closed: Calls) -> None:

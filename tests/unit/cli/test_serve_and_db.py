@@ -90,6 +90,16 @@ class TestServe:
         assert result.returncode != 0
         assert "nosuchhook" in result.stderr
 
+    def test_webhook_without_secret(self, tmp_path: Path) -> None:
+        """A drift webhook without its secret stops start-up in one line naming the option."""
+        conf = write_conf(tmp_path, "[drift]\nnotifiers = log,webhook\n"
+                                    "webhook_url = https://hooks.example.org/in\n")
+        CliRunner().invoke(main, ["db", "upgrade", "--config-file", str(conf)])
+        result = CliRunner().invoke(main, ["serve", "--config-file", str(conf)])
+        assert result.exit_code == 1
+        assert result.output.splitlines()[-1] == ("Error: [drift]webhook_secret must be set "
+                                                  "to use the webhook drift notifier")
+
     def test_missing_config_file(self) -> None:
         """A missing configuration file is reported, not a traceback."""
         result = CliRunner().invoke(main, ["serve", "--config-file", "/no/such.conf"])

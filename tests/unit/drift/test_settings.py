@@ -14,6 +14,7 @@ from metalscope.drift.notifiers import check_drift_settings, create_dispatcher
 from metalscope.drift.webhook import WebhookNotifier, tls_verify
 from metalscope.errors import ConfigurationError
 from metalscope.settings import Settings, load_settings
+from metalscope.settings.changes import changed_options
 from metalscope.settings.sample import render_sample_config
 
 WEBHOOK = {"notifiers": ["log", "webhook"], "webhook_url": "https://hooks.example.org/in",
@@ -89,3 +90,10 @@ def test_the_secret_is_hidden_in_the_sample() -> None:
     sample = render_sample_config(drift_settings(**WEBHOOK))
     assert "[drift]" in sample and "very-secret" not in sample
     assert "#webhook_max_attempts = 5" in sample
+
+
+def test_a_reload_names_the_secret_without_its_value() -> None:
+    changes = changed_options(drift_settings(**WEBHOOK),
+                              drift_settings(**{**WEBHOOK, "webhook_secret": "rotated"}))
+    assert [(c.label, c.old, c.new, c.mutable) for c in changes] == [
+        ("[drift]webhook_secret", None, None, False)]

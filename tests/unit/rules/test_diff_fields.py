@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import io
 from typing import Any
 
@@ -12,13 +13,14 @@ from metalscope.cli.rules import read_diff
 from metalscope.errors import RuleActionError, RuleValidationError
 from metalscope.extensions import ACTIONS_GROUP, CONDITIONS_GROUP, ExtensionRegistry, load_group
 from metalscope.node_changes import NodeChanges
-from metalscope.rules.dry_run import dry_run
+from metalscope.rules.dry_run import dry_run, last_diff, load_inputs
 from metalscope.rules.engine import apply_rules, apply_rules_off_loop, field_values
 from metalscope.rules.exchange import parse_candidates
 from metalscope.rules.model import Rule
 from metalscope.rules.spec import RuleAction, RuleCondition
 from metalscope.rules.validation import parse_rule
-from tests.factories import ironic_node, settings
+from metalscope.storage.repository import Repository
+from tests.factories import NODE_UUID, ironic_node, ramdisk_data, settings
 
 MEMORY_DECREASED = {"op": "lt", "field": "diff://memory.total_mb.delta", "value": 0}
 DISK_REMOVED = {"op": "is-empty", "field": "diff://components.disks.removed", "invert": True}
@@ -192,3 +194,38 @@ def test_rules_test_reads_a_diff_file() -> None:
     stream = io.StringIO('{"memory": {"total_mb": {"delta": -1}}}')
     stream.name = "diff.json"
     assert read_diff(stream)["memory"]["total_mb"]["delta"] == -1
+
+
+class TestDiffFromHistory:
+    """``rules test`` without ``--diff`` reads the diff of the node's last two versions."""
+
+    @staticmethod
+    async def record(repo: Repository, memory_mb: int) -> int:
+        data = ramdisk_data()
+        data["inventory"]["memory"]["physical_mb"] = memory_mb
+        return await repo.record_version(
+            NODE_UUID, started_at=None, finished_at=datetime.datetime.now(datetime.UTC),
+            source="inband", processed=data, unprocessed=None, error=None, summary=None,
+            changed=None)
+
+    async def test_fewer_than_two_versions_give_no_diff(self, repo: Repository) -> None:
+        assert await last_diff(repo, NODE_UUID) is None
+        await self.record(repo, 65536)
+        assert await last_diff(repo, NODE_UUID) is None
+
+    async def test_the_last_two_versions(self, repo: Repository,
+                                         conditions: dict[str, RuleCondition],
+                                         actions: dict[str, RuleAction]) -> None:
+        for memory in (131072, 65536, 57344):
+            await self.record(repo, memory)
+        diff = await last_diff(repo, NODE_UUID)
+        assert diff is not None and diff["memory"]["total_mb"] == {
+            "old": 65536, "new": 57344, "delta": -8192}
+        made = rule(conditions, actions, [MEMORY_DECREASED],
+                    [{"action": "add-trait", "name": "CUSTOM_MEMORY_LOST"}])
+        await repo.create_rule(made)
+        inputs = await load_inputs(repo, ironic_node(uuid=NODE_UUID), [])
+        result = dry_run(inputs.rules, {}, NodeChanges(inputs.node, []),
+                         ExtensionRegistry.from_settings(settings()), diff=inputs.diff)
+        assert result.verdicts[0].matched
+        assert result.changes.pending.traits_added == ["CUSTOM_MEMORY_LOST"]
