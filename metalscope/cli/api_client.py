@@ -82,17 +82,20 @@ def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _keystone_session(options: ApiOptions) -> Any:
+def _keystone_session(options: ApiOptions, auth_url: str) -> Any:
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3
 
     if options.token:
-        auth: Any = v3.Token(options.auth_url, options.token,
+        auth: Any = v3.Token(auth_url, options.token,
                              project_name=options.project_name,
                              project_domain_name=options.project_domain_name,
                              system_scope=options.system_scope)
     else:
-        auth = v3.Password(options.auth_url, username=options.username,
+        if not options.username or options.password is None:
+            raise ApiError("A Keystone login needs --os-username and --os-password "
+                           "(OS_USERNAME, OS_PASSWORD), or a token")
+        auth = v3.Password(auth_url, username=options.username,
                            password=options.password, project_name=options.project_name,
                            user_domain_name=options.user_domain_name,
                            project_domain_name=options.project_domain_name,
@@ -105,7 +108,7 @@ def _endpoint_and_headers(options: ApiOptions) -> tuple[str, dict[str, str]]:
     if options.auth_url:
         from keystoneauth1 import exceptions as ks_exceptions
         try:
-            session = _keystone_session(options)
+            session = _keystone_session(options, options.auth_url)
             token = session.get_token()
             url = options.url or session.get_endpoint(service_type=SERVICE_TYPE,
                                                       interface=options.interface)
@@ -146,8 +149,8 @@ class ApiClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self._http.get(path, params=query, headers=self._headers,
-                                      auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+            extra: dict[str, Any] = {"auth": self._auth} if self._auth else {}
+            response = self._http.get(path, params=query, headers=self._headers, **extra)
         except httpx.HTTPError as exc:
             raise ApiError(f"Cannot reach MetalScope at {self._http.base_url}: {exc}") from None
         if response.status_code >= 400:

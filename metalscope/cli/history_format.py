@@ -96,8 +96,10 @@ def diff_lines(document: Mapping[str, Any]) -> list[str]:
 
 
 def _with_total(section: list[str], memory: Mapping[str, Any]) -> list[str]:
-    """The memory section, led by the total when it changed."""
+    """The memory section, led by the total when it changed (and no component shows it)."""
     total = memory.get("total_mb")
     if not isinstance(total, Mapping) or total.get("old") == total.get("new"):
+        return section
+    if any("total_mb:" in line for line in section):
         return section
     return ["memory", f"  ~ {_change('total_mb', total)}", *section[1:]]

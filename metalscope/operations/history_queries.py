@@ -103,7 +103,7 @@ async def list_versions(svc: Services, node_id: str, limit: str | None,
     page = parse_limit(limit, svc.settings.default.api_max_limit)
     after = parse_version_number(marker, "Marker")
     uuid = await _node_uuid(svc, node_id)
-    if after is not None and await svc.repo.get_version(uuid, after) is None:
+    if after is not None and not await _exists(svc, uuid, after):
         raise VersionNotFound(uuid, after)
     versions = await svc.repo.list_versions(uuid, limit=page, marker=after)
     if not versions and after is None:
@@ -125,10 +125,16 @@ async def get_unprocessed(svc: Services, node_id: str, version: str) -> dict[str
     return stored.unprocessed
 
 
+async def _exists(svc: Services, uuid: str, number: int) -> bool:
+    """Whether version ``number`` exists, without reading its data."""
+    at_most = await svc.repo.list_versions(uuid, limit=1, marker=number + 1)
+    return bool(at_most) and at_most[0].version == number
+
+
 async def _stored(svc: Services, uuid: str, number: int) -> StoredVersion:
     stored = await svc.repo.get_version(uuid, number)
     if stored is None:
-        if await svc.repo.latest_version(uuid) is None:
+        if not await svc.repo.list_versions(uuid, limit=1):
             raise await _missing_history(svc, uuid)
         raise VersionNotFound(uuid, number)
     return stored

@@ -79,11 +79,20 @@ class TestTable:
             **dict.fromkeys(ADMIN_ONLY, admin)}
         assert {"introspection:start", "introspection:abort", "introspection:data",
                 "introspection:reapply", "introspection:rule:get", "introspection:rule:create",
-                "introspection:rule:delete"} == ADMIN_ONLY
+                "introspection:rule:delete", "introspection:history"} == ADMIN_ONLY
         helpers = {rule.name: rule.check_str for rule in HELPER_RULES}
         assert helpers == {"is_admin": "role:admin or role:administrator or role:baremetal_admin",
                            "is_observer": "role:baremetal_observer",
                            "public_api": "is_public_api:True", "default": "!"}
+
+    def test_history_rule_as_data_rule(self) -> None:
+        """``introspection:history`` (API 1.19) defaults to exactly what guards the data."""
+        rules = {rule.name: rule for rule in API_RULES}
+        history, data = rules["introspection:history"], rules["introspection:data"]
+        assert (history.check_str, history.legacy_check_str) == (data.check_str,
+                                                                 data.legacy_check_str)
+        assert ("GET", "/v1/introspection/{node_id}/diff") in history.operations
+        assert '#"introspection:history": ' in sample_policy()
 
     @pytest.mark.parametrize("caller", sorted(NEW_DEFAULTS))
     def test_new_defaults(self, tmp_path: Path, caller: str) -> None:

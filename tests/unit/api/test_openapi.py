@@ -55,7 +55,7 @@ def test_every_get_has_a_bodiless_head_twin() -> None:
     document = app_document()
     gets = {path for path, methods in document["paths"].items() if "get" in methods}
     heads = {path for path, methods in document["paths"].items() if "head" in methods}
-    assert gets == heads and len(gets) == 8
+    assert gets == heads and len(gets) == 12
     for path in gets:
         get, head = document["paths"][path]["get"], document["paths"][path]["head"]
         assert set(head["responses"]) == set(get["responses"])
@@ -87,3 +87,19 @@ def test_other_single_segments_still_unknown_versions(client: TestClient) -> Non
     response = client.get("/openapi.yaml")
     assert response.status_code == 404
     assert response.json() == {"error": {"message": "Version openapi.yaml not found."}}
+
+
+def test_history_routes_state_their_version() -> None:
+    """The 1.19 routes say so, take integer version numbers and answer the history shapes."""
+    paths = app_document()["paths"]
+    history = [path for path in paths if "/history" in path or path.endswith("/diff")]
+    assert len(history) == 4
+    for path in history:
+        get = paths[path]["get"]
+        assert "Since API 1.19" in get["description"] and "404" in get["responses"]
+    listing = paths["/v1/introspection/{node_id}/history"]["get"]
+    marker = next(p for p in listing["parameters"] if p.get("name") == "marker")
+    assert marker["schema"] == {"type": "integer", "minimum": 1}
+    diff = paths["/v1/introspection/{node_id}/diff"]["get"]["responses"]["200"]
+    assert diff["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HardwareDiff"}

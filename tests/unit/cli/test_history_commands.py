@@ -68,7 +68,8 @@ def test_diff_default_is_latest_against_previous(app: tuple[TestClient, str]) ->
     lines = result.output.splitlines()
     assert lines[0] == (f"Node {uuid}: version 1 (2026-01-01T12:05:00) → version 2 "
                         "(2026-01-02T12:05:00)")
-    assert "  ~ total_mb: 65536 → 57344 (-8192)" in lines
+    assert [line for line in lines if "total_mb:" in line] == [
+        "  ~ total  total_mb: 65536 → 57344"]
     assert "disks" in lines
     removed = [line for line in lines if line.startswith("  - ")]
     assert any("S2" in line for line in removed), lines
@@ -136,6 +137,13 @@ def test_render_empty_history_and_unchanged_diff() -> None:
                                      "no hardware change"]
 
 
+def test_render_total_memory_when_no_component_shows_it() -> None:
+    document = {"summary": "s", "from": {}, "to": {},
+                "memory": {"total_mb": {"old": 4096, "new": 2048, "delta": -2048}},
+                "components": {}}
+    assert diff_lines(document)[2:] == ["", "memory", "  ~ total_mb: 4096 → 2048 (-2048)"]
+
+
 def test_render_changed_component() -> None:
     document = {"summary": "s", "from": {}, "to": {}, "memory": {}, "components": {
         "nics": {"added": [{"id": "aa:bb", "attributes": {"speed_mbps": 1000}}],
@@ -144,3 +152,15 @@ def test_render_changed_component() -> None:
                                                                     "new": "ixgbe"}}}]}}}
     assert diff_lines(document)[2:] == ["", "nics", "  + aa:bb  speed_mbps=1000",
                                         "  ~ cc:dd  driver: e1000 → ixgbe"]
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"OS_AUTH_URL": "http://127.0.0.1:9/v3", "OS_TOKEN": ""},
+     "Error: A Keystone login needs --os-username and --os-password"),
+    ({"OS_AUTH_URL": "http://127.0.0.1:9/v3", "OS_USERNAME": "u", "OS_PASSWORD": "p",
+      "OS_TOKEN": ""}, "Error: Keystone: "),
+])
+def test_keystone_problems_are_one_line(env: dict[str, str], message: str) -> None:
+    result = CliRunner().invoke(main, ["history", "n"], env=env)
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and len(result.output.splitlines()) == 1
