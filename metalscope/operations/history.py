@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -123,15 +122,21 @@ async def record_end(svc: Services, record: NodeRecord, comparison: Comparison |
     if latest and latest[0].started_at == record.started_at:
         LOG.info("Version %d of node %s was recorded already", latest[0].version, record.uuid)
         return latest[0].version
-    text = await svc.repo.get_data(record.uuid, False)
-    unprocessed = json.loads(text) if text is not None else None
     version = await svc.repo.record_version(
         record.uuid, started_at=record.started_at, finished_at=utcnow(), source=SOURCE,
-        processed=comparison.processed, unprocessed=unprocessed, error=error,
+        processed=comparison.processed, unprocessed=await _unprocessed(svc, record.uuid),
+        error=error,
         summary=comparison.summary, changed=comparison.changed)
     LOG.info("Version %d of node %s recorded%s", version, record.uuid,
              f": {comparison.summary}" if comparison.summary else "")
     return version
+
+
+async def _unprocessed(svc: Services, uuid: str) -> dict[str, Any] | None:
+    """The introspection's unprocessed data as stored (parsed off the loop when large)."""
+    text = await svc.repo.get_data(uuid, False)
+    data = None if text is None else await svc.json_parser.parse(text.encode())
+    return data if isinstance(data, dict) else None
 
 
 def emit_drift(svc: Services, record: NodeRecord, comparison: Comparison | None,

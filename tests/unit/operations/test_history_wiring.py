@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 
 from metalscope.drift.events import DriftEvent
+from metalscope.json_parsing import JsonParser
 from metalscope.operations import history
 from metalscope.services import Services
 from metalscope.state_machine import State
@@ -70,7 +71,7 @@ def services(store: VersionStore, enabled: bool = True, in_repository: bool = Tr
     return cast(Services, SimpleNamespace(
         settings=SimpleNamespace(history=SimpleNamespace(enabled=enabled)),
         data_store=SimpleNamespace(enabled=True, in_repository=in_repository),
-        repo=store, drift=Drift()))
+        repo=store, drift=Drift(), json_parser=JsonParser()))
 
 
 def record(started_at: datetime.datetime = T1) -> NodeRecord:
