@@ -218,6 +218,12 @@ def test_changed_hardware_is_versioned_diffed_announced_and_ruled(
     assert versions[1]["changed"] is None  # nothing to compare the first one with
     summary = versions[0]["summary"]
 
+    # Each version keeps the processed data and the data as the ramdisk posted it.
+    kept = api.get(f"/v1/introspection/{uuid}/history/2").json()["data"]
+    assert "all_interfaces" in kept and "logs" not in kept
+    posted = api.get(f"/v1/introspection/{uuid}/history/2/unprocessed").json()
+    assert posted["inventory"] == ramdisk_data(changed)["inventory"]
+
     diff = api.get(f"/v1/introspection/{uuid}/diff").json()
     assert (diff["from"]["version"], diff["to"]["version"], diff["changed"]) == (1, 2, True)
     assert diff["summary"] == summary
