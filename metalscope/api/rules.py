@@ -13,6 +13,9 @@ from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
 from metalscope.operations import rules
 
+#: Rules may read the hardware diff (``diff://`` fields) from this API version on.
+DIFF_FIELDS_VERSION = (1, 19)
+
 router = Router(prefix="/v1/rules")
 _JSON_OBJECT_BODY = {
     "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -47,7 +50,7 @@ async def create_rule_with_uuid(request: Request, uuid: str, svc: ServicesDep,
 
 async def _create(request: Request, svc: ServicesDep, version: tuple[int, int],
                   body: dict[str, object]) -> JSONResponse:
-    rule = await rules.create_rule(svc, body)
+    rule = await rules.create_rule(svc, body, allow_diff=version >= DIFF_FIELDS_VERSION)
     status = 200 if version < (1, 6) else 201
     return JSONResponse(rule.as_dict(link_prefix=mount_prefix(request)), status_code=status)
 

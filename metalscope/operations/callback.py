@@ -26,7 +26,7 @@ from metalscope.errors import (
     UnexpectedProcessingError,
 )
 from metalscope.node_changes import NodeChanges
-from metalscope.operations import finish, lookup, not_found, repeats
+from metalscope.operations import finish, history, lookup, not_found, repeats
 from metalscope.operations.ironic_wait import (
     Deadline,
     IronicUnavailable,
@@ -45,6 +45,7 @@ from metalscope.operations.processing import (
     run_before_update,
     save_data,
     save_logs,
+    without_logs,
 )
 from metalscope.operations.repeats import Repeated
 from metalscope.rules.model import Rule
@@ -184,19 +185,25 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
     the lock over."""
     with log_context.bound(node=held.uuid):
         processed: str | None = None
+        comparison: history.Comparison | None = None
         try:
             prepared = await _prepare(svc, callback, held.record, wait, resume)
             processed = await keep_processed(svc, held.uuid, callback.data)
-            changes = await apply_rules_and_flush(svc, prepared.rules, callback.data,
-                                                  prepared.changes, wait)
+            comparison = await history.compare_with_previous(
+                svc, prepared.record, without_logs(callback.data),
+                prepared.changes.node.get("name"))
+            changes = await apply_rules_and_flush(
+                svc, prepared.rules, callback.data, prepared.changes, wait,
+                diff=comparison.document() if comparison else None)
         except IronicUnavailable:
             await _defer(svc, held.uuid, callback.data)
             raise
         except DatabaseFull:
             raise  # nothing was written: the node is still waiting for the ramdisk's retry
         except Exception as exc:
-            return await _reject_processing(svc, held.uuid, callback.data, exc, processed)
-        result = finish.Processed(changes, prepared.keep_power_on, processed)
+            return await _reject_processing(svc, held.uuid, callback.data, exc, processed,
+                                            comparison)
+        result = finish.Processed(changes, prepared.keep_power_on, processed, comparison)
         svc.background.spawn(finish.finish(svc, held.with_record(prepared.record), result),
                              f"finish-{held.uuid}")
         if svc.settings.processing.always_store_ramdisk_logs:
@@ -230,8 +237,10 @@ async def _begin(svc: Services, record: NodeRecord, callback: Callback,
 
 
 async def _reject_processing(svc: Services, uuid: str, data: dict[str, Any], exc: Exception,
-                             processed: str | None) -> Rejected:
-    """The node ends in error (with the processed data, once produced)."""
+                             processed: str | None,
+                             comparison: history.Comparison | None) -> Rejected:
+    """The node ends in error (with the processed data, once produced, and then its
+    version in the history)."""
     if isinstance(exc, MetalScopeError):
         error: MetalScopeError = exc
     else:
@@ -240,7 +249,9 @@ async def _reject_processing(svc: Services, uuid: str, data: dict[str, Any], exc
             f"Unexpected exception {type(exc).__name__} during processing: {exc}")
     current = await svc.repo.get_node(uuid)
     if current is not None and not current.finished:
+        version = await history.record_end(svc, current, comparison, str(error))
         await fail_record(svc, current, str(error), processed=processed)
+        history.emit_drift(svc, current, comparison, version)
     save_logs(svc, data, uuid)
     return Rejected(error)
 

@@ -1,6 +1,7 @@
 """The end of a callback's processing, after the ramdisk has its answer (spec 5.1 step 9):
-power the node off if its boot is managed, mark it ``finished`` with the processed data,
-and deny its MACs in the PXE filter."""
+record the version in the history, power the node off if its boot is managed, mark it
+``finished`` with the processed data, emit a drift event when the hardware changed, and deny
+its MACs in the PXE filter."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from metalscope.coordination import HeldNode
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.node_changes import NodeChanges
+from metalscope.operations import history
 from metalscope.operations.ironic_wait import (
     IronicUnavailable,
     IronicWait,
@@ -33,6 +35,8 @@ class Processed:
     keep_power_on: bool
     #: The processed data JSON, when it is written with the final transition.
     processed: str | None
+    #: The comparison with the previous version, when history is kept.
+    comparison: history.Comparison | None = None
 
 
 async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
@@ -40,15 +44,26 @@ async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
     async with held:
         record = held.record
         try:
+            # The version first: the processing's outcome is known; a stop during the
+            # power-off leaves the record ``processing`` and the recovery finds the version.
+            version = await history.record_end(svc, record, result.comparison, None)
             if (record.manage_boot and svc.settings.processing.power_off
                     and not result.keep_power_on
                     and not await _power_off(svc, record, result)):
                 return
             _, macs = await svc.repo.settle(record, Event.FINISH, processed=result.processed)
+            history.emit_drift(svc, record, result.comparison, version)
             await svc.pxe_filter.deny(set(result.changes.ports) | set(macs))
             LOG.info("Introspection of node %s finished", record.uuid)
         except MetalScopeError as exc:
-            await fail_record(svc, record, str(exc), processed=result.processed)
+            await _fail(svc, record, str(exc), result)
+
+
+async def _fail(svc: Services, record: NodeRecord, message: str, result: Processed) -> None:
+    """End in error with the processed data and its version in the history."""
+    version = await history.record_end(svc, record, result.comparison, message)
+    await fail_record(svc, record, message, processed=result.processed)
+    history.emit_drift(svc, record, result.comparison, version)
 
 
 async def _power_off(svc: Services, record: NodeRecord, result: Processed) -> bool:
@@ -62,8 +77,7 @@ async def _power_off(svc: Services, record: NodeRecord, result: Processed) -> bo
         if result.changes.provision_state == "enroll":
             return True
         reason = exc.detail if isinstance(exc, IronicUnavailable) else str(exc)
-        await fail_record(svc, record, f"Failed to power off node {record.uuid}, check its power "
-                                       f"management configuration: {reason}",
-                          processed=result.processed)
+        await _fail(svc, record, f"Failed to power off node {record.uuid}, check its power "
+                                 f"management configuration: {reason}", result)
         return False
     return True

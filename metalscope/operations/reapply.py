@@ -3,6 +3,11 @@
 The request saves a given body as the unprocessed data, takes the node lock without waiting
 and moves the record to ``reapplying``; the hooks, rules and Ironic update then run in the
 background, which holds the lock until the record is ``finished`` or ``error``.
+
+With history kept, the rules' ``diff://`` fields compare the reapplied data with the version
+before the latest one (the latest being the introspection's own). A reapply records no
+version and changes none: the history keeps what each introspection saw, while the stored
+processed data (``GET .../data``) is the reapply's.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from metalscope.errors import (
     NodeLocked,
 )
 from metalscope.node_changes import NodeChanges
+from metalscope.operations import history
 from metalscope.operations.ironic_wait import IronicWait, introspection_deadline
 from metalscope.operations.nodes import fail_record, resolve_uuid
 from metalscope.operations.processing import (
@@ -31,6 +37,7 @@ from metalscope.operations.processing import (
     read_ports,
     run_before_processing,
     run_before_update,
+    without_logs,
 )
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
@@ -98,7 +105,10 @@ async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -
     try:
         changes = await _prepare(svc, record.uuid, data, wait)
         processed = await keep_processed(svc, record.uuid, data)
-        await apply_rules_and_flush(svc, await svc.repo.list_rules(), data, changes, wait)
+        comparison = await history.compare_with_previous(
+            svc, record, without_logs(data), changes.node.get("name"), reapply=True)
+        await apply_rules_and_flush(svc, await svc.repo.list_rules(), data, changes, wait,
+                                    diff=comparison.document() if comparison else None)
         await svc.repo.settle(record, Event.FINISH, processed=processed)
         LOG.info("Reapply of node %s finished", record.uuid)
     except (MetalScopeError, InvalidTransition) as exc:
