@@ -5,13 +5,21 @@ introspected twice with changed hardware). Each test saves screenshots of what i
 
 from __future__ import annotations
 
+import re
 import uuid as uuid_module
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.integration.browser.conftest import FAIL_MESSAGE, PASSWORD, USER, Fleet, FleetNode
+from tests.integration.browser.conftest import (
+    FAIL_MESSAGE,
+    PASSWORD,
+    USER,
+    Fleet,
+    FleetNode,
+    PlaywrightTimeout,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +43,19 @@ def search(page: Any, expect: Any, text: str) -> None:
     page.fill("#search", text)
     page.click("#apply")
     expect(page.locator("#search")).to_have_value(text)
+    page.wait_for_load_state()
+
+
+def choose_state(page: Any, value: str) -> None:
+    """Pick a state in the filter: the page's script submits on change; without it, the
+    Apply button does."""
+    wanted = re.compile(rf"[?&]state={re.escape(value)}(&|$)")
+    page.select_option("#state-filter", value)
+    try:
+        page.wait_for_url(wanted, timeout=3_000)
+    except PlaywrightTimeout:
+        page.click("#apply")
+        page.wait_for_url(wanted)
     page.wait_for_load_state()
 
 
@@ -116,15 +137,13 @@ class TestFleetTable:
     def test_state_filter_shows_the_failed_node(self, page: Any, fleet: Fleet, expect: Any,
                                                 screenshot: Screenshot) -> None:
         page.goto("/ui/")
-        page.select_option("#state-filter", "error")
-        page.click("#apply")
+        choose_state(page, "error")
         expect(page.locator("tr.node-row")).to_have_count(1)
         assert row_uuids(page) == [fleet.failed.uuid]
         expect(page.locator("#total")).to_have_text("1")
         expect(row(page, fleet.failed).locator("td.col-error")).to_contain_text(FAIL_MESSAGE)
         screenshot(page, "fleet-errors")
-        page.select_option("#state-filter", "")
-        page.click("#apply")
+        choose_state(page, "")
         expect(page.locator("tr.node-row")).to_have_count(len(fleet.nodes))
 
     def test_pager(self, page: Any, fleet: Fleet, expect: Any) -> None:
