@@ -44,6 +44,8 @@ RULE = "introspection:status"
 COOKIE = "metalscope_ui_token"
 #: A login form's body: a token and little else.
 MAX_FORM_BYTES = 16 * 1024
+#: Beyond any fleet, and within every database's 64-bit OFFSET.
+MAX_OFFSET = 10**12
 #: How many versions the history table lists.
 HISTORY_ROWS = 50
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -124,6 +126,8 @@ async def fleet(request: Request, svc: ServicesDep) -> Response:
 
 async def _fleet(request: Request, svc: Services) -> Response:
     query = FleetQuery.parse(_single_params(request))
+    if query.offset > MAX_OFFSET:
+        raise InvalidRequest(f"offset must be at most {MAX_OFFSET}, got {query.offset}")
     result = await svc.repo.fleet.page(query)
     hidden = [(name, value) for name, value in query_params(query).items()
               if name not in ("q", "state", "offset")]

@@ -25,11 +25,15 @@ from tests.unit.api.conftest import ready_made
 
 
 def page_client(settings: Settings, fleet: Any, auth: AccessControl | None = None,
-                base_url: str = "http://testserver") -> TestClient:
+                base_url: str = "http://testserver", ironic: FakeIronic | None = None,
+                ) -> TestClient:
+    """``fleet`` replaces the repository's FleetStore unless None; nodes missing from
+    ``ironic`` are forgotten by the background duties."""
     def build(s: Settings) -> Services:
         repo = Repository(create_engine(s.database.connection))
-        repo.fleet = fleet  # type: ignore[misc]
-        return Services(settings=s, repo=repo, ironic=FakeIronic(),  # type: ignore[arg-type]
+        if fleet is not None:
+            repo.fleet = fleet
+        return Services(settings=s, repo=repo, ironic=ironic or FakeIronic(),  # type: ignore[arg-type]
                         coordinator=LocalCoordinator(), extensions=ExtensionRegistry(),
                         pxe_filter=NoopFilter(), data_store=create_store(s, repo),
                         pacer=BootPacer(0), auth=auth or NoAuth())
