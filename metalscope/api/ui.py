@@ -42,6 +42,7 @@ LOG = logging.getLogger(__name__)
 router = Router(prefix="/ui")
 RULE = "introspection:status"
 COOKIE = "metalscope_ui_token"
+BASIC_CHALLENGE = 'Basic realm="MetalScope", charset="UTF-8"'
 #: A login form's body: a token and little else.
 MAX_FORM_BYTES = 16 * 1024
 #: Beyond any fleet, and within every database's 64-bit OFFSET.
@@ -73,6 +74,14 @@ def keystone(svc: Services) -> bool:
     return svc.settings.default.auth_strategy == "keystone"
 
 
+def challenge(svc: Services) -> str | None:
+    """``WWW-Authenticate`` of a 401 page: with ``http_basic`` a Basic challenge, so that
+    the browser asks for a user and password (the API's 401 has none, as upstream's)."""
+    if svc.settings.default.auth_strategy == "http_basic":
+        return BASIC_CHALLENGE
+    return svc.auth.challenge
+
+
 def html(request: Request, template: str, status_code: int = 200,
          headers: Mapping[str, str] | None = None, **context: Any) -> Response:
     svc = services_of(request)
@@ -87,8 +96,9 @@ def error_page(request: Request, exc: MetalScopeError) -> Response:
     status = status_for(exc)
     headers = {}
     svc = services_of(request)
-    if isinstance(exc, NotAuthenticated) and svc.auth.challenge is not None:
-        headers["WWW-Authenticate"] = svc.auth.challenge
+    www_authenticate = challenge(svc)
+    if isinstance(exc, NotAuthenticated) and www_authenticate is not None:
+        headers["WWW-Authenticate"] = www_authenticate
     if status >= 500:
         LOG.warning("Fleet page %s failed: %s", request.url.path, exc)
     return html(request, "error.html", status, headers, status=status,
