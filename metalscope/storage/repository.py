@@ -25,6 +25,7 @@ from metalscope.rules.model import Action, Condition, Rule
 from metalscope.state_machine import ACTIVE_STATES, Event, State, next_state
 from metalscope.storage import history
 from metalscope.storage import tables as t
+from metalscope.storage.fleet import FleetStore
 from metalscope.storage.history import HistoryVersion, NewVersion, Retention, StoredVersion
 from metalscope.storage.history_codec import decode_async, encode_async
 from metalscope.storage.transactions import transactions
@@ -113,6 +114,8 @@ class Repository:
         #: The ``[history]`` retention that :meth:`record_version` applies to the node.
         self.retention = retention or Retention()
         self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
+        #: The fleet pages' data: hardware summaries and pages of nodes.
+        self.fleet = FleetStore(engine)
 
     # -- status records --------------------------------------------------------------------
     async def get_node(self, uuid: str) -> NodeRecord | None:
@@ -250,9 +253,13 @@ class Repository:
             await self._delete_lookup(conn, record.uuid)
 
     async def delete_node(self, uuid: str) -> None:
+        """Forget the node: its record, lookup attributes, data and hardware summary (a
+        new introspection replaces the record but keeps the summary until processed)."""
         async for attempt in transactions(self.engine):
             async with attempt as conn:
                 await self._delete_node_rows(conn, uuid, None)
+                await conn.execute(sa.delete(t.hardware_summaries).where(
+                    t.hardware_summaries.c.uuid == uuid))
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:

@@ -129,3 +129,33 @@ introspection_history = sa.Table(
     sa.UniqueConstraint("uuid", "version", name="uq_introspection_history_version"),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )
+
+#: MetalScope's own: the hardware summary of each node's latest processed introspection,
+#: the fleet pages' data (storage/fleet.py). One row per node, replaced by each processing
+#: and deleted with the node's record. No foreign key: a new introspection replaces the
+#: status record, while the summary stays until that introspection is processed (migration
+#: 0005). ``search_text`` is the lower-case text the fleet search matches.
+hardware_summaries = sa.Table(
+    "hardware_summaries", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("vendor", sa.String(255), nullable=True),
+    sa.Column("model", sa.String(255), nullable=True),
+    sa.Column("serial", sa.String(255), nullable=True),
+    sa.Column("cpu_model", sa.String(255), nullable=True),
+    sa.Column("cpu_count", sa.Integer, nullable=True),
+    sa.Column("cpu_arch", sa.String(64), nullable=True),
+    sa.Column("memory_mib", sa.BigInteger, nullable=True),
+    sa.Column("disk_count", sa.Integer, nullable=True),
+    sa.Column("disk_bytes", sa.BigInteger, nullable=True),
+    sa.Column("nic_count", sa.Integer, nullable=True),
+    sa.Column("macs", sa.Text, nullable=True),
+    sa.Column("boot_mode", sa.String(64), nullable=True),
+    sa.Column("rules", sa.Text, nullable=True),
+    sa.Column("search_text", LongText, nullable=True),
+    sa.Column("inspected_at", Timestamp, nullable=False),
+    *(sa.Index(f"hardware_summaries_{column}_idx", column)
+      for column in ("name", "vendor", "model", "cpu_count", "memory_mib", "disk_count",
+                     "disk_bytes", "nic_count")),
+    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+)

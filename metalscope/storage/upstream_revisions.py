@@ -28,7 +28,7 @@ NODE_STATES = ("starting", "waiting", "processing", "finished", "error", "reappl
 UPSTREAM_TABLES = ("nodes", "attributes", "options", "rules", "rule_conditions", "rule_actions",
                    "introspection_data")
 #: Tables only MetalScope creates: an ironic-inspector database does not have them.
-METALSCOPE_TABLES = ("ramdisk_callbacks", "introspection_history")
+METALSCOPE_TABLES = ("ramdisk_callbacks", "introspection_history", "hardware_summaries")
 
 
 @dataclass(frozen=True)
