@@ -34,9 +34,13 @@ from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.service import LocalMetalScope
 
 try:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # the playwright_driver fixture skips the tests (fails them under CI)
-    class PlaywrightTimeout(Exception):  # type: ignore[no-redef]
+    class PlaywrightError(Exception):  # type: ignore[no-redef]
+        """Stands for Playwright's Error when the package is missing."""
+
+    class PlaywrightTimeout(PlaywrightError):  # type: ignore[no-redef]
         """Stands for Playwright's TimeoutError when the package is missing."""
 
 if TYPE_CHECKING:
@@ -74,9 +78,10 @@ def chromium_executable() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
-    """Playwright's sync API (its driver only: the browser is the system's)."""
+    """Playwright's sync API (its driver only: the browser is the system's). Per module: its
+    event loop is closed before the asyncio tests of other modules run."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -150,6 +155,10 @@ class Fleet:
     @property
     def all(self) -> list[FleetNode]:
         return list(self.nodes.values())
+
+    @property
+    def finished(self) -> list[FleetNode]:
+        return [node for node in self.all if node not in (self.failed, self.waiting)]
 
 
 def _machines() -> dict[str, SimulatedNode]:
@@ -267,7 +276,7 @@ def _introspect_fleet(service: LocalMetalScope, api: httpx.Client,
 
 # -- pages -------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def expect(playwright_driver: Playwright) -> Any:
     """Playwright's retrying assertions."""
     from playwright.sync_api import expect as playwright_expect
