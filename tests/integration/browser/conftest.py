@@ -286,15 +286,18 @@ def expect(playwright_driver: Playwright) -> Any:
 
 @pytest.fixture
 def new_page(browser: Browser, fleet: Fleet) -> Iterator[Callable[..., Any]]:
-    """``new_page(width=1280, credentials=True)``: a page in a fresh browser context whose
-    relative URLs go to the fleet's MetalScope (with the http_basic user unless told not)."""
+    """``new_page(width=1280, credentials=True, javascript=True)``: a page in a fresh browser
+    context whose relative URLs go to the fleet's MetalScope (with the http_basic user unless
+    told not)."""
     contexts: list[Any] = []
 
-    def make(width: int = 1280, height: int = 800, credentials: Any = True) -> Any:
+    def make(width: int = 1280, height: int = 800, credentials: Any = True,
+             javascript: bool = True) -> Any:
         if credentials is True:
             credentials = {"username": USER, "password": PASSWORD}
         context = browser.new_context(base_url=fleet.url, http_credentials=credentials or None,
-                                      viewport={"width": width, "height": height})
+                                      viewport={"width": width, "height": height},
+                                      java_script_enabled=javascript)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

@@ -156,6 +156,18 @@ class TestFleetTable:
         choose_state(page, "")
         expect(page.locator("tr.node-row")).to_have_count(len(fleet.nodes))
 
+    def test_filters_without_javascript(self, new_page: Callable[..., Any], fleet: Fleet,
+                                        expect: Any) -> None:
+        """The filter form is a plain GET: search and state together, no script needed."""
+        page = new_page(javascript=False)
+        page.goto("/ui/")
+        page.fill("#search", "rack2")
+        page.select_option("#state-filter", "finished")
+        page.click("#apply")
+        expect(page).to_have_url(re.compile(r"[?&]state=finished(&|$)"))
+        expect(page.locator("tr.node-row")).to_have_count(1)
+        assert row_uuids(page) == [fleet.nodes["rack2-lenovo-03"].uuid]
+
     def test_pager(self, page: Any, fleet: Fleet, expect: Any) -> None:
         """Pages of two rows: three pages, each of other nodes, together the whole fleet."""
         page.goto("/ui/?sort=name&desc=0&limit=2")
@@ -225,9 +237,13 @@ class TestNodePage:
         expect(page.locator("#diff .diff-new")).to_contain_text(str(new_disk.serial))
         expect(page.locator("#hw-disks tr.disk").filter(has_text=str(new_disk.serial))) \
             .to_have_count(1)
+        expect(page.locator("#diff-summary")).to_contain_text(node.machine.firmware_version)
+        summary = page.locator("#diff-summary").inner_text()
         screenshot(page, "node-diff")
-        page.goto(f"/ui/nodes/{node.uuid}?from=1&to=1")
-        expect(page.locator("#diff")).to_have_count(1)
+        page.goto(f"/ui/nodes/{node.uuid}?from=1&to=2")
+        expect(page.locator("#diff-summary")).to_have_text(summary)
+        page.goto(f"/ui/nodes/{node.uuid}?from=2&to=2")
+        expect(page.locator("#diff-summary")).not_to_have_text(summary)
 
     def test_unknown_node_is_a_404_page(self, page: Any) -> None:
         response = page.goto(f"/ui/nodes/{uuid_module.uuid4()}")
