@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
-from metalscope.operations import recovery
+from metalscope.operations import fleet_backfill, recovery
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
 from metalscope.storage.repository import utcnow
@@ -108,6 +108,14 @@ async def recover_interrupted(svc: Services) -> int:
     return recovered + await recovery.recover_deferred(svc)
 
 
+async def fill_hardware_summaries(svc: Services) -> int:
+    """Summarise records processed before the fleet pages existed, from their stored data,
+    a bounded number per round (leader only; ``store_data = database`` only)."""
+    if not svc.coordinator.is_leader():
+        return 0
+    return await fleet_backfill.backfill_summaries(svc)
+
+
 async def reconcile_pxe_filter(svc: Services) -> None:
     await svc.pxe_filter.reconcile()
 
@@ -141,6 +149,7 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
         tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
         tasks.append(("prune-history", period, lambda: prune_history(svc)))
         tasks.append(("recover", period, lambda: recover_interrupted(svc)))
+        tasks.append(("fleet-summaries", period, lambda: fill_hardware_summaries(svc)))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))

@@ -38,6 +38,7 @@ from metalscope.operations.nodes import check_provision_state, fail_record
 from metalscope.operations.processing import (
     apply_rules_and_flush,
     data_text,
+    hardware_summary,
     keep_processed,
     read_node,
     read_ports,
@@ -45,6 +46,7 @@ from metalscope.operations.processing import (
     run_before_update,
     save_data,
     save_logs,
+    save_summary,
     without_logs,
 )
 from metalscope.operations.repeats import Repeated
@@ -186,13 +188,14 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
     with log_context.bound(node=held.uuid):
         processed: str | None = None
         comparison: history.Comparison | None = None
+        prepared: _Prepared | None = None
         try:
             prepared = await _prepare(svc, callback, held.record, wait, resume)
             processed = await keep_processed(svc, held.uuid, callback.data)
             comparison = await history.compare_with_previous(
                 svc, prepared.record, without_logs(callback.data),
                 prepared.changes.node.get("name"))
-            changes = await apply_rules_and_flush(
+            changes, matched = await apply_rules_and_flush(
                 svc, prepared.rules, callback.data, prepared.changes, wait,
                 diff=comparison.document() if comparison else None)
         except IronicUnavailable:
@@ -201,9 +204,14 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
         except DatabaseFull:
             raise  # nothing was written: the node is still waiting for the ramdisk's retry
         except Exception as exc:
+            if prepared is not None:  # processed, then failed: the fleet lists its hardware
+                await save_summary(svc, held.uuid, prepared.changes.node.get("name"),
+                                   hardware_summary(callback.data))
             return await _reject_processing(svc, held.uuid, callback.data, exc, processed,
                                             comparison)
-        result = finish.Processed(changes, prepared.keep_power_on, processed, comparison)
+        result = finish.Processed(changes, prepared.keep_power_on, processed, comparison,
+                                  hardware_summary(callback.data, matched),
+                                  prepared.changes.node.get("name"))
         svc.background.spawn(finish.finish(svc, held.with_record(prepared.record), result),
                              f"finish-{held.uuid}")
         if svc.settings.processing.always_store_ramdisk_logs:

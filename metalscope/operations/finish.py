@@ -1,15 +1,17 @@
 """The end of a callback's processing, after the ramdisk has its answer (spec 5.1 step 9):
-record the version in the history, power the node off if its boot is managed, mark it
-``finished`` with the processed data, emit a drift event when the hardware changed, and deny
-its MACs in the PXE filter."""
+save the node's hardware summary for the fleet pages, record the version in the history,
+power the node off if its boot is managed, mark it ``finished`` with the processed data,
+emit a drift event when the hardware changed, and deny its MACs in the PXE filter."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from metalscope.coordination import HeldNode
 from metalscope.errors import IronicError, MetalScopeError
+from metalscope.fleet.summary import HardwareSummary
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import history
 from metalscope.operations.ironic_wait import (
@@ -18,6 +20,7 @@ from metalscope.operations.ironic_wait import (
     introspection_deadline,
 )
 from metalscope.operations.nodes import fail_record
+from metalscope.operations.processing import save_summary
 from metalscope.services import Services
 from metalscope.state_machine import Event
 from metalscope.storage.repository import NodeRecord
@@ -37,12 +40,18 @@ class Processed:
     processed: str | None
     #: The comparison with the previous version, when history is kept.
     comparison: history.Comparison | None = None
+    #: The hardware summary for the fleet pages, with the rules that matched.
+    summary: HardwareSummary | None = None
+    #: The node's name in Ironic (the node as read for the processing).
+    node_name: Any = None
 
 
 async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
     """Finish the node of ``held`` (a ``processing`` record) and release its lock."""
     async with held:
         record = held.record
+        # Saved whatever the end (finished, or error after the processing), best effort.
+        await save_summary(svc, record.uuid, result.node_name, result.summary)
         try:
             # The version first: the processing's outcome is known; a stop during the
             # power-off leaves the record ``processing`` and the recovery finds the version.

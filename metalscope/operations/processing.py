@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metalscope.errors import MetalScopeError
+from metalscope.fleet.summary import HardwareSummary, summarise
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import resumable_flush
 from metalscope.operations.ironic_wait import IronicWait
@@ -20,6 +21,7 @@ from metalscope.ramdisk_logs import save_ramdisk_logs
 from metalscope.rules.engine import apply_rules_off_loop
 from metalscope.rules.model import Rule
 from metalscope.services import Services
+from metalscope.storage.repository import utcnow
 
 LOG = logging.getLogger(__name__)
 
@@ -75,27 +77,48 @@ async def keep_processed(svc: Services, uuid: str, data: dict[str, Any]) -> str 
 
 async def apply_rules_and_flush(svc: Services, rules: list[Rule], data: dict[str, Any],
                                 changes: NodeChanges, wait: IronicWait, *,
-                                diff: Mapping[str, Any] | None = None) -> NodeChanges:
-    """Apply the rules, then send every edit to Ironic; returns the changes as sent last.
-    ``diff`` is the hardware diff with the node's previous inspection, which ``diff://``
-    rule fields read (None when there is none)."""
-    await _apply_rules(svc, rules, data, changes, wait, diff)
-    return await resumable_flush.flush(svc.ironic, changes, wait)
+                                diff: Mapping[str, Any] | None = None,
+                                ) -> tuple[NodeChanges, list[Rule]]:
+    """Apply the rules, then send every edit to Ironic; returns the changes as sent last
+    and the rules that matched. ``diff`` is the hardware diff with the node's previous
+    inspection, which ``diff://`` rule fields read (None when there is none)."""
+    matched = await _apply_rules(svc, rules, data, changes, wait, diff)
+    return await resumable_flush.flush(svc.ironic, changes, wait), matched
 
 
 async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
                        changes: NodeChanges, wait: IronicWait,
-                       diff: Mapping[str, Any] | None = None) -> None:
+                       diff: Mapping[str, Any] | None = None) -> list[Rule]:
     if not rules:
-        return
+        return []
     try:
-        await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
-                                   svc.extensions.actions,
-                                   svc.settings.processing.rule_regex_timeout, diff=diff)
+        matched = await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
+                                             svc.extensions.actions,
+                                             svc.settings.processing.rule_regex_timeout,
+                                             diff=diff)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
         await resumable_flush.flush(svc.ironic, changes, wait)
         raise
+    return matched
+
+
+def hardware_summary(data: dict[str, Any], matched: Sequence[Rule] = ()) -> HardwareSummary:
+    """The fleet's summary of processed ``data`` (never raises)."""
+    return summarise(without_logs(data), rules=matched)
+
+
+async def save_summary(svc: Services, uuid: str, name: Any,
+                       summary: HardwareSummary | None) -> None:
+    """Keep the node's hardware summary for the fleet pages, whatever ``store_data`` says;
+    best effort: a failure is logged and the introspection goes on."""
+    if summary is None:
+        return
+    try:
+        await svc.repo.fleet.save_summary(uuid, name if isinstance(name, str) else None,
+                                          summary, utcnow())
+    except Exception as exc:
+        LOG.warning("Failed to save the hardware summary of node %s: %s", uuid, exc)
 
 
 async def save_data(svc: Services, uuid: str, processed: bool, data: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ background, which holds the lock until the record is ``finished`` or ``error``.
 With history kept, the rules' ``diff://`` fields compare the reapplied data with the version
 before the latest one (the latest being the introspection's own). A reapply records no
 version and changes none: the history keeps what each introspection saw, while the stored
-processed data (``GET .../data``) is the reapply's.
+processed data (``GET .../data``) and the fleet's hardware summary are the reapply's.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from metalscope.operations.ironic_wait import IronicWait, introspection_deadline
 from metalscope.operations.nodes import fail_record, resolve_uuid
 from metalscope.operations.processing import (
     apply_rules_and_flush,
+    hardware_summary,
     keep_processed,
     read_node,
     read_ports,
     run_before_processing,
     run_before_update,
+    save_summary,
     without_logs,
 )
 from metalscope.services import Services
@@ -102,21 +104,34 @@ async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -
     the reapply's start)."""
     wait = IronicWait(introspection_deadline(svc.settings, record.started_at))
     processed: str | None = None
+    changes: NodeChanges | None = None
     try:
         changes = await _prepare(svc, record.uuid, data, wait)
         processed = await keep_processed(svc, record.uuid, data)
         comparison = await history.compare_with_previous(
             svc, record, without_logs(data), changes.node.get("name"), reapply=True)
-        await apply_rules_and_flush(svc, await svc.repo.list_rules(), data, changes, wait,
-                                    diff=comparison.document() if comparison else None)
+        _, matched = await apply_rules_and_flush(
+            svc, await svc.repo.list_rules(), data, changes, wait,
+            diff=comparison.document() if comparison else None)
+        await save_summary(svc, record.uuid, changes.node.get("name"),
+                           hardware_summary(data, matched))
         await svc.repo.settle(record, Event.FINISH, processed=processed)
         LOG.info("Reapply of node %s finished", record.uuid)
     except (MetalScopeError, InvalidTransition) as exc:
+        await _summary_after_failure(svc, record.uuid, changes, data)
         await fail_record(svc, record, str(exc), processed=processed)
     except Exception as exc:
         LOG.exception("Unexpected error while reapplying node %s", record.uuid)
+        await _summary_after_failure(svc, record.uuid, changes, data)
         await fail_record(svc, record, f"Unexpected exception {type(exc).__name__} during "
                                        f"processing: {exc}", processed=processed)
+
+
+async def _summary_after_failure(svc: Services, uuid: str, changes: NodeChanges | None,
+                                 data: dict[str, Any]) -> None:
+    """The hooks ran (``changes`` read): the fleet lists the hardware of the failed reapply."""
+    if changes is not None:
+        await save_summary(svc, uuid, changes.node.get("name"), hardware_summary(data))
 
 
 async def _prepare(svc: Services, uuid: str, data: dict[str, Any],
