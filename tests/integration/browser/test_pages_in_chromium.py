@@ -9,6 +9,7 @@ import re
 import uuid as uuid_module
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -50,8 +51,9 @@ def search(page: Any, expect: Any, text: str) -> None:
     """Type into the search box and submit the form (works without JavaScript)."""
     page.fill("#search", text)
     page.click("#apply")
-    expect(page.locator("#search")).to_have_value(text)
+    page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("q") == [text])
     page.wait_for_load_state()
+    expect(page.locator("#search")).to_have_value(text)
 
 
 def choose_state(page: Any, value: str) -> None:
@@ -130,6 +132,7 @@ class TestFleetTable:
         assert row_names(page) == names
         page.click('a.sort[data-sort="name"]')
         expect(page.locator("tr.node-row").first).to_contain_text(names[-1])
+        page.wait_for_load_state()
         assert row_names(page) == names[::-1]
 
     def test_sort_header_changes_order(self, page: Any, fleet: Fleet, expect: Any) -> None:
@@ -138,6 +141,7 @@ class TestFleetTable:
         page.goto("/ui/?state=finished")
         page.click('a.sort[data-sort="memory_mib"]')
         expect(page).to_have_url(re.compile(r"[?&]sort=memory_mib(&|$)"))
+        page.wait_for_load_state()
         uuids = row_uuids(page)
         assert vm.uuid in (uuids[0], uuids[-1])
         page.click('a.sort[data-sort="memory_mib"]')
