@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from metalscope.fleet.query import (
     IN_PROGRESS,
@@ -43,6 +43,9 @@ _JOINED = t.nodes.outerjoin(t.hardware_summaries, _S.uuid == _N.uuid)
 _SELECT_ROWS = sa.select(_N.uuid, _N.state, _N.started_at, _N.finished_at, _N.error,
                          *(c for c in t.hardware_summaries.c if c.name != "uuid"),
                          _S.uuid.label("summary_uuid")).select_from(_JOINED)
+_SUMMARY_SORTS = frozenset(key for key, column in _SORT_COLUMNS.items()
+                           if column.table is t.hardware_summaries)
+_STATE_COUNTS = sa.select(_N.state, sa.func.count()).group_by(_N.state)
 _UPDATE_SUMMARY = sa.update(t.hardware_summaries).where(_S.uuid == sa.bindparam("match_uuid"))
 _INSERT_SUMMARY = sa.insert(t.hardware_summaries)
 
@@ -52,22 +55,47 @@ class FleetStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # NULL sorts first ascending, last descending; PostgreSQL needs to be told.
-        self._nulls_explicit = engine.dialect.name == "postgresql"
 
     async def page(self, query: FleetQuery) -> FleetPage:
-        """One page of the fleet as ``query`` asks for it."""
+        """One page of the fleet as ``query`` asks for it.
+
+        The page's UUIDs come first from a narrow query, then their rows: a deep offset or
+        a sort carries two columns per node, not whole rows. A sort by a node's column
+        walks its ``nodes`` index; a descending sort by a summary's column first walks the
+        summaries' index (the nodes with a value for it come first), and joins every node
+        only for a page past them. A search counts its matches in the same statement as
+        the page (one scan of the summaries, not two)."""
         where = _filters(query)
-        rows_query = (_SELECT_ROWS.where(*where).order_by(*self._order(query))
-                      .offset(query.offset).limit(query.limit))
-        count_query = sa.select(sa.func.count()).select_from(
-            _JOINED if query.search else t.nodes).where(*where)
-        states_query = sa.select(_N.state, sa.func.count()).group_by(_N.state)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(rows_query)).all()
-            total = int((await conn.execute(count_query)).scalar_one())
-            counts = {str(state): int(n) for state, n in await conn.execute(states_query)}
-        return FleetPage([_row(r) for r in rows], total, query, counts)
+            uuids, total = await self._page_uuids(conn, query, where)
+            found = {r.uuid: r for r in await conn.execute(_SELECT_ROWS.where(
+                _N.uuid.in_(uuids)))} if uuids else {}
+            if total is None:
+                total = int((await conn.execute(sa.select(sa.func.count()).select_from(
+                    t.nodes).where(*where))).scalar_one())
+            counts = {str(state): int(n) for state, n in await conn.execute(_STATE_COUNTS)}
+        rows = [_row(found[uuid]) for uuid in uuids if uuid in found]
+        return FleetPage(rows, total, query, counts)
+
+    async def _page_uuids(self, conn: AsyncConnection, query: FleetQuery,
+                          where: list[sa.ColumnElement[bool]]) -> tuple[list[str], int | None]:
+        """The page's UUIDs in order, and the number of matches when counted on the way."""
+        column = _SORT_COLUMNS[query.sort]
+        if query.sort in _SUMMARY_SORTS and query.descending and not query.search:
+            valued = (sa.select(_S.uuid).select_from(t.hardware_summaries.join(
+                t.nodes, _N.uuid == _S.uuid)).where(column.is_not(None), *where)
+                .order_by(column.desc(), _S.uuid.desc())
+                .offset(query.offset).limit(query.limit))
+            uuids = list((await conn.execute(valued)).scalars())
+            if len(uuids) == query.limit:
+                return uuids, None
+        counted = [sa.func.count().over().label("matches")] if query.search else []
+        keys = (sa.select(_N.uuid, *counted)
+                .select_from(_JOINED if query.sort in _SUMMARY_SORTS else t.nodes).where(*where)
+                .order_by(*self._order(query)).offset(query.offset).limit(query.limit))
+        rows = (await conn.execute(keys)).all()
+        total = int(rows[0].matches) if counted and rows else None
+        return [row.uuid for row in rows], total
 
     async def row(self, uuid: str) -> FleetRow | None:
         """The fleet row of one node; None when it has no status record."""
@@ -107,7 +135,7 @@ class FleetStore:
         column = _SORT_COLUMNS[query.sort]
         keys = [column.desc() if query.descending else column.asc(),
                 _N.uuid.desc() if query.descending else _N.uuid.asc()]
-        if self._nulls_explicit:
+        if self.engine.dialect.name == "postgresql":  # NULL is the largest value there
             keys[0] = keys[0].nulls_last() if query.descending else keys[0].nulls_first()
         return keys
 
@@ -119,8 +147,10 @@ def _filters(query: FleetQuery) -> list[sa.ColumnElement[bool]]:
     elif query.state is not None:
         where.append(_N.state == query.state)
     if query.search:
+        # The summaries are searched once (an IN list the database builds), not per node.
         text = query.search.lower()
-        where.append(sa.or_(_S.search_text.contains(text, autoescape=True),
+        summaries = sa.select(_S.uuid).where(_S.search_text.contains(text, autoescape=True))
+        where.append(sa.or_(_N.uuid.in_(summaries),
                             _N.uuid.contains(text, autoescape=True),
                             sa.func.lower(_N.error).contains(text, autoescape=True)))
     return where

@@ -154,7 +154,7 @@ hardware_summaries = sa.Table(
     sa.Column("rules", sa.Text, nullable=True),
     sa.Column("search_text", LongText, nullable=True),
     sa.Column("inspected_at", Timestamp, nullable=False),
-    *(sa.Index(f"hardware_summaries_{column}_idx", column)
+    *(sa.Index(f"hardware_summaries_{column}_idx", column, "uuid")
       for column in ("name", "vendor", "model", "cpu_count", "memory_mib", "disk_count",
                      "disk_bytes", "nic_count")),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",

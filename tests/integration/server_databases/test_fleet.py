@@ -26,6 +26,7 @@ from tests.unit.storage.test_fleet_store import (  # noqa: F401  (collected agai
     test_nodes_without_a_summary_are_listed_with_none,
     test_pages_cover_the_fleet_once,
     test_search_is_a_case_insensitive_substring,
+    test_small_pages_across_valued_and_missing_values_agree,
     test_sorts_in_both_directions_with_ties_by_uuid,
     test_state_filter_and_in_progress,
     test_the_summary_is_deleted_with_the_node,

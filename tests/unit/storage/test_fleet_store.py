@@ -149,6 +149,10 @@ async def test_search_is_a_case_insensitive_substring(repo: Repository) -> None:
     assert await uuids(repo, search="%") == [] and await uuids(repo, search="_") == []
     assert await uuids(repo, search="node-00", sort="uuid", descending=False) == [
         uuid_of(1), uuid_of(2)]
+    past = await repo.fleet.page(FleetQuery(search="node-00", offset=10))
+    assert (past.rows, past.total) == ([], 2)
+    by_memory = await repo.fleet.page(FleetQuery(search="node-00", sort="memory_mib"))
+    assert [r.uuid for r in by_memory.rows] == [uuid_of(2), uuid_of(1)] and by_memory.total == 2
     page = await repo.fleet.page(FleetQuery(search="node-00", state="error"))
     assert (page.total, [r.uuid for r in page.rows]) == (1, [uuid_of(2)])
     assert page.state_counts == {"finished": 1, "error": 1, "waiting": 1}
@@ -204,3 +208,25 @@ async def test_unsummarised_records_with_processed_data(repo: Repository) -> Non
         await repo.store_data(uuid_of(n), True, {"inventory": {}})
     assert [uuid for uuid, _ in await repo.fleet.unsummarised(10)] == [uuid_of(2), uuid_of(4)]
     assert len(await repo.fleet.unsummarised(1)) == 1
+
+
+async def test_small_pages_across_valued_and_missing_values_agree(repo: Repository) -> None:
+    """A descending sort by a summary's column pages through the nodes with a value first
+    (their index), then the others: the pages together are the one-page order."""
+    for n in range(6):
+        await finished(repo, n)
+    for n in (6, 7):
+        await finished(repo, n, summary=False)
+        await repo.fleet.save_summary(uuid_of(n), None, replace(summary_of(n), memory_mib=None),
+                                      BASE)
+    await waiting(repo, 8)
+    await waiting(repo, 9)
+    for descending in (True, False):
+        whole = await uuids(repo, sort="memory_mib", descending=descending, limit=10)
+        paged = []
+        for offset in range(0, 12, 3):
+            paged += await uuids(repo, sort="memory_mib", descending=descending,
+                                 offset=offset, limit=3)
+        assert paged == whole and len(whole) == 10
+    assert whole[:4] == [uuid_of(n) for n in (6, 7, 8, 9)]  # ascending: missing first
+    assert await uuids(repo, sort="memory_mib", state="waiting") == [uuid_of(9), uuid_of(8)]

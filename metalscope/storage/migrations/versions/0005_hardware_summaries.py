@@ -51,7 +51,8 @@ def upgrade() -> None:
         sa.Column("inspected_at", _TS, nullable=False),
         mysql_engine="InnoDB", mysql_charset="utf8mb4")
     for column in _SORTED:
-        op.create_index(f"hardware_summaries_{column}_idx", "hardware_summaries", [column])
+        op.create_index(f"hardware_summaries_{column}_idx", "hardware_summaries",
+                        [column, "uuid"])
     postgresql = op.get_bind().dialect.name == "postgresql"
     for name, (column, tie) in _NODE_INDEXES.items():
         if postgresql and column != "state":
