@@ -54,7 +54,8 @@ FLEET_QUERY = (
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
 )
 NODE_QUERY = (
-    {"name": "node_id", "in": "path", "required": True, "description": "Ironic node UUID",
+    {"name": "node_id", "in": "path", "required": True,
+     "description": "Ironic node UUID, or its name",
      "schema": {"type": "string", "minLength": 1, "pattern": NODE_ID_PATTERN}},
     {"name": "from", "in": "query", "required": False,
      "description": "The older version of the diff (default: the one before `to`)",

@@ -1,4 +1,5 @@
-"""The read-only fleet pages: ``/ui/`` (the fleet table) and ``/ui/nodes/{node_id}``.
+"""The read-only fleet pages: ``/ui/`` (the fleet table) and ``/ui/nodes/{node_id}`` (UUID or
+name).
 
 Server-rendered HTML (:mod:`metalscope.ui`), outside the versioned API: no microversion
 headers, and every answer, errors included, is a page with the security headers of
@@ -29,7 +30,7 @@ from metalscope.errors import (
     NotAuthenticated,
     NotFound,
 )
-from metalscope.fleet.query import FleetQuery
+from metalscope.fleet.query import MAX_LIMIT, MAX_SEARCH, FleetQuery, FleetRow
 from metalscope.operations import history_queries
 from metalscope.services import Services
 from metalscope.ui import diff_view, node_view
@@ -166,7 +167,7 @@ async def _node(request: Request, svc: Services, node_id: str) -> Response:
     params = _single_params(request)
     from_version = history_queries.parse_version_number(params.get("from"), "from")
     to_version = history_queries.parse_version_number(params.get("to"), "to")
-    row = await svc.repo.fleet.row(node_id)
+    row = await svc.repo.fleet.row(node_id) or await _row_by_name(svc, node_id)
     if row is None:
         raise NotFound(f"MetalScope knows no node {node_id}.")
     text, stored = await _stored(svc, row.uuid)
@@ -174,6 +175,15 @@ async def _node(request: Request, svc: Services, node_id: str) -> Response:
     history, diff, note = await _history(svc, row.uuid, from_version, to_version,
                                          f"{mount_prefix(request)}/ui/nodes/{row.uuid}")
     return html(request, "node.html", node=view, history=history, diff=diff, diff_note=note)
+
+
+async def _row_by_name(svc: Services, name: str) -> FleetRow | None:
+    """The row of the one node named ``name`` (names are unique in Ironic), if any."""
+    if not name or len(name) > MAX_SEARCH:
+        return None
+    found = await svc.repo.fleet.page(FleetQuery(search=name, limit=MAX_LIMIT))
+    named = [row for row in found.rows if row.name == name]
+    return named[0] if len(named) == 1 else None
 
 
 async def _stored(svc: Services, uuid: str) -> tuple[str | None, node_view.StoredData]:

@@ -63,33 +63,39 @@ class FleetStore:
         a sort carries two columns per node, not whole rows. A sort by a node's column
         walks its ``nodes`` index; a descending sort by a summary's column first walks the
         summaries' index (the nodes with a value for it come first), and joins every node
-        only for a page past them."""
+        only for a page past them. A search counts its matches in the same statement as
+        the page (one scan of the summaries, not two)."""
         where = _filters(query)
-        count_query = sa.select(sa.func.count()).select_from(t.nodes).where(*where)
         async with self.engine.connect() as conn:
-            uuids = await self._page_uuids(conn, query, where)
+            uuids, total = await self._page_uuids(conn, query, where)
             found = {r.uuid: r for r in await conn.execute(_SELECT_ROWS.where(
                 _N.uuid.in_(uuids)))} if uuids else {}
-            total = int((await conn.execute(count_query)).scalar_one())
+            if total is None:
+                total = int((await conn.execute(sa.select(sa.func.count()).select_from(
+                    t.nodes).where(*where))).scalar_one())
             counts = {str(state): int(n) for state, n in await conn.execute(_STATE_COUNTS)}
         rows = [_row(found[uuid]) for uuid in uuids if uuid in found]
         return FleetPage(rows, total, query, counts)
 
     async def _page_uuids(self, conn: AsyncConnection, query: FleetQuery,
-                          where: list[sa.ColumnElement[bool]]) -> list[str]:
+                          where: list[sa.ColumnElement[bool]]) -> tuple[list[str], int | None]:
+        """The page's UUIDs in order, and the number of matches when counted on the way."""
         column = _SORT_COLUMNS[query.sort]
-        if query.sort in _SUMMARY_SORTS and query.descending:
+        if query.sort in _SUMMARY_SORTS and query.descending and not query.search:
             valued = (sa.select(_S.uuid).select_from(t.hardware_summaries.join(
                 t.nodes, _N.uuid == _S.uuid)).where(column.is_not(None), *where)
                 .order_by(column.desc(), _S.uuid.desc())
                 .offset(query.offset).limit(query.limit))
             uuids = list((await conn.execute(valued)).scalars())
             if len(uuids) == query.limit:
-                return uuids
-        keys = sa.select(_N.uuid).select_from(
-            _JOINED if query.sort in _SUMMARY_SORTS else t.nodes).where(*where)
-        keys = keys.order_by(*self._order(query)).offset(query.offset).limit(query.limit)
-        return list((await conn.execute(keys)).scalars())
+                return uuids, None
+        counted = [sa.func.count().over().label("matches")] if query.search else []
+        keys = (sa.select(_N.uuid, *counted)
+                .select_from(_JOINED if query.sort in _SUMMARY_SORTS else t.nodes).where(*where)
+                .order_by(*self._order(query)).offset(query.offset).limit(query.limit))
+        rows = (await conn.execute(keys)).all()
+        total = int(rows[0].matches) if counted and rows else None
+        return [row.uuid for row in rows], total
 
     async def row(self, uuid: str) -> FleetRow | None:
         """The fleet row of one node; None when it has no status record."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from metalscope.errors import ObjectStorageError
 from metalscope.settings import Settings, load_settings
 from metalscope.storage import migrate
 from tests.history_seed import processed, seed
@@ -187,6 +188,12 @@ class TestNode:
         assert stored is not None and "not stored" in stored.all_text()
         assert doc.by_id("history") is None and doc.by_id("diff") is None
 
+    def test_by_name(self, client: TestClient) -> None:
+        doc = parse(client.get("/ui/nodes/rack-1").text)
+        assert doc.by_id("node-uuid").text == NODE  # type: ignore[union-attr]
+        assert client.get("/ui/nodes/rack").status_code == 404
+        assert client.get("/ui/nodes/" + "r" * 300).status_code == 404
+
     def test_error_node(self, client: TestClient) -> None:
         doc = parse(client.get(f"/ui/nodes/{OTHER}").text)
         assert doc.by_id("node-title").text == OTHER  # type: ignore[union-attr]
@@ -202,6 +209,26 @@ class TestNode:
     @pytest.mark.parametrize("query", ["from=x", "to=0", "from=1&from=2"])
     def test_bad_versions_are_400(self, client: TestClient, query: str) -> None:
         assert client.get(f"/ui/nodes/{NODE}?{query}").status_code == 400
+
+
+class BrokenStore:
+    """A data store that cannot be read (Swift down)."""
+
+    enabled = True
+    in_repository = False
+
+    async def get(self, uuid: str, processed: bool) -> str | None:
+        raise ObjectStorageError("Swift answered 503")
+
+
+def test_unreadable_store_still_shows_the_page(tmp_path: Path, fleet: FakeFleetStore) -> None:
+    settings = make_settings(tmp_path, processing={"store_data": "none"})
+    with page_client(settings, fleet, data_store=BrokenStore()) as client:
+        response = client.get(f"/ui/nodes/{NODE}")
+    assert response.status_code == 200
+    doc = parse(response.text)
+    assert "could not be read: Swift answered 503" in doc.by_id("stored-data").all_text()  # type: ignore[union-attr]
+    assert "Dell Inc." in doc.by_id("hw-system").all_text()  # type: ignore[union-attr]
 
 
 class TestNodeWithHistory:

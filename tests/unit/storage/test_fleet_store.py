@@ -149,6 +149,10 @@ async def test_search_is_a_case_insensitive_substring(repo: Repository) -> None:
     assert await uuids(repo, search="%") == [] and await uuids(repo, search="_") == []
     assert await uuids(repo, search="node-00", sort="uuid", descending=False) == [
         uuid_of(1), uuid_of(2)]
+    past = await repo.fleet.page(FleetQuery(search="node-00", offset=10))
+    assert (past.rows, past.total) == ([], 2)
+    by_memory = await repo.fleet.page(FleetQuery(search="node-00", sort="memory_mib"))
+    assert [r.uuid for r in by_memory.rows] == [uuid_of(2), uuid_of(1)] and by_memory.total == 2
     page = await repo.fleet.page(FleetQuery(search="node-00", state="error"))
     assert (page.total, [r.uuid for r in page.rows]) == (1, [uuid_of(2)])
     assert page.state_counts == {"finished": 1, "error": 1, "waiting": 1}

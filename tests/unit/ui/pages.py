@@ -26,7 +26,7 @@ from tests.unit.api.conftest import ready_made
 
 def page_client(settings: Settings, fleet: Any, auth: AccessControl | None = None,
                 base_url: str = "http://testserver", ironic: FakeIronic | None = None,
-                ) -> TestClient:
+                data_store: Any = None) -> TestClient:
     """``fleet`` replaces the repository's FleetStore unless None; nodes missing from
     ``ironic`` are forgotten by the background duties."""
     def build(s: Settings) -> Services:
@@ -35,7 +35,8 @@ def page_client(settings: Settings, fleet: Any, auth: AccessControl | None = Non
             repo.fleet = fleet
         return Services(settings=s, repo=repo, ironic=ironic or FakeIronic(),  # type: ignore[arg-type]
                         coordinator=LocalCoordinator(), extensions=ExtensionRegistry(),
-                        pxe_filter=NoopFilter(), data_store=create_store(s, repo),
+                        pxe_filter=NoopFilter(),
+                        data_store=data_store or create_store(s, repo),
                         pacer=BootPacer(0), auth=auth or NoAuth())
     return TestClient(create_app(settings, ready_made(build)), raise_server_exceptions=False,
                       base_url=base_url, follow_redirects=False)
