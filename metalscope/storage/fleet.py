@@ -35,7 +35,9 @@ _N, _S = t.nodes.c, t.hardware_summaries.c
 _TEXT_LIMITS = {"name": 255, "vendor": 255, "model": 255, "serial": 255, "cpu_model": 255,
                 "cpu_arch": 64, "boot_mode": 64}
 _SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
-    "name": _S.name, "uuid": _N.uuid, "state": _N.state, "started_at": _N.started_at,
+    # The state by name: PostgreSQL and MariaDB would sort their ENUM by declaration order.
+    "name": _S.name, "uuid": _N.uuid, "state": sa.cast(_N.state, sa.String),
+    "started_at": _N.started_at,
     "finished_at": _N.finished_at, "vendor": _S.vendor, "model": _S.model,
     "cpu_count": _S.cpu_count, "memory_mib": _S.memory_mib, "disk_count": _S.disk_count,
     "disk_bytes": _S.disk_bytes, "nic_count": _S.nic_count}
@@ -43,8 +45,8 @@ _JOINED = t.nodes.outerjoin(t.hardware_summaries, _S.uuid == _N.uuid)
 _SELECT_ROWS = sa.select(_N.uuid, _N.state, _N.started_at, _N.finished_at, _N.error,
                          *(c for c in t.hardware_summaries.c if c.name != "uuid"),
                          _S.uuid.label("summary_uuid")).select_from(_JOINED)
-_SUMMARY_SORTS = frozenset(key for key, column in _SORT_COLUMNS.items()
-                           if column.table is t.hardware_summaries)
+_SUMMARY_SORTS = frozenset(("name", "vendor", "model", "cpu_count", "memory_mib", "disk_count",
+                            "disk_bytes", "nic_count"))
 _STATE_COUNTS = sa.select(_N.state, sa.func.count()).group_by(_N.state)
 _UPDATE_SUMMARY = sa.update(t.hardware_summaries).where(_S.uuid == sa.bindparam("match_uuid"))
 _INSERT_SUMMARY = sa.insert(t.hardware_summaries)

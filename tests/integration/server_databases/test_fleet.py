@@ -29,6 +29,7 @@ from tests.unit.storage.test_fleet_store import (  # noqa: F401  (collected agai
     test_small_pages_across_valued_and_missing_values_agree,
     test_sorts_in_both_directions_with_ties_by_uuid,
     test_state_filter_and_in_progress,
+    test_states_sort_by_name_on_every_database,
     test_the_summary_is_deleted_with_the_node,
     test_unsummarised_records_with_processed_data,
 )

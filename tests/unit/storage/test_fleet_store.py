@@ -110,6 +110,15 @@ async def test_every_sort_key_runs(repo: Repository) -> None:
                 uuid_of(n) for n in range(4)]
 
 
+async def test_states_sort_by_name_on_every_database(repo: Repository) -> None:
+    await finished(repo, 1)
+    await waiting(repo, 2)
+    await finished(repo, 3, error="failed")
+    await repo.start_introspection(uuid_of(4), False, [], None)
+    page = await repo.fleet.page(FleetQuery(sort="state", descending=False))
+    assert [r.state for r in page.rows] == ["error", "finished", "starting", "waiting"]
+
+
 async def test_missing_values_sort_as_the_smallest(repo: Repository) -> None:
     """The same order on every database: NULL first ascending, last descending."""
     await finished(repo, 1)
