@@ -58,12 +58,17 @@ Build = Callable[[Request, Services], Awaitable[Response]]
 
 
 class NotKeystone(NotFound):
+    """The login form exists only with ``auth_strategy = keystone`` (404)."""
+
     def __init__(self) -> None:
         super().__init__("There is no login page: the service does not use Keystone tokens.")
 
 
 class CrossSite(AccessDenied):
+    """A login or logout form posted from another site (403)."""
+
     def __init__(self) -> None:
+        # AccessDenied's own constructor fixes the policy's message.
         MetalScopeError.__init__(self, "The form was not posted from this site.")
 
 
@@ -125,7 +130,7 @@ async def page(request: Request, svc: Services, build: Build) -> Response:
         return error_page(request, exc)
 
 
-@router.get("", summary="The fleet page (redirects to /ui/)", include_in_schema=True)
+@router.get("", summary="The fleet page (redirects to /ui/)")
 async def fleet_redirect(request: Request) -> Response:
     return RedirectResponse(f"{mount_prefix(request)}/ui/", 307, SECURITY_HEADERS)
 
