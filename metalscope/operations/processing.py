@@ -89,9 +89,11 @@ async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
     if not rules:
         return
     try:
-        await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
-                                   svc.extensions.actions,
-                                   svc.settings.processing.rule_regex_timeout, diff=diff)
+        matched = await apply_rules_off_loop(rules, data, changes, svc.extensions.conditions,
+                                             svc.extensions.actions,
+                                             svc.settings.processing.rule_regex_timeout,
+                                             diff=diff)
+        svc.metrics.rules_matched(matched)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
         await resumable_flush.flush(svc.ironic, changes, wait)
