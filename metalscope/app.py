@@ -18,7 +18,16 @@ from fastapi import FastAPI
 
 from metalscope import __version__, background, wiring
 from metalscope.api import errors as api_errors
-from metalscope.api import history, introspection, metrics, metrics_listener, openapi, root, rules
+from metalscope.api import (
+    history,
+    introspection,
+    metrics,
+    metrics_listener,
+    openapi,
+    root,
+    rules,
+    ui,
+)
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -35,6 +44,7 @@ from metalscope.pxe_filter.base import check_filter_settings
 from metalscope.services import Services
 from metalscope.settings import Settings
 from metalscope.storage.data_store import check_store_settings
+from metalscope.ui.rendering import Pages
 
 
 def check_settings(settings: Settings) -> None:
@@ -88,10 +98,12 @@ def create_app(settings: Settings, open_services: ServicesOpener | None = None, 
                   description="Hardware introspection API compatible with ironic-inspector v1",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     api_errors.install_error_handlers(app)
+    app.state.ui_pages = Pages()
     app.include_router(introspection.router)
     app.include_router(history.router)
     app.include_router(rules.router)
     app.include_router(metrics.router)  # before /{version}, which would match /metrics
+    app.include_router(ui.router)
     app.include_router(root.router)
     openapi.install(app)
     install_middleware(app, settings, stop)

@@ -1,4 +1,5 @@
-"""The OpenAPI document of the v1 API, served at ``/openapi.json``.
+"""The OpenAPI document of the v1 API (and of the fleet pages, ``openapi_pages.py``), served
+at ``/openapi.json``.
 
 The routes read their inputs by hand (upstream's messages and quirks, spec 2.4), so FastAPI
 alone would describe them as taking nothing. Each route is described here instead, keyed by
@@ -19,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from metalscope.api import openapi_schemas as schemas
 from metalscope.api.middleware.request_id import HEADER_NAME as REQUEST_ID_HEADER
 from metalscope.api.middleware.request_id import ID_FORMAT
+from metalscope.api.openapi_pages import PAGE_OPERATIONS
 from metalscope.api.versions import (
     LEGACY_HEADER,
     MAX_HEADER,
@@ -311,7 +313,7 @@ def build_document(app: FastAPI) -> Schema:
                            routes=app.routes)
     for path, methods in document.get("paths", {}).items():
         for method, operation in methods.items():
-            described = OPERATIONS.get((method, path))
+            described = OPERATIONS.get((method, path)) or PAGE_OPERATIONS.get((method, path))
             if described is not None:
                 methods[method] = described.render(operation.get("summary"))
     document["components"] = components()

@@ -4,7 +4,8 @@
 bad version get 400/406, and every response the application produces (500s included: the
 unexpected-error layer is inside it) carries the
 ``X-OpenStack-Ironic-Inspector-API-Minimum/Maximum-Version`` headers. The health check is
-answered before it, without them (spec 2.4.11).
+answered before it, without them (spec 2.4.11); the fleet pages (``/ui``) pass through it
+untouched.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ MIN_HEADER = "X-OpenStack-Ironic-Inspector-API-Minimum-Version"
 MAX_HEADER = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
 MALFORMED_VERSION = "Malformed API version: expected string in form of X.Y or latest"
+#: Paths outside the versioned API (the fleet pages): passed through untouched.
+UNVERSIONED_PREFIXES = ("/ui",)
 
 
 def version_text(version: tuple[int, int]) -> str:
@@ -83,7 +86,7 @@ class VersionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or unversioned(scope["path"]):
             await self.app(scope, receive, send)
             return
         scope = _strip_trailing_slash(scope)
@@ -95,6 +98,12 @@ class VersionMiddleware:
             return
         scope.setdefault("state", {})["api_version"] = version
         await self.app(scope, receive, _with_version_headers(send))
+
+
+def unversioned(path: str) -> bool:
+    """Whether ``path`` is outside the versioned API (no negotiation, no version headers,
+    its trailing slash kept)."""
+    return any(path == prefix or path.startswith(f"{prefix}/") for prefix in UNVERSIONED_PREFIXES)
 
 
 def _strip_trailing_slash(scope: Scope) -> Scope:

@@ -227,3 +227,35 @@ class TestInspectorClient:
             client.rules.get_all()
         assert error.value.response.status_code == 403
         assert "Access denied by policy" in str(error.value)
+
+
+class TestFleetPages:
+    """The fleet pages: the same rule as ``GET /v1/introspection``, a token from the header
+    (a reverse proxy) or from the login form's cookie."""
+
+    def test_anonymous_gets_a_login_page(self, secured: Secured) -> None:
+        response = secured.call("GET", "/ui/")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert 'href="/ui/login"' in response.text
+        assert secured.call("GET", "/ui/login").status_code == 200
+
+    def test_header_token_as_a_reverse_proxy_sends_it(self, secured: Secured) -> None:
+        assert secured.call("GET", "/ui/", "reader").status_code == 200
+        assert secured.call("GET", "/ui/", "project-reader").status_code == 403
+
+    def test_login_cookie_logout(self, secured: Secured) -> None:
+        with httpx.Client(base_url=secured.url, timeout=60) as browser:
+            origin = {"Origin": secured.url}
+            refused = browser.post("/ui/login", data={"token": "not-a-token"}, headers=origin)
+            assert refused.status_code == 401 and "set-cookie" not in refused.headers
+            forged = browser.post("/ui/login", data={"token": secured.tokens["reader"]},
+                                  headers={"Origin": "http://evil.test"})
+            assert forged.status_code == 403 and "set-cookie" not in forged.headers
+            login = browser.post("/ui/login", data={"token": secured.tokens["reader"]},
+                                 headers=origin)
+            assert login.status_code == 303, login.text
+            assert "samesite=strict" in login.headers["set-cookie"].lower()
+            assert browser.get("/ui/").status_code == 200
+            assert browser.post("/ui/logout", headers=origin).status_code == 303
+            assert browser.get("/ui/").status_code == 401

@@ -47,6 +47,7 @@ RESTRICTED_LIBRARIES: dict[str, tuple[str, ...]] = {
     "alembic": ("metalscope.storage",),
     "oslo_config": ("metalscope.settings",),
     "prometheus_client": ("metalscope.metrics",),
+    "jinja2": ("metalscope.ui",),
 }
 
 #: The test helpers ship in the package but are not part of the product; only the demo

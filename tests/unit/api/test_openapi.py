@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.testclient import TestClient
 
 from metalscope.api.openapi import OPERATIONS, build_document
+from metalscope.api.openapi_pages import PAGE_OPERATIONS
 from metalscope.app import create_app
 from metalscope.settings import load_settings
 
@@ -22,14 +23,14 @@ def test_every_route_is_described() -> None:
     app = create_app(load_settings(overrides={}))
     plain = get_openapi(title="routes", version="0", routes=app.routes)
     routes = {(method, path) for path, methods in plain["paths"].items() for method in methods}
-    assert routes == set(OPERATIONS)
+    assert routes == set(OPERATIONS) | set(PAGE_OPERATIONS)
 
 
 def test_document_is_valid_openapi() -> None:
     """Schemathesis loads every operation of the document without a schema error."""
     schema = schemathesis.openapi.from_dict(app_document())
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == len(OPERATIONS)
+    assert len(operations) == len(OPERATIONS) + len(PAGE_OPERATIONS)
 
 
 def test_no_validation_error_responses() -> None:
@@ -55,14 +56,14 @@ def test_every_get_has_a_bodiless_head_twin() -> None:
     document = app_document()
     gets = {path for path, methods in document["paths"].items() if "get" in methods}
     heads = {path for path, methods in document["paths"].items() if "head" in methods}
-    assert gets == heads and len(gets) == 13
+    assert gets == heads and len(gets) == 13 + 5
     for path in gets:
         get, head = document["paths"][path]["get"], document["paths"][path]["head"]
         assert set(head["responses"]) == set(get["responses"])
         assert head["operationId"] == get["operationId"] + "Head"
         for response in head["responses"].values():
             assert "content" not in response and "links" not in response
-            assert "X-OpenStack-Request-Id" in response["headers"]
+            assert "$ref" in response or "X-OpenStack-Request-Id" in response["headers"]
 
 
 def test_rule_request_lists_installed_operators_and_actions() -> None:
@@ -103,3 +104,18 @@ def test_history_routes_state_their_version() -> None:
     diff = paths["/v1/introspection/{node_id}/diff"]["get"]["responses"]["200"]
     assert diff["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/HardwareDiff"}
+
+
+def test_fleet_pages_answer_html_without_version_headers() -> None:
+    """The pages are outside the versioned API: no version parameters or headers; every
+    answer of theirs, errors included, is an HTML page with the security headers."""
+    paths = app_document()["paths"]
+    page = paths["/ui/"]["get"]
+    assert [p["name"] for p in page["parameters"]] == ["q", "state", "sort", "desc", "offset",
+                                                       "limit"]
+    for code in ("200", "400", "401", "403"):
+        response = page["responses"][code]
+        assert list(response["content"]) == ["text/html; charset=utf-8"]
+        assert "Content-Security-Policy" in response["headers"]
+        assert "X-OpenStack-Ironic-Inspector-API-Maximum-Version" not in response["headers"]
+    assert "404" in paths["/ui/nodes/{node_id}"]["get"]["responses"]
