@@ -18,7 +18,16 @@ from fastapi import FastAPI
 
 from metalscope import __version__, background, wiring
 from metalscope.api import errors as api_errors
-from metalscope.api import history, introspection, openapi, root, rules, ui
+from metalscope.api import (
+    history,
+    introspection,
+    metrics,
+    metrics_listener,
+    openapi,
+    root,
+    rules,
+    ui,
+)
 from metalscope.api.middleware.cors import CORSMiddleware, CorsPolicy
 from metalscope.api.middleware.healthcheck import HealthcheckConfig, HealthcheckMiddleware
 from metalscope.api.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -81,6 +90,7 @@ def create_app(settings: Settings, open_services: ServicesOpener | None = None, 
             stack.push_async_callback(_drain, svc, settings, stop)
             if role.runs_duties:
                 await stack.enter_async_context(background.duties(svc))
+            await stack.enter_async_context(metrics_listener.serving(svc))
             app.state.services = svc
             yield
 
@@ -92,6 +102,7 @@ def create_app(settings: Settings, open_services: ServicesOpener | None = None, 
     app.include_router(introspection.router)
     app.include_router(history.router)
     app.include_router(rules.router)
+    app.include_router(metrics.router)  # before /{version}, which would match /metrics
     app.include_router(ui.router)
     app.include_router(root.router)
     openapi.install(app)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
+from metalscope.metrics import FailureReason
 from metalscope.operations import fleet_backfill, recovery
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
@@ -46,6 +47,7 @@ async def _time_out(svc: Services, uuid: str, threshold: datetime.datetime) -> i
         return 0
     LOG.error("Introspection of node %s timed out in state %s", uuid, record.state.value)
     _, macs = await svc.repo.settle(record, Event.TIMEOUT, error=TIMEOUT_MESSAGE)
+    svc.metrics.introspection_failed(FailureReason.TIMEOUT)
     await svc.pxe_filter.deny(set(macs))
     return 1
 

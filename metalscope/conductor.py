@@ -7,6 +7,7 @@ import logging
 from contextlib import AsyncExitStack
 
 from metalscope import background, wiring
+from metalscope.api import metrics_listener
 from metalscope.process_control import StopRequest
 from metalscope.process_roles import Role
 from metalscope.settings import Settings
@@ -23,6 +24,7 @@ async def run_conductor(settings: Settings, stop: StopRequest) -> None:
         stack.push_async_callback(
             lambda: svc.background.drain(stop.remaining(), stop.forced_event))
         await stack.enter_async_context(background.duties(svc))
+        await stack.enter_async_context(metrics_listener.serving(svc))
         LOG.info("Conductor running: PXE filter %s, periodic tasks and recovery",
                  settings.pxe_filter.driver)
         await stop.wait()

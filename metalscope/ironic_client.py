@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -49,6 +50,7 @@ from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, N
 from metalscope.http_transport import StreamTransport
 from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
 from metalscope.keystone_tls import httpx_verify
+from metalscope.metrics import Metrics
 from metalscope.settings import Settings
 from metalscope.settings.libraries import keystone_adapter
 
@@ -156,6 +158,34 @@ def next_page_params(page: Mapping[str, Any]) -> dict[str, str] | None:
         return None
     query = dict(httpx.URL(link).params)
     return query if "marker" in query else None
+
+
+#: (method, path segments with ``*`` for an identifier) → call name, the metrics' label.
+_CALLS: dict[tuple[str, tuple[str, ...]], str] = {
+    ("GET", ()): "discover_version",
+    ("GET", ("nodes",)): "list_nodes", ("GET", ("nodes", "detail")): "list_nodes",
+    ("POST", ("nodes",)): "create_node",
+    ("GET", ("nodes", "*")): "get_node", ("PATCH", ("nodes", "*")): "patch_node",
+    ("GET", ("nodes", "*", "validate")): "validate_node",
+    ("PUT", ("nodes", "*", "management", "boot_device")): "set_boot_device",
+    ("PUT", ("nodes", "*", "states", "power")): "set_power_state",
+    ("PUT", ("nodes", "*", "traits", "*")): "add_trait",
+    ("DELETE", ("nodes", "*", "traits", "*")): "remove_trait",
+    ("GET", ("ports",)): "list_ports", ("GET", ("ports", "detail")): "list_ports",
+    ("POST", ("ports",)): "create_port",
+    ("GET", ("ports", "*")): "get_port", ("PATCH", ("ports", "*")): "patch_port",
+    ("DELETE", ("ports", "*")): "delete_port",
+}
+_FIXED_SEGMENTS = frozenset({"nodes", "ports", "detail", "validate", "management",
+                             "boot_device", "states", "power", "traits"})
+
+
+def call_name(method: str, path: str) -> str:
+    """The name of the Ironic call a request makes (``get_node``, ``patch_port``...), from a
+    fixed set; ``other`` for a request outside it. Identifiers never reach the name."""
+    segments = [part for part in path.split("/") if part][1:]  # without "v1"
+    shape = tuple(part if part in _FIXED_SEGMENTS else "*" for part in segments)
+    return _CALLS.get((method.upper(), shape), "other")
 
 
 def api_root(endpoint: str) -> str:
@@ -280,8 +310,10 @@ class IronicClient:
     def __init__(self, credentials: Credentials, http: httpx.AsyncClient, *,
                  attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF,
                  max_backoff: float = DEFAULT_MAX_BACKOFF, page_size: int | None = None,
-                 api_version: str | None = None) -> None:
+                 api_version: str | None = None, metrics: Metrics | None = None) -> None:
         self.calls = 0
+        #: Where request latencies and errors are counted.
+        self.metrics = metrics or Metrics()
         self.api_version = api_version
         self._credentials = credentials
         self._http = http
@@ -514,6 +546,21 @@ class IronicClient:
     async def _send_authenticated(self, method: str, path: str,
                                   params: Mapping[str, str] | None, body: Any,
                                   headers: Mapping[str, str]) -> httpx.Response:
+        """One request (with a new token once when Ironic answers 401), counted in the
+        metrics: its latency, and an error when it got an error status or no answer."""
+        started = time.monotonic()
+        try:
+            response = await self._send_once(method, path, params, body, headers)
+        except httpx.RequestError:
+            self.metrics.ironic_request(call_name(method, path), time.monotonic() - started,
+                                        None)
+            raise
+        self.metrics.ironic_request(call_name(method, path), time.monotonic() - started,
+                                    response.status_code)
+        return response
+
+    async def _send_once(self, method: str, path: str, params: Mapping[str, str] | None,
+                         body: Any, headers: Mapping[str, str]) -> httpx.Response:
         url = api_root(await self._credentials.endpoint()) + path
         auth = await self._credentials.headers()
         response = await self._request(method, url, params, body, {**headers, **auth})

@@ -86,6 +86,9 @@ API_RULES = (
          (("DELETE", "/v1/rules"), ("DELETE", "/v1/rules/{rule_id}")), LEGACY_ADMIN),
     Rule("introspection:rule:create", ADMIN, "Create introspection rule",
          (("POST", "/v1/rules"),), LEGACY_ADMIN),
+    Rule("metrics:get", READER, "Get the Prometheus metrics of the instance (on the API's "
+         "listener; a separate [metrics]port is not authenticated)",
+         (("GET", "/metrics"),), LEGACY_READER),
 )
 
 RULE_NAMES = frozenset(rule.name for rule in API_RULES)

@@ -15,6 +15,7 @@ from metalscope.coordination import Coordinator
 from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.extensions import ExtensionRegistry
 from metalscope.json_parsing import JsonParser
+from metalscope.metrics import Metrics
 from metalscope.pxe_filter.base import PXEFilter
 from metalscope.settings import Settings
 from metalscope.storage.data_store import DataStore
@@ -103,3 +104,5 @@ class Services:
     json_parser: JsonParser = field(default_factory=JsonParser)
     #: Hardware drift events to the notifiers of ``[drift]notifiers`` (none by default).
     drift: DriftDispatcher = field(default_factory=lambda: DriftDispatcher({}))
+    #: The Prometheus metrics of this instance (``/metrics``, :mod:`metalscope.metrics`).
+    metrics: Metrics = field(default_factory=Metrics)

@@ -24,6 +24,7 @@ from metalscope.drift.notifiers import create_dispatcher
 from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
+from metalscope.metrics import Metrics
 from metalscope.process_roles import Role
 from metalscope.pxe_filter.base import NoopFilter, PXEFilter, create_filter
 from metalscope.services import BootPacer, Services
@@ -38,15 +39,18 @@ LOG = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_repository(settings: Settings) -> AsyncIterator[Repository]:
+async def open_repository(settings: Settings,
+                          metrics: Metrics | None = None) -> AsyncIterator[Repository]:
     """The repository on ``[database]connection``; ConfigurationError (before anything is
-    opened) when the schema is missing or not current. The engine is disposed on exit."""
+    opened) when the schema is missing or not current. The engine is disposed on exit.
+    Transaction retries are counted in ``metrics``, when given."""
     problem = await asyncio.to_thread(migrate.schema_problem, settings.database.connection)
     if problem:
         raise ConfigurationError(problem)
     engine = create_engine(settings.database.connection, pool_options(settings.database))
     try:
-        yield Repository(engine, history_retention(settings))
+        yield Repository(engine, history_retention(settings),
+                         metrics.transaction_retried if metrics else None)
     finally:
         await engine.dispose()
 
@@ -56,9 +60,11 @@ def history_retention(settings: Settings) -> Retention:
 
 
 @asynccontextmanager
-async def open_ironic(settings: Settings) -> AsyncIterator[IronicClient]:
-    """The Ironic client of the ``[ironic]`` section; its connections are closed on exit."""
-    client = IronicClient.from_settings(settings)
+async def open_ironic(settings: Settings,
+                      metrics: Metrics | None = None) -> AsyncIterator[IronicClient]:
+    """The Ironic client of the ``[ironic]`` section (its requests counted in ``metrics``,
+    when given); its connections are closed on exit."""
+    client = IronicClient.from_settings(settings, metrics=metrics)
     try:
         yield client
     finally:
@@ -96,14 +102,15 @@ async def open_services(settings: Settings,
     API-role process gets the ``noop`` PXE filter (the conductor's driver applies the
     database's state at its next sync) and a coordinator that never leads.
     """
+    metrics = Metrics()
     async with AsyncExitStack() as stack:
-        repo = await stack.enter_async_context(open_repository(settings))
-        ironic = await stack.enter_async_context(open_ironic(settings))
+        repo = await stack.enter_async_context(open_repository(settings, metrics))
+        ironic = await stack.enter_async_context(open_ironic(settings, metrics))
         auth = create_access_control(settings)
         stack.push_async_callback(auth.aclose)
         data_store = create_store(settings, repo)
         stack.push_async_callback(data_store.aclose)
-        drift = create_dispatcher(settings)
+        drift = create_dispatcher(settings, metrics)
         stack.push_async_callback(drift.aclose)
         services = Services(
             settings=settings, repo=repo, ironic=ironic,
@@ -115,7 +122,7 @@ async def open_services(settings: Settings,
             pacer=BootPacer(settings.default.introspection_delay), auth=auth,
             body_budget=BodyBudget(settings.default.max_parsing_bytes,
                                    settings.default.parsing_wait),
-            drift=drift)
+            drift=drift, metrics=metrics)
         stack.callback(services.json_parser.close)
         yield services
 

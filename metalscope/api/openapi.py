@@ -207,6 +207,17 @@ def rule_creation(operation_id: str, parameters: tuple[Schema, ...] = ()) -> Ope
                      json_body(schemas.ref("RuleRequest"), example=schemas.RULE_EXAMPLE))
 
 
+METRICS_TYPES = ("text/plain; version=1.0.0; charset=utf-8",
+                 "text/plain; version=0.0.4; charset=utf-8",
+                 "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores")
+METRICS_RESPONSE = {
+    "description": "Prometheus text format (OpenMetrics when the Accept header asks for it)",
+    "headers": RESPONSE_HEADERS,
+    "content": {media: {"schema": {"type": "string"}} for media in METRICS_TYPES}}
+METRICS_NOTE = ("Not versioned. Obeys the auth strategy and the policy rule `metrics:get`; "
+                "404 when `[metrics]enabled` is false or `[metrics]port` serves the metrics on "
+                "a separate listener instead.")
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/"): Operation("listVersions", {"200": json_response(
         "Major versions", schemas.ref("VersionList"))}, public=True),
@@ -273,6 +284,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         (RULE_UUID,)),
     ("delete", "/v1/rules/{uuid}"): Operation("deleteRule", {"204": NO_CONTENT}, (404,),
                                               (RULE_UUID,)),
+    ("get", "/metrics"): Operation("getMetrics", {"200": METRICS_RESPONSE}, (404,),
+                                   description=METRICS_NOTE),
 }
 
 OPERATIONS.update({("head", path): head_of(operation)

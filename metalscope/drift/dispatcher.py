@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from metalscope import log_context
 from metalscope.drift.events import DriftEvent
 from metalscope.drift.spec import DriftNotifier
+from metalscope.metrics import Metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -27,9 +28,10 @@ LOG = logging.getLogger(__name__)
 class _Lane:
     """One notifier's queue and worker."""
 
-    def __init__(self, name: str, notifier: DriftNotifier) -> None:
+    def __init__(self, name: str, notifier: DriftNotifier, metrics: Metrics) -> None:
         self.name = name
         self.notifier = notifier
+        self.metrics = metrics
         self.queue: deque[DriftEvent] = deque()
         self.current: DriftEvent | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -40,7 +42,9 @@ class _Lane:
             LOG.warning("Drift notifier %s: %d event(s) already waiting, dropping the oldest "
                         "(delivery %s, %s)", self.name, len(self.queue) + 1,
                         dropped.delivery_id, dropped.label())
+            self.metrics.drift_delivery(self.name, "dropped")
         self.queue.append(event)
+        self.metrics.drift_delivery(self.name, "queued")
         if self.worker is None or self.worker.done():
             # A fresh context: the worker outlives the request or processing that emitted.
             self.worker = asyncio.get_running_loop().create_task(
@@ -63,6 +67,9 @@ class _Lane:
             except Exception as exc:
                 LOG.warning("Drift notifier %s gave up delivery %s (%s): %s", self.name,
                             event.delivery_id, event.label(), exc)
+                self.metrics.drift_delivery(self.name, "failed")
+            else:
+                self.metrics.drift_delivery(self.name, "delivered")
 
     def undelivered(self) -> list[DriftEvent]:
         return ([self.current] if self.current is not None else []) + list(self.queue)
@@ -72,8 +79,9 @@ class DriftDispatcher:
     """Hands drift events to the notifiers (see the module's documentation)."""
 
     def __init__(self, notifiers: Mapping[str, DriftNotifier], *,
-                 shutdown_timeout: float = 10.0) -> None:
-        self.lanes = [_Lane(name, notifier) for name, notifier in notifiers.items()]
+                 shutdown_timeout: float = 10.0, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
+        self.lanes = [_Lane(name, notifier, self.metrics) for name, notifier in notifiers.items()]
         self.shutdown_timeout = shutdown_timeout
         self.closed = False
 
@@ -83,6 +91,7 @@ class DriftDispatcher:
 
     def emit(self, event: DriftEvent) -> None:
         """Queue ``event`` for every notifier; never blocks, never raises."""
+        self.metrics.drift_event()
         for lane in self.lanes:
             try:
                 if self.closed:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.drift.spec import DriftNotifier
+from metalscope.metrics import Metrics
 from metalscope.plugin_group import PluginGroup
 from metalscope.settings import Settings
 
@@ -36,7 +37,7 @@ def check_drift_settings(settings: Settings) -> None:
         asyncio.run(notifier.aclose())
 
 
-def create_dispatcher(settings: Settings) -> DriftDispatcher:
-    """The dispatcher over the notifiers ``[drift]notifiers`` names."""
+def create_dispatcher(settings: Settings, metrics: Metrics | None = None) -> DriftDispatcher:
+    """The dispatcher over the notifiers ``[drift]notifiers`` names, counting in ``metrics``."""
     return DriftDispatcher(create_notifiers(settings),
-                           shutdown_timeout=settings.drift.shutdown_timeout)
+                           shutdown_timeout=settings.drift.shutdown_timeout, metrics=metrics)

@@ -25,6 +25,7 @@ from metalscope.errors import (
     StateConflict,
     UnexpectedProcessingError,
 )
+from metalscope.metrics import FailureReason, failure_reason
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import finish, history, lookup, not_found, repeats
 from metalscope.operations.ironic_wait import (
@@ -175,7 +176,8 @@ async def _reject_preprocessing(svc: Services, callback: Callback, failures: lis
         async with held:
             if callback.digest is not None:
                 await svc.repo.record_callback(held.uuid, callback.digest)
-            await fail_record(svc, held.record, "\n".join(failures))
+            await fail_record(svc, held.record, "\n".join(failures),
+                              reason=FailureReason.PROCESSING_HOOK)
         uuid = held.uuid
     save_logs(svc, callback.data, uuid)
     return Rejected(ProcessingFailed(PREPROCESSING_FAILED + "\n".join(failures)))
@@ -185,7 +187,7 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
                    resume: bool) -> str | Rejected:
     """Process the node of ``held``; the finishing step runs in the background and takes
     the lock over."""
-    with log_context.bound(node=held.uuid):
+    with log_context.bound(node=held.uuid), svc.metrics.processing_timer():
         processed: str | None = None
         comparison: history.Comparison | None = None
         prepared: _Prepared | None = None
@@ -258,7 +260,8 @@ async def _reject_processing(svc: Services, uuid: str, data: dict[str, Any], exc
     current = await svc.repo.get_node(uuid)
     if current is not None and not current.finished:
         version = await history.record_end(svc, current, comparison, str(error))
-        await fail_record(svc, current, str(error), processed=processed)
+        await fail_record(svc, current, str(error), processed=processed,
+                          reason=failure_reason(exc))
         history.emit_drift(svc, current, comparison, version)
     save_logs(svc, data, uuid)
     return Rejected(error)

@@ -12,6 +12,7 @@ from typing import Any
 from metalscope.coordination import HeldNode
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.fleet.summary import HardwareSummary
+from metalscope.metrics import FailureReason, failure_reason
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import history
 from metalscope.operations.ironic_wait import (
@@ -61,17 +62,19 @@ async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
                     and not await _power_off(svc, record, result)):
                 return
             _, macs = await svc.repo.settle(record, Event.FINISH, processed=result.processed)
+            svc.metrics.introspection_finished()
             history.emit_drift(svc, record, result.comparison, version)
             await svc.pxe_filter.deny(set(result.changes.ports) | set(macs))
             LOG.info("Introspection of node %s finished", record.uuid)
         except MetalScopeError as exc:
-            await _fail(svc, record, str(exc), result)
+            await _fail(svc, record, str(exc), result, failure_reason(exc))
 
 
-async def _fail(svc: Services, record: NodeRecord, message: str, result: Processed) -> None:
+async def _fail(svc: Services, record: NodeRecord, message: str, result: Processed,
+                reason: FailureReason) -> None:
     """End in error with the processed data and its version in the history."""
     version = await history.record_end(svc, record, result.comparison, message)
-    await fail_record(svc, record, message, processed=result.processed)
+    await fail_record(svc, record, message, processed=result.processed, reason=reason)
     history.emit_drift(svc, record, result.comparison, version)
 
 
@@ -87,6 +90,7 @@ async def _power_off(svc: Services, record: NodeRecord, result: Processed) -> bo
             return True
         reason = exc.detail if isinstance(exc, IronicUnavailable) else str(exc)
         await _fail(svc, record, f"Failed to power off node {record.uuid}, check its power "
-                                 f"management configuration: {reason}", result)
+                                 f"management configuration: {reason}", result,
+                    FailureReason.IRONIC)
         return False
     return True

@@ -10,6 +10,7 @@ from metalscope import log_context
 from metalscope.bmc import resolve_bmc_addresses
 from metalscope.coordination import HeldLock, HeldNode, take_lock
 from metalscope.errors import IntrospectionNotFound, IronicError, MetalScopeError, NodeLocked
+from metalscope.metrics import FailureReason
 from metalscope.operations.nodes import check_provision_state, fail_record, resolve_uuid
 from metalscope.services import Services
 from metalscope.state_machine import Event, State, is_allowed, next_state
@@ -41,6 +42,7 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
         raise NodeLocked("Node is locked, please, retry later")
     async with held:
         record = await _reset_record(svc, node["uuid"], manage_boot, bmc)
+        svc.metrics.introspection_started()
         boot = _boot_sequence(svc, held.with_record(record), bmc)
         if manage_boot:
             svc.background.spawn(boot, f"boot-{record.uuid}")
@@ -91,7 +93,7 @@ async def _boot_locked(svc: Services, record: NodeRecord, bmc: list[str]) -> Non
             await _boot_node(svc, record.uuid)
         await svc.repo.transition(record, Event.WAIT)
     except MetalScopeError as exc:
-        await fail_record(svc, record, str(exc))
+        await fail_record(svc, record, str(exc), reason=FailureReason.BOOT)
         await svc.pxe_filter.deny(set(await _macs_of_ports(svc, record.uuid, quiet=True)))
         if not record.manage_boot:
             raise
@@ -199,4 +201,5 @@ async def power_off_after_abort(svc: Services, uuid: str) -> bool:
 async def complete_abort(svc: Services, record: NodeRecord) -> None:
     """The end of an abort: ``error`` "Canceled by operator", the node's MACs denied again."""
     _, macs = await svc.repo.settle(record, Event.ABORT_END, error=CANCELED)
+    svc.metrics.introspection_failed(FailureReason.ABORTED)
     await svc.pxe_filter.deny(set(macs))

@@ -7,6 +7,7 @@ import uuid as uuidlib
 from typing import Any
 
 from metalscope.errors import InvalidTransition, MetalScopeError, StateConflict
+from metalscope.metrics import FailureReason
 from metalscope.services import Services
 from metalscope.settings import Settings
 from metalscope.state_machine import Event, is_allowed
@@ -50,9 +51,11 @@ def check_provision_state(node: dict[str, Any], settings: Settings) -> bool:
 
 
 async def fail_record(svc: Services, record: NodeRecord, message: str,
-                      processed: str | None = None) -> NodeRecord:
+                      processed: str | None = None, *,
+                      reason: FailureReason = FailureReason.OTHER) -> NodeRecord:
     """Finish the record in ``error`` with ``message`` (storing the ``processed`` data JSON
-    in the same transaction, when given); a lost race is logged, not raised."""
+    in the same transaction, when given), counted as a failure of class ``reason``; a lost
+    race is logged, not raised."""
     if not is_allowed(record.state, Event.ERROR):
         LOG.error("Node %s in state %s cannot move to error: %s", record.uuid, record.state.value,
                   message)
@@ -64,5 +67,6 @@ async def fail_record(svc: Services, record: NodeRecord, message: str,
         LOG.error("Could not record the failure of node %s (%s): %s", record.uuid, exc, message)
         return record
     LOG.error("Introspection of node %s failed: %s", record.uuid, message)
+    svc.metrics.introspection_failed(reason)
     await svc.pxe_filter.deny(set(macs))
     return failed

@@ -96,6 +96,7 @@ async def _apply_rules(svc: Services, rules: list[Rule], data: dict[str, Any],
                                              svc.extensions.actions,
                                              svc.settings.processing.rule_regex_timeout,
                                              diff=diff)
+        svc.metrics.rules_matched(matched)
     except MetalScopeError:
         # Upstream has already sent the edits made before a failing action; so do we.
         await resumable_flush.flush(svc.ironic, changes, wait)

@@ -20,12 +20,14 @@ from metalscope import log_context
 from metalscope.coordination import HeldNode, take_lock
 from metalscope.errors import (
     DataNotFound,
+    HookError,
     IntrospectionNotFound,
     InvalidRequest,
     InvalidTransition,
     MetalScopeError,
     NodeLocked,
 )
+from metalscope.metrics import failure_reason
 from metalscope.node_changes import NodeChanges
 from metalscope.operations import history
 from metalscope.operations.ironic_wait import IronicWait, introspection_deadline
@@ -93,7 +95,7 @@ async def _enter_reapplying(svc: Services, uuid: str) -> NodeRecord | None:
 
 async def _reapply_in_background(svc: Services, held: HeldNode, data: dict[str, Any]) -> None:
     async with held:
-        with log_context.bound(node=held.uuid):
+        with log_context.bound(node=held.uuid), svc.metrics.processing_timer():
             await run_reapply(svc, held.record, data)
 
 
@@ -116,10 +118,12 @@ async def run_reapply(svc: Services, record: NodeRecord, data: dict[str, Any]) -
         await save_summary(svc, record.uuid, changes.node.get("name"),
                            hardware_summary(data, matched))
         await svc.repo.settle(record, Event.FINISH, processed=processed)
+        svc.metrics.introspection_finished()
         LOG.info("Reapply of node %s finished", record.uuid)
     except (MetalScopeError, InvalidTransition) as exc:
         await _summary_after_failure(svc, record.uuid, changes, data)
-        await fail_record(svc, record, str(exc), processed=processed)
+        await fail_record(svc, record, str(exc), processed=processed,
+                          reason=failure_reason(exc))
     except Exception as exc:
         LOG.exception("Unexpected error while reapplying node %s", record.uuid)
         await _summary_after_failure(svc, record.uuid, changes, data)
@@ -139,7 +143,7 @@ async def _prepare(svc: Services, uuid: str, data: dict[str, Any],
     """The hooks' first phase, the node read, the hooks' second phase."""
     failures = run_before_processing(svc, data)
     if failures:
-        raise MetalScopeError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
+        raise HookError(REAPPLY_PREPROCESSING_FAILED + "\n".join(failures))
     changes = NodeChanges(await read_node(svc, uuid, wait), await read_ports(svc, uuid, wait))
     run_before_update(svc, data, changes)
     return changes

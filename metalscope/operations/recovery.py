@@ -32,6 +32,7 @@ from typing import Any
 
 from metalscope.coordination import HeldLock, HeldNode, take_lock
 from metalscope.errors import MetalScopeError
+from metalscope.metrics import FailureReason
 from metalscope.operations import callback, introspect, reapply
 from metalscope.operations.ironic_wait import IronicUnavailable, is_unavailable
 from metalscope.operations.nodes import fail_record
@@ -150,7 +151,7 @@ async def _settle(svc: Services, record: NodeRecord) -> None:
     reason = INTERRUPTED.format(state=record.state.value)
     if record.state in (State.PROCESSING, State.REAPPLYING):
         reason += "; no stored introspection data to resume from"
-    await fail_record(svc, record, reason)
+    await fail_record(svc, record, reason, reason=FailureReason.INTERRUPTED)
 
 
 async def _stored_data(svc: Services, uuid: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metalscope.errors import IronicError
+from metalscope.metrics import Metrics
 from metalscope.pxe_filter.inputs import filter_inputs, list_ironic_macs, read_activity
 from metalscope.pxe_filter.policy import (
     Changes,
@@ -64,8 +65,10 @@ class DiffFilter:
     """A PXE filter that applies only the difference between desired and applied state."""
 
     def __init__(self, backend: Backend, settings: Settings, repo: Repository,
-                 ironic: IronicClient) -> None:
+                 ironic: IronicClient, metrics: Metrics | None = None) -> None:
         self.backend = backend
+        #: Where full syncs are timed and the verdicts counted.
+        self.metrics = metrics or Metrics()
         self._settings = settings
         self._repo = repo
         self._ironic = ironic
@@ -98,6 +101,10 @@ class DiffFilter:
                           ", ".join(sorted(macs)))
 
     async def reconcile(self) -> None:
+        with self.metrics.pxe_filter_sync_timer():
+            await self._reconcile()
+
+    async def _reconcile(self) -> None:
         try:
             ironic_macs, ethoib = await list_ironic_macs(self._settings, self._ironic)
         except IronicError as exc:
@@ -110,6 +117,7 @@ class DiffFilter:
             self._ironic_macs, self._ethoib = set(ironic_macs), ethoib
             desired = desired_state(filter_inputs(self._settings, ironic_macs, active, busy))
             await self._guarded(self._sync_all, desired)
+            self.metrics.pxe_filter_macs(len(desired.allow), len(desired.deny))
 
     async def stop(self) -> None:
         async with self._lock:
@@ -157,9 +165,10 @@ def diff_filter(backend: Callable[[Settings], Backend], settings: Settings,
                 repo: Repository | None, ironic: IronicClient | None) -> DiffFilter:
     """A driver's filter over the backend it builds from the settings.
 
-    The repository and Ironic are required: the filter reads both to decide.
+    The repository and Ironic are required: the filter reads both to decide. It counts in
+    the metrics of the Ironic client (the instance's one :class:`Metrics`).
     """
     if repo is None or ironic is None:
         raise ValueError(f"the {settings.pxe_filter.driver} PXE filter needs the repository "
                          "and the Ironic client")
-    return DiffFilter(backend(settings), settings, repo, ironic)
+    return DiffFilter(backend(settings), settings, repo, ironic, ironic.metrics)

@@ -15,6 +15,7 @@ from metalscope.settings.identity import (
     SwiftSection,
 )
 from metalscope.settings.log_options import LoggingSection
+from metalscope.settings.metrics import MetricsSection
 from metalscope.settings.middleware import CorsSection, HealthcheckSection, OsloMiddlewareSection
 from metalscope.settings.option import declared
 from metalscope.settings.processing import (
@@ -58,6 +59,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "iptables": ("iptables", IptablesSection),
     "ironic": ("ironic", IronicSection),
     "keystone_authtoken": ("keystone_authtoken", KeystoneAuthtokenSection),
+    "metrics": ("metrics", MetricsSection),
     "oslo_middleware": ("oslo_middleware", OsloMiddlewareSection),
     "oslo_policy": ("oslo_policy", OsloPolicySection),
     "pci_devices": ("pci_devices", PciDevicesSection),
@@ -109,6 +111,7 @@ class Settings:
     ssl: SslSection
     exception: ExceptionSection
     history: HistorySection
+    metrics: MetricsSection
     #: True when no configuration file was given and embedded defaults apply.
     embedded: bool = False
     config_files: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,8 +56,11 @@ _INSERT_SUMMARY = sa.insert(t.hardware_summaries)
 class FleetStore:
     """The fleet's rows: pages of nodes with their summaries, and the summaries' writes."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine,
+                 on_retry: Callable[[], None] | None = None) -> None:
         self.engine = engine
+        #: Called whenever a write transaction runs again (the retries metric).
+        self.on_retry = on_retry
 
     async def page(self, query: FleetQuery) -> FleetPage:
         """One page of the fleet as ``query`` asks for it.
@@ -115,7 +119,7 @@ class FleetStore:
             await self._upsert(uuid, values)
 
     async def _upsert(self, uuid: str, values: dict[str, Any]) -> None:
-        async for attempt in transactions(self.engine):
+        async for attempt in transactions(self.engine, on_retry=self.on_retry):
             async with attempt as conn:
                 updated = await conn.execute(_UPDATE_SUMMARY, {"match_uuid": uuid, **values})
                 if not updated.rowcount:

@@ -12,7 +12,7 @@ import datetime
 import json
 import uuid as uuidlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from metalscope.storage import tables as t
 from metalscope.storage.fleet import FleetStore
 from metalscope.storage.history import HistoryVersion, NewVersion, Retention, StoredVersion
 from metalscope.storage.history_codec import decode_async, encode_async
-from metalscope.storage.transactions import transactions
+from metalscope.storage.transactions import Attempt, transactions
 
 TERMINAL_STATES = frozenset({State.FINISHED, State.ERROR})
 #: States that last only while an instance holds the node's lock and works on it.
@@ -109,15 +109,27 @@ class NodeRecord:
 class Repository:
     """Async access to the status records, lookup attributes, stored data and rules."""
 
-    def __init__(self, engine: AsyncEngine, retention: Retention | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, retention: Retention | None = None,
+                 on_retry: Callable[[], None] | None = None) -> None:
         self.engine = engine
         #: The ``[history]`` retention that :meth:`record_version` applies to the node.
         self.retention = retention or Retention()
+        #: Called whenever a write transaction runs again (the retries metric).
+        self.on_retry = on_retry
         self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
         #: The fleet pages' data: hardware summaries and pages of nodes.
-        self.fleet = FleetStore(engine)
+        self.fleet = FleetStore(engine, on_retry)
+
+    def _transactions(self) -> AsyncIterator[Attempt]:
+        return transactions(self.engine, on_retry=self.on_retry)
 
     # -- status records --------------------------------------------------------------------
+    async def state_counts(self) -> dict[str, int]:
+        """How many status records are in each state (states without one are left out)."""
+        query = sa.select(t.nodes.c.state, sa.func.count()).group_by(t.nodes.c.state)
+        async with self.engine.connect() as conn:
+            return {str(state): int(count) for state, count in (await conn.execute(query)).all()}
+
     async def get_node(self, uuid: str) -> NodeRecord | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(_SELECT_NODE, {"uuid": uuid})).first()
@@ -132,7 +144,7 @@ class Repository:
         the meantime, StateConflict is raised and nothing is written.
         """
         record = NodeRecord(uuid, state, utcnow(), None, None, manage_boot, _token())
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 if previous is not None:
                     await self._delete_node_rows(conn, uuid, previous)
@@ -173,7 +185,7 @@ class Repository:
         lookup attributes (the upstream "finish" routine, spec 3.4).
         """
         change = _Change(record, event, error, keep_error, started_at)
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._apply(conn, change)
         return change.result
@@ -185,7 +197,7 @@ class Repository:
         database) and the read of the lookup MACs the transition deletes, returned so that the
         caller can deny them in the PXE filter."""
         change = _Change(record, event, error)
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 if processed is not None:
                     await self._store_text(conn, record.uuid, True, processed)
@@ -201,7 +213,7 @@ class Repository:
         ``process`` transition with compare-and-set. Returns the record and the
         introspection rules, read in the same transaction."""
         change = _Change(record, Event.PROCESS) if move else None
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 if unprocessed is not None:
                     await self._store_text(conn, record.uuid, False, unprocessed)
@@ -219,7 +231,7 @@ class Repository:
         callback was deferred), and a record without lookup attributes (an enrolled node)
         gets ``attributes`` so that the ramdisk's retry finds it."""
         change = _Change(record, Event.IRONIC_UNAVAILABLE)
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._apply(conn, change)
                 await conn.execute(_DATE_CALLBACK, {"uuid": record.uuid, "now": utcnow()})
@@ -255,7 +267,7 @@ class Repository:
     async def delete_node(self, uuid: str) -> None:
         """Forget the node: its record, lookup attributes, data and hardware summary (a
         new introspection replaces the record but keeps the summary until processed)."""
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._delete_node_rows(conn, uuid, None)
                 await conn.execute(sa.delete(t.hardware_summaries).where(
@@ -303,7 +315,7 @@ class Repository:
 
     # -- lookup attributes -----------------------------------------------------------------
     async def add_attributes(self, uuid: str, name: str, values: list[str]) -> None:
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._add_attributes(conn, uuid, name, values)
 
@@ -354,7 +366,7 @@ class Repository:
     # -- stored introspection data ---------------------------------------------------------
     async def store_data(self, uuid: str, processed: bool, data: dict[str, Any]) -> None:
         text = json.dumps(data, separators=(",", ":"))
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._store_text(conn, uuid, processed, text)
 
@@ -375,7 +387,7 @@ class Repository:
     # -- ramdisk callbacks ------------------------------------------------------------------
     async def record_callback(self, uuid: str, digest: str) -> None:
         """Remember that ``uuid`` is processed from the callback body with this digest."""
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await self._record_callback(conn, uuid, digest)
 
@@ -405,7 +417,7 @@ class Repository:
         return await self._record_version(new)
 
     async def _record_version(self, new: NewVersion) -> int:
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 now = utcnow()
                 version = await history.insert_version(conn, new, now)
@@ -440,7 +452,7 @@ class Repository:
         no limit) or finished longer than ``max_age`` ago (None: no limit; a node that
         still has a status record keeps its newest version). Returns how many went."""
         retention = Retention(max_versions, max_age)
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 deleted = await history.prune(conn, uuid, retention, utcnow())
         return deleted
@@ -449,7 +461,7 @@ class Repository:
     async def create_rule(self, rule: Rule) -> Rule:
         created = utcnow()
         try:
-            async for attempt in transactions(self.engine):
+            async for attempt in self._transactions():
                 async with attempt as conn:
                     await conn.execute(sa.insert(t.rules).values(
                         uuid=rule.uuid, created_at=created, description=rule.description,
@@ -493,7 +505,7 @@ class Repository:
         return [_rule_from_rows(r, conds, acts) for r in rows]
 
     async def delete_rule(self, uuid: str) -> bool:
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 await conn.execute(sa.delete(t.rule_conditions).where(
                     t.rule_conditions.c.rule == uuid))
@@ -502,7 +514,7 @@ class Repository:
         return bool(result.rowcount)
 
     async def delete_all_rules(self) -> None:
-        async for attempt in transactions(self.engine):
+        async for attempt in self._transactions():
             async with attempt as conn:
                 for table in (t.rule_conditions, t.rule_actions, t.rules):
                     await conn.execute(sa.delete(table))

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import random
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError
@@ -95,9 +95,11 @@ def out_of_space(exc: DBAPIError) -> DatabaseFull:
 class Attempt:
     """One try: ``async with`` begins a transaction and commits (or rolls back) at the end."""
 
-    def __init__(self, engine: AsyncEngine, last: bool) -> None:
+    def __init__(self, engine: AsyncEngine, last: bool,
+                 on_retry: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self._last = last
+        self._on_retry = on_retry
         self._begin = engine.begin()
         self.done = False
 
@@ -113,7 +115,7 @@ class Attempt:
                 raise out_of_space(failure) from failure  # type: ignore[arg-type]
             if self._last or not is_retryable(failure):
                 raise
-            LOG.info("Database transaction shed (%s); trying again", failure.orig)  # type: ignore[attr-defined]
+            self._retrying(failure)
             return False
         if exc is None:
             self.done = True
@@ -121,14 +123,22 @@ class Attempt:
         if is_disk_full(exc):
             raise out_of_space(exc) from exc  # type: ignore[arg-type]
         if not self._last and is_retryable(exc):
-            LOG.info("Database transaction shed (%s); trying again", exc.orig)  # type: ignore[attr-defined]
+            self._retrying(exc)
             return True  # swallowed: the loop runs the block again
         return False
 
+    def _retrying(self, exc: BaseException) -> None:
+        LOG.info("Database transaction shed (%s); trying again", getattr(exc, "orig", exc))
+        if self._on_retry is not None:
+            self._on_retry()
 
-async def transactions(engine: AsyncEngine, attempts: int = ATTEMPTS) -> AsyncIterator[Attempt]:
+
+async def transactions(engine: AsyncEngine, attempts: int = ATTEMPTS, *,
+                       on_retry: Callable[[], None] | None = None) -> AsyncIterator[Attempt]:
+    """Attempts of one transaction (see the module's documentation); ``on_retry`` is called
+    each time the database shed one and it runs again."""
     for number in range(attempts):
-        attempt = Attempt(engine, last=number == attempts - 1)
+        attempt = Attempt(engine, number == attempts - 1, on_retry)
         yield attempt
         if attempt.done:
             return

@@ -22,6 +22,7 @@ from metalscope.ironic_client import (
     IronicClient,
     StaticCredentials,
     api_root,
+    call_name,
     choose_api_version,
     error_message,
     next_page_params,
@@ -30,6 +31,7 @@ from metalscope.ironic_client import (
     should_retry_status,
 )
 from metalscope.keystone_tls import httpx_verify
+from metalscope.metrics import render
 from metalscope.settings import load_settings
 
 URL = "http://ironic.test:6385"
@@ -478,3 +480,29 @@ class TestLostAnswers:
         ops = [{"op": "add", "path": "/physical_network", "value": "ctlplane"}]
         assert await make_client(ironic).patch_port("p1", ops) == port
         assert ironic.count("PATCH") == 1
+
+
+class TestMetrics:
+    @pytest.mark.parametrize("method,path,name", [
+        ("GET", "/", "discover_version"), ("GET", f"/v1/nodes/{UUID}", "get_node"),
+        ("GET", "/v1/nodes/detail", "list_nodes"), ("PATCH", f"/v1/nodes/{UUID}", "patch_node"),
+        ("PUT", f"/v1/nodes/{UUID}/states/power", "set_power_state"),
+        ("DELETE", f"/v1/nodes/{UUID}/traits/CUSTOM_X", "remove_trait"),
+        ("GET", "/v1/ports/detail", "list_ports"), ("POST", "/v1/ports", "create_port"),
+        ("PATCH", f"/v1/ports/{UUID}", "patch_port"), ("GET", f"/v1/nodes/{UUID}/bios", "other"),
+    ])
+    def test_call_names_never_carry_identifiers(self, method: str, path: str,
+                                                name: str) -> None:
+        assert call_name(method, path) == name
+
+    async def test_every_attempt_is_counted_by_call(self) -> None:
+        """Two 503s then the node: three observations of get_node, two 5xx errors; a 404
+        of another node adds a 4xx."""
+        handler, _ = answers(ironic_error(503, "busy"), ironic_error(503, "busy"),
+                             httpx.Response(200, json={"uuid": UUID}))
+        client = make_client(handler)
+        await client.get_node(UUID)
+        text = render(client.metrics, None)[0].decode()
+        assert 'metalscope_ironic_request_duration_seconds_count{call="get_node"} 3.0' in text
+        assert 'metalscope_ironic_request_errors_total{call="get_node",status="5xx"} 2.0' in text
+        assert UUID not in text

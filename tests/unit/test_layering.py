@@ -46,6 +46,7 @@ RESTRICTED_LIBRARIES: dict[str, tuple[str, ...]] = {
     "sqlalchemy": ("metalscope.storage",),
     "alembic": ("metalscope.storage",),
     "oslo_config": ("metalscope.settings",),
+    "prometheus_client": ("metalscope.metrics",),
     "jinja2": ("metalscope.ui",),
 }
 

@@ -19,7 +19,9 @@ from metalscope.settings import load_settings
 
 PUBLIC = {"introspection", "introspection:version", "introspection:continue"}
 READ = {"introspection:status"}
-ADMIN_ONLY = RULE_NAMES - PUBLIC - READ
+#: Rules with the reader default.
+READERS = READ | {"metrics:get"}
+ADMIN_ONLY = RULE_NAMES - PUBLIC - READERS
 
 
 def creds(*roles: str, system: bool = False, project: str | None = None,
@@ -33,11 +35,11 @@ NEW_DEFAULTS = {
     "system admin": (creds("admin", "member", "reader", system=True), RULE_NAMES - PUBLIC),
     "project admin": (creds("admin", "member", "reader", project="p"), RULE_NAMES - PUBLIC),
     "service": (creds("service", project="service"), RULE_NAMES - PUBLIC),
-    "system reader": (creds("reader", system=True), READ),
-    "system member": (creds("member", "reader", system=True), READ),
+    "system reader": (creds("reader", system=True), READERS),
+    "system member": (creds("member", "reader", system=True), READERS),
     "project reader": (creds("reader", project="p"), set()),
     "project member": (creds("member", "reader", project="p"), set()),
-    "system admin role only for reading": (creds("reader", "manager", system=True), READ),
+    "system admin role only for reading": (creds("reader", "manager", system=True), READERS),
     "no role": (creds(project="p"), set()),
     "no role, system": (creds(system=True), set()),
     "legacy baremetal_admin": (creds("baremetal_admin", project="p"), set()),
@@ -50,8 +52,8 @@ NEW_DEFAULTS = {
 LEGACY_DEFAULTS = {
     "legacy baremetal_admin": (creds("baremetal_admin", project="p"), RULE_NAMES - PUBLIC),
     "legacy administrator": (creds("administrator", project="p"), RULE_NAMES - PUBLIC),
-    "legacy baremetal_observer": (creds("baremetal_observer", project="p"), READ),
-    "system reader": (creds("reader", system=True), READ),
+    "legacy baremetal_observer": (creds("baremetal_observer", project="p"), READERS),
+    "system reader": (creds("reader", system=True), READERS),
     "project admin": (creds("admin", project="p"), RULE_NAMES - PUBLIC),
     "project member": (creds("member", "reader", project="p"), set()),
     "no role": (creds(project="p"), set()),
@@ -76,6 +78,7 @@ class TestTable:
         assert defaults == {
             "introspection": "rule:public_api", "introspection:version": "rule:public_api",
             "introspection:continue": "rule:public_api", "introspection:status": reader,
+            "metrics:get": reader,
             **dict.fromkeys(ADMIN_ONLY, admin)}
         assert {"introspection:start", "introspection:abort", "introspection:data",
                 "introspection:reapply", "introspection:rule:get", "introspection:rule:create",

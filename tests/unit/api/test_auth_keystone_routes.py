@@ -45,6 +45,7 @@ ROUTES = [
     ("POST", "/v1/rules", "introspection:rule:create", False),
     ("POST", f"/v1/rules/{RULE}", "introspection:rule:create", False),
     ("DELETE", "/v1/rules", "introspection:rule:delete", False),
+    ("GET", "/metrics", "metrics:get", False),
     ("DELETE", f"/v1/rules/{RULE}", "introspection:rule:delete", False),
 ]
 #: HEAD runs the GET handler: the same rule.

@@ -56,7 +56,7 @@ def test_every_get_has_a_bodiless_head_twin() -> None:
     document = app_document()
     gets = {path for path, methods in document["paths"].items() if "get" in methods}
     heads = {path for path, methods in document["paths"].items() if "head" in methods}
-    assert gets == heads and len(gets) == 12 + 5
+    assert gets == heads and len(gets) == 13 + 5
     for path in gets:
         get, head = document["paths"][path]["get"], document["paths"][path]["head"]
         assert set(head["responses"]) == set(get["responses"])

@@ -11,6 +11,7 @@ from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.drift.events import DriftEvent
 from metalscope.drift.log_notifier import LogNotifier
 from metalscope.log_context import ContextFilter
+from metalscope.metrics import Metrics, render
 from tests.unit.drift.events import NODE_UUID, drift_event
 
 #: Ends a test that would otherwise hang on a bug; not a measure of speed.
@@ -68,6 +69,21 @@ async def test_a_failing_notifier_is_logged_and_does_not_stop_others(
     assert len(working.delivered) == 2 and len(failing.started) == 2
     gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]
     assert len(gave_up) == 2 and "receiver unreachable" in gave_up[0].getMessage()
+
+
+async def test_deliveries_are_counted_by_notifier_and_result() -> None:
+    metrics = Metrics()
+    failing, working = Recorder(fail=True), Recorder()
+    dispatcher = DriftDispatcher({"failing": failing, "working": working}, metrics=metrics)
+    dispatcher.emit(drift_event(2))
+    dispatcher.emit(drift_event(3))
+    await asyncio.wait_for(dispatcher.aclose(), HANG_GUARD)
+    text = render(metrics, None)[0].decode()
+    assert "metalscope_drift_events_total 2.0" in text
+    for line in ('{notifier="failing",result="failed"} 2.0',
+                 '{notifier="working",result="delivered"} 2.0',
+                 '{notifier="working",result="queued"} 2.0'):
+        assert f"metalscope_drift_deliveries_total{line}" in text
 
 
 def test_emit_outside_a_loop_does_not_raise(caplog: pytest.LogCaptureFixture) -> None:

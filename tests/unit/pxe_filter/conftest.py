@@ -9,15 +9,18 @@ from typing import Any
 import pytest
 
 from metalscope.errors import IronicError
+from metalscope.metrics import Metrics
 from metalscope.pxe_filter.processes import Completed
 from metalscope.settings import Settings, load_settings
 from tests.factories import end_introspection, start_introspection  # noqa: F401 (shared)
 
 
 class PortsIronic:
-    """Just ``list_ports``: the only Ironic call a full sync makes."""
+    """Just ``list_ports``: the only Ironic call a full sync makes (and the metrics the
+    filter counts in, as the real client's)."""
 
     def __init__(self, macs: Sequence[str] = ()) -> None:
+        self.metrics = Metrics()
         self.ports: list[dict[str, Any]] = [{"address": m, "extra": {}} for m in macs]
         self.fail = False
         self.calls: list[list[str] | None] = []

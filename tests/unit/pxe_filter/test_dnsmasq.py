@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from metalscope.metrics import Metrics, render
 from metalscope.pxe_filter import dnsmasq
 from metalscope.pxe_filter.dnsmasq import (
     UNKNOWN_HOSTS,
@@ -144,6 +146,31 @@ class TestLifeCycle:
         await pxe.stop()
         assert runner.argvs == [["stop-it", "--now"]]
         assert (hosts / A).exists(), "files are never deleted"
+
+
+class TestMetrics:
+    async def test_full_sync_is_timed_and_counts_verdicts(self, hosts: Path,
+                                                          repo: Repository) -> None:
+        """Each full sync is one observation of the sync histogram and sets the gauges of
+        Ironic's MACs by verdict; allow/deny between syncs leave the gauges alone."""
+        ironic = PortsIronic([A, B, C])
+        pxe, _ = make_filter(hosts, repo, ironic)
+        pxe.metrics = ironic.metrics
+        await pxe.start()
+        await start_introspection(repo, NODE_1, [A])
+        await pxe.allow({A})
+        assert gauges(ironic.metrics) == {"allow": 0, "deny": 3, "syncs": 1}
+        await pxe.reconcile()
+        assert gauges(ironic.metrics) == {"allow": 1, "deny": 2, "syncs": 2}
+
+
+def gauges(metrics: Metrics) -> dict[str, float]:
+    text = render(metrics, None)[0].decode()
+    values = {(s.name, s.labels.get("verdict")): s.value
+              for family in text_string_to_metric_families(text) for s in family.samples}
+    return {"allow": values[("metalscope_pxe_filter_macs", "allow")],
+            "deny": values[("metalscope_pxe_filter_macs", "deny")],
+            "syncs": values[("metalscope_pxe_filter_sync_duration_seconds_count", None)]}
 
 
 class TestIncremental:

@@ -40,7 +40,8 @@ async def test_a_shed_transaction_runs_again_and_commits(tmp_path: Path) -> None
     async with engine.begin() as conn:
         await conn.execute(sa.text("CREATE TABLE t (v INTEGER)"))
     runs = 0
-    async for attempt in transactions(engine):
+    retries: list[None] = []
+    async for attempt in transactions(engine, on_retry=lambda: retries.append(None)):
         async with attempt as conn:
             runs += 1
             await conn.execute(sa.text("INSERT INTO t VALUES (:v)"), {"v": runs})
@@ -48,6 +49,7 @@ async def test_a_shed_transaction_runs_again_and_commits(tmp_path: Path) -> None
                 raise _mysql(1213)
     async with engine.connect() as conn:
         assert (await conn.execute(sa.text("SELECT v FROM t"))).scalars().all() == [2]
+    assert len(retries) == 1  # the retries metric is told once
     await engine.dispose()
 
 

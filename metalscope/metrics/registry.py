@@ -1,0 +1,187 @@
+"""The instruments of one MetalScope instance, each behind a method named for the event.
+
+Label values are bounded: failure reasons are :class:`FailureReason` classes, Ironic calls
+a fixed set of names (``ironic_client.call_name``), status classes ``2xx``..``5xx`` or
+``unreachable``, rules their UUID (as many as there are rules), drift notifiers the names
+of ``[drift]notifiers``, states those of the state machine.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from metalscope import __version__
+from metalscope.metrics.reasons import FailureReason
+from metalscope.state_machine import State
+
+PREFIX = "metalscope"
+#: Seconds: a callback takes tens of milliseconds, a slow Ironic or large body seconds.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Seconds: a full PXE filter sync lists every Ironic port.
+SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class RuleLike(Protocol):
+    @property
+    def uuid(self) -> str: ...
+
+
+def status_class(status: int | None) -> str:
+    """``2xx``..``5xx`` for an answer, ``unreachable`` when none came."""
+    return "unreachable" if status is None else f"{status // 100}xx"
+
+
+class _StateCounts:
+    """The ``metalscope_introspections`` gauge, from the counts the scrape read (set only
+    while :func:`~metalscope.metrics.render` writes the text)."""
+
+    def __init__(self) -> None:
+        self.counts: Mapping[str, int] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.counts is None:
+            return
+        family = GaugeMetricFamily(
+            f"{PREFIX}_introspections",
+            "Introspection status records by state, read from the shared database at "
+            "scrape time (the same on every instance)", labels=["state"])
+        known = [state.value for state in State]
+        for state in [*known, *sorted(set(self.counts) - set(known))]:
+            family.add_metric([state], self.counts.get(state, 0))
+        yield family
+
+
+class Metrics:
+    """Counters, gauges and histograms of one instance, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.states = _StateCounts()
+        self.registry.register(self.states)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self._build()
+        self._introspection()
+        self._ironic()
+        self._pxe_filter()
+        self._drift()
+
+    def _build(self) -> None:
+        info = Info(f"{PREFIX}_build", "The MetalScope version and the Python running it",
+                    registry=self.registry)
+        info.info({"version": __version__, "python": platform.python_version(),
+                   "implementation": platform.python_implementation()})
+
+    def _introspection(self) -> None:
+        r = self.registry
+        self._started = Counter(f"{PREFIX}_introspections_started_total",
+                                "Introspections started (accepted starts)", registry=r)
+        self._finished = Counter(f"{PREFIX}_introspections_finished_total",
+                                 "Introspections and reapplies that ended in finished",
+                                 registry=r)
+        self._failed = Counter(f"{PREFIX}_introspections_failed_total",
+                               "Introspections and reapplies that ended in error, by reason "
+                               "class", ["reason"], registry=r)
+        for reason in FailureReason:
+            self._failed.labels(reason.value)
+        self._callback = Histogram(f"{PREFIX}_callback_duration_seconds",
+                                   "Ramdisk callbacks (POST /v1/continue), from the request to "
+                                   "its answer", buckets=REQUEST_BUCKETS, registry=r)
+        self._processing = Histogram(f"{PREFIX}_processing_duration_seconds",
+                                     "Processing of ramdisk data (hooks, stored data, rules and "
+                                     "the Ironic update) for callbacks and reapplies",
+                                     buckets=REQUEST_BUCKETS, registry=r)
+        self._rules = Counter(f"{PREFIX}_rule_matches_total",
+                              "Processings in which the rule matched (and its actions ran)",
+                              ["rule"], registry=r)
+        self._retries = Counter(f"{PREFIX}_database_transaction_retries_total",
+                                "Database transactions run again after the database shed them "
+                                "(deadlock, serialisation failure, locked SQLite file)",
+                                registry=r)
+
+    def _ironic(self) -> None:
+        self._ironic_latency = Histogram(f"{PREFIX}_ironic_request_duration_seconds",
+                                         "Requests to the Ironic API, by call (every attempt)",
+                                         ["call"], buckets=REQUEST_BUCKETS,
+                                         registry=self.registry)
+        self._ironic_errors = Counter(f"{PREFIX}_ironic_request_errors_total",
+                                      "Requests to Ironic answered with an error status or not "
+                                      "answered, by call and status class",
+                                      ["call", "status"], registry=self.registry)
+
+    def _pxe_filter(self) -> None:
+        self._pxe_sync = Histogram(f"{PREFIX}_pxe_filter_sync_duration_seconds",
+                                   "Full PXE filter syncs (Ironic's ports listed, the "
+                                   "difference applied)", buckets=SYNC_BUCKETS,
+                                   registry=self.registry)
+        self._pxe_macs = Gauge(f"{PREFIX}_pxe_filter_macs",
+                               "Ironic MACs by the PXE filter's verdict at the last full sync",
+                               ["verdict"], registry=self.registry)
+
+    def _drift(self) -> None:
+        self._drift_emitted = Counter(f"{PREFIX}_drift_events_total",
+                                      "Hardware drift events found", registry=self.registry)
+        self._drift_deliveries = Counter(f"{PREFIX}_drift_deliveries_total",
+                                         "Drift event deliveries by notifier and result "
+                                         "(queued, delivered, failed, dropped)",
+                                         ["notifier", "result"], registry=self.registry)
+
+    # -- introspections ---------------------------------------------------------------------
+    def introspection_started(self) -> None:
+        self._started.inc()
+
+    def introspection_finished(self) -> None:
+        self._finished.inc()
+
+    def introspection_failed(self, reason: FailureReason) -> None:
+        self._failed.labels(reason.value).inc()
+
+    def callback_timer(self) -> AbstractContextManager[object]:
+        """Times a ramdisk callback (``with metrics.callback_timer(): ...``)."""
+        return self._callback.time()
+
+    def processing_timer(self) -> AbstractContextManager[object]:
+        return self._processing.time()
+
+    def rules_matched(self, rules: Iterable[RuleLike]) -> None:
+        for rule in rules:
+            self._rules.labels(rule.uuid).inc()
+
+    def transaction_retried(self) -> None:
+        self._retries.inc()
+
+    # -- Ironic -----------------------------------------------------------------------------
+    def ironic_request(self, call: str, seconds: float, status: int | None) -> None:
+        """One request to Ironic: its latency, and an error when the answer is not 2xx/3xx."""
+        self._ironic_latency.labels(call).observe(seconds)
+        if status is None or status >= 400:
+            self._ironic_errors.labels(call, status_class(status)).inc()
+
+    # -- PXE filter -------------------------------------------------------------------------
+    def pxe_filter_sync_timer(self) -> AbstractContextManager[object]:
+        return self._pxe_sync.time()
+
+    def pxe_filter_macs(self, allowed: int, denied: int) -> None:
+        self._pxe_macs.labels("allow").set(allowed)
+        self._pxe_macs.labels("deny").set(denied)
+
+    # -- drift ------------------------------------------------------------------------------
+    def drift_event(self) -> None:
+        self._drift_emitted.inc()
+
+    def drift_delivery(self, notifier: str, result: str) -> None:
+        self._drift_deliveries.labels(notifier, result).inc()
