@@ -301,6 +301,22 @@ class Repository:
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
+    async def settled_before(self, threshold: datetime.datetime, limit: int,
+                             after: tuple[datetime.datetime, str] | None = None,
+                             ) -> list[tuple[str, datetime.datetime]]:
+        """Up to ``limit`` records ``finished`` or ``error`` since before ``threshold``, as
+        (uuid, finished_at), oldest first; ``after`` is the last pair of the page before."""
+        n = t.nodes.c
+        query = sa.select(n.uuid, n.finished_at).where(
+            n.finished_at < threshold,
+            n.state.in_((State.FINISHED.value, State.ERROR.value)))
+        if after is not None:
+            query = query.where(sa.or_(n.finished_at > after[0],
+                                       sa.and_(n.finished_at == after[0], n.uuid > after[1])))
+        query = query.order_by(n.finished_at, n.uuid).limit(limit)
+        async with self.engine.connect() as conn:
+            return [(uuid, finished) for uuid, finished in await conn.execute(query)]
+
     async def unsettled(self) -> list[NodeRecord]:
         """Records in a state that only lasts while an instance works on the node."""
         states = [s.value for s in WORKING_STATES]

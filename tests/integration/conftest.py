@@ -18,6 +18,7 @@ from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
 from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
+from metalscope.testing.redfish_ironic import redfish_ironic_options
 from metalscope.testing.swift import LocalSwift
 
 #: The release series of Ironic that still has the ``inspector`` inspect interface.
@@ -44,6 +45,25 @@ async def ironic_client(ironic_settings: Settings) -> AsyncIterator[IronicClient
     client = IronicClient.from_settings(ironic_settings)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redfish_ironic(tmp_path_factory: pytest.TempPathFactory,
+                   repo_root: Path) -> Iterator[LocalIronic]:
+    """A real Ironic with the ``redfish`` hardware type enabled and a policy that shows BMC
+    passwords (``metalscope/testing/redfish_ironic.py``), for the out-of-band tests only: the
+    session's ``ironic`` stays as it is. Same virtual environment as ``ironic`` (its sushy is
+    what talks to the emulated BMCs)."""
+    bin_dir = Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic") / "bin"
+    if not (bin_dir / "ironic").is_file():
+        _skip_or_fail(f"Ironic is not installed: {bin_dir / 'ironic'} is missing "
+                      "(run scripts/setup, or point METALSCOPE_IRONIC_VENV at an Ironic venv)")
+    workdir = tmp_path_factory.mktemp("redfish-ironic")
+    local = LocalIronic(workdir, bin_dir,
+                        schema_cache_dir=repo_root / ".work" / "ironic-schema",
+                        options=redfish_ironic_options(workdir))
+    with local:
+        yield local
 
 
 @pytest.fixture(scope="session")
