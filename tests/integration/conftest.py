@@ -9,6 +9,7 @@ compat tier shares them.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
+from metalscope.testing.emulated_bmc import EmulatedBmcs, EmulatedDrive, EmulatedSystem
 from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
 from metalscope.testing.redfish_ironic import redfish_ironic_options
@@ -64,6 +66,27 @@ def redfish_ironic(tmp_path_factory: pytest.TempPathFactory,
                         options=redfish_ironic_options(workdir))
     with local:
         yield local
+
+
+def emulated_systems(count: int, first: int = 1) -> list[EmulatedSystem]:
+    """``count`` systems with two NICs and two drives (100 and 480 GB) each."""
+    return [EmulatedSystem(
+        uuid=f"5eb1f15e-0000-4000-8000-{n:012x}", name=f"bmc-{n}",
+        macs=(f"52:54:00:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}",
+              f"52:54:01:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}"),
+        drives=(EmulatedDrive("d0", 100 * 10**9), EmulatedDrive("d1", 480 * 10**9)))
+        for n in range(first, first + count)]
+
+
+@pytest.fixture(scope="session")
+def emulated_bmcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedBmcs]:
+    """One sushy-emulator (fake driver, basic authentication) serving eight systems."""
+    emulator = Path(sys.executable).parent / "sushy-emulator"
+    if not emulator.is_file():
+        _skip_or_fail(f"sushy-emulator is not installed: {emulator} is missing "
+                      "(install MetalScope's test extras)")
+    with EmulatedBmcs(tmp_path_factory.mktemp("bmcs"), emulated_systems(8), emulator) as bmcs:
+        yield bmcs
 
 
 @pytest.fixture(scope="session")
