@@ -10,11 +10,13 @@ from typing import Any, cast
 
 import pytest
 
+from metalscope import background
 from metalscope.coordination import LocalCoordinator
 from metalscope.errors import NodeLocked
 from metalscope.operations import refresh
 from metalscope.operations.refresh import Refresher, RefreshPolicy
 from metalscope.services import Services
+from metalscope.settings import load_settings
 from metalscope.state_machine import Event
 from metalscope.storage.repository import Repository
 from tests.fakes import FakeIronic
@@ -207,3 +209,15 @@ async def test_records_in_progress_are_not_refreshed(repo: Repository) -> None:
     clock.advance(3600)
     refresher = Refresher(RefreshPolicy(interval=60), FakeStart(), clock)
     assert await refresher.run_pass(services(repo, ironic)) == []
+
+
+def test_the_refresh_duty_runs_only_when_an_interval_is_set() -> None:
+    def names(**redfish: Any) -> dict[str, float]:
+        settings = load_settings(overrides={"redfish": redfish} if redfish else None)
+        svc = cast(Services, SimpleNamespace(settings=settings))
+        return {name: period for name, period, _ in background.periodic_tasks(svc)}
+
+    assert "redfish-refresh" not in names()
+    assert names(refresh_interval=600)["redfish-refresh"] == 60
+    assert names(refresh_interval=86400)["redfish-refresh"] == 60
+    assert names(refresh_interval=20)["redfish-refresh"] == 2
