@@ -23,8 +23,8 @@ missing) ends the introspection in ``error`` with the collector's message, which
 node and the Redfish resource. An abort on the instance running the collection
 (:func:`~metalscope.operations.introspect.abort_introspection`) cancels it; the run then
 aborts the introspection itself with the lock it holds ("Canceled by operator"). An instance
-that stops during the collection leaves the record ``waiting`` with a free lock: the recovery fails it
-(:func:`fail_interrupted`), since nothing was collected.
+that stops during the collection leaves the record ``waiting`` with a free lock: the
+recovery fails it (:func:`fail_interrupted`), since nothing was collected.
 """
 
 from __future__ import annotations

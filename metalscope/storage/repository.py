@@ -49,6 +49,9 @@ _NODES = t.nodes.outerjoin(_METHOD, (_METHOD.c.uuid == t.nodes.c.uuid)
                            & (_METHOD.c.name == METHOD_OPTION))
 _SELECT_NODES = sa.select(t.nodes, _METHOD.c.value.label("method")).select_from(_NODES)
 _SELECT_NODE = _SELECT_NODES.where(t.nodes.c.uuid == sa.bindparam("uuid"))
+#: An introspection's end drops its options (as upstream) but keeps how it collected.
+_DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"),
+                                             t.options.c.name != METHOD_OPTION)
 _INSERT_NODE = sa.insert(t.nodes)
 # The SET clause comes from the parameters' column names; "match_*" are the expected values.
 _UPDATE_NODE = sa.update(t.nodes).where(t.nodes.c.uuid == sa.bindparam("match_uuid"),
@@ -56,7 +59,6 @@ _UPDATE_NODE = sa.update(t.nodes).where(t.nodes.c.uuid == sa.bindparam("match_uu
                                         t.nodes.c.version_id == sa.bindparam("match_version"))
 _INSERT_ATTRIBUTES = sa.insert(t.attributes)
 _DELETE_ATTRIBUTES = sa.delete(t.attributes).where(t.attributes.c.node_uuid == sa.bindparam("uuid"))
-_DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"))
 _SELECT_ATTRIBUTES = sa.select(t.attributes.c.name, t.attributes.c.value).where(
     t.attributes.c.node_uuid == sa.bindparam("uuid"))
 _DATA_KEY = ((t.introspection_data.c.uuid == sa.bindparam("match_uuid"))
