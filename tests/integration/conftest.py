@@ -17,9 +17,9 @@ import pytest
 
 from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
-from metalscope.testing.emulated_bmc import EmulatedBmcs, EmulatedDrive, EmulatedSystem
 from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
+from metalscope.testing.redfish import FakeDrive, FakeSystem, LocalRedfishEmulator
 from metalscope.testing.redfish_ironic import redfish_ironic_options
 from metalscope.testing.swift import LocalSwift
 
@@ -68,24 +68,24 @@ def redfish_ironic(tmp_path_factory: pytest.TempPathFactory,
         yield local
 
 
-def emulated_systems(count: int, first: int = 1) -> list[EmulatedSystem]:
+def emulated_systems(count: int, first: int = 1) -> list[FakeSystem]:
     """``count`` systems with two NICs and two drives (100 and 480 GB) each."""
-    return [EmulatedSystem(
+    return [FakeSystem(
         uuid=f"5eb1f15e-0000-4000-8000-{n:012x}", name=f"bmc-{n}",
-        macs=(f"52:54:00:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}",
-              f"52:54:01:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}"),
-        drives=(EmulatedDrive("d0", 100 * 10**9), EmulatedDrive("d1", 480 * 10**9)))
+        nics={f"52:54:00:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}": f"192.0.2.{n % 250 + 1}",
+              f"52:54:01:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}": f"198.51.100.{n % 250 + 1}"},
+        drives=(FakeDrive("d0", 100 * 10**9), FakeDrive("d1", 480 * 10**9)))
         for n in range(first, first + count)]
 
 
 @pytest.fixture(scope="session")
-def emulated_bmcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedBmcs]:
+def emulated_bmcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedfishEmulator]:
     """One sushy-emulator (fake driver, basic authentication) serving eight systems."""
     emulator = Path(sys.executable).parent / "sushy-emulator"
     if not emulator.is_file():
         _skip_or_fail(f"sushy-emulator is not installed: {emulator} is missing "
                       "(install MetalScope's test extras)")
-    with EmulatedBmcs(tmp_path_factory.mktemp("bmcs"), emulated_systems(8), emulator) as bmcs:
+    with LocalRedfishEmulator(tmp_path_factory.mktemp("bmcs"), emulated_systems(8)) as bmcs:
         yield bmcs
 
 
