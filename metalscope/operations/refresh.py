@@ -10,8 +10,8 @@ a node opted out (``extra.metalscope_refresh`` false, ``"false"``, ``"no"`` or `
 without ``driver_info.redfish_address``, or refused by the start (provision state, lock) is
 left alone for one more interval, remembered by the :class:`Refresher` (an instance of the
 leader's duty, lost with the leadership: a new leader reads such nodes once more). So a pass
-costs one database page per ``refresh_batch`` records past their due time and one Ironic
-read per due node, and nothing for the nodes not yet due.
+costs one database query per thousand records past their earliest due time and one Ironic
+read per due node, and nothing in Ironic for the nodes not yet due.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ OPT_OUT_VALUES = frozenset({"false", "no", "0"})
 OPT_OUT_FIELD = "metalscope_refresh"
 #: Longest time between two passes, whatever the interval.
 MAX_PASS_PERIOD = 60.0
+#: Records read per query of a pass at least (nodes left alone still take a row each).
+PAGE = 1000
 
 StartOutOfBand = Callable[[Services, str], Awaitable[str]]
 Clock = Callable[[], datetime.datetime]
@@ -135,12 +137,13 @@ class Refresher:
     async def _due(self, svc: Services, now: datetime.datetime) -> AsyncGenerator[str]:
         threshold = now - self.policy.earliest_due_age
         after: tuple[datetime.datetime, str] | None = None
+        size = max(self.policy.batch, PAGE)
         while True:
-            page = await svc.repo.settled_before(threshold, self.policy.batch, after)
+            page = await svc.repo.settled_before(threshold, size, after)
             for uuid, finished_at in page:
                 if uuid not in self.resting and due_at(uuid, finished_at, self.policy) <= now:
                     yield uuid
-            if len(page) < self.policy.batch:
+            if len(page) < size:
                 return
             after = (page[-1][1], page[-1][0])
 
