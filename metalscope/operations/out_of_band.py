@@ -137,11 +137,8 @@ async def _collected(svc: Services, record: NodeRecord) -> dict[str, Any] | _Fai
             return _Failed(TIMEOUT_MESSAGE, FailureReason.TIMEOUT, "timeout")
         return _failure(svc, started, f"Out-of-band inspection of node {record.uuid} failed: "
                                       "the BMC did not answer in time", FailureReason.REDFISH)
-    except MetalScopeError as exc:
-        reason = failure_reason(exc)
-        if reason is FailureReason.OTHER:
-            reason = FailureReason.REDFISH
-        return _failure(svc, started, _masked(str(exc), password), reason)
+    except MetalScopeError as exc:  # RedfishError, or Ironic's refusal to show the node
+        return _failure(svc, started, _masked(str(exc), password), failure_reason(exc))
     svc.metrics.out_of_band_collection("success", time.monotonic() - started)
     return data
 
