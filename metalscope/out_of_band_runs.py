@@ -45,12 +45,19 @@ class OutOfBandRuns:
             del self._tasks[uuid]
             self._aborted.discard(uuid)
 
+    def collected(self, uuid: str) -> None:
+        """The node's collection is over: its processing is not cancelled by an abort (which
+        then gets 409, as during a callback's processing)."""
+        self._tasks.pop(uuid, None)
+        self._aborted.discard(uuid)
+
     def running(self, uuid: str) -> bool:
         return uuid in self._tasks
 
     def abort(self, uuid: str) -> bool:
-        """Cancel the node's collection, marked as aborted (the run then aborts the
-        introspection itself, with the lock it holds); False when none runs here."""
+        """Cancel the node's collection (not its processing), marked as aborted: the run
+        then aborts the introspection itself, with the lock it holds. False when no
+        collection of the node runs here."""
         task = self._tasks.get(uuid)
         if task is None or task.done():
             return False

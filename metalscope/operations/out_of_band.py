@@ -83,9 +83,7 @@ async def start_out_of_band(svc: Services, node_id: str) -> str:
         record = await svc.repo.start_introspection(uuid, False, [], previous, method=REDFISH)
         record = await svc.repo.transition(record, Event.WAIT)
         svc.metrics.introspection_started()
-        task = svc.background.spawn(_run(svc, held.with_record(record)),
-                                    f"out-of-band-{uuid}")
-        svc.out_of_band.add(uuid, task)
+        svc.background.spawn(_run(svc, held.with_record(record)), f"out-of-band-{uuid}")
     LOG.info("Out-of-band introspection of node %s started", uuid)
     return uuid
 
@@ -94,6 +92,9 @@ async def _run(svc: Services, held: HeldNode) -> None:
     """Collect, then process (or fail, or abort); releases the lock of ``held``."""
     async with held:
         record = held.record
+        # Registered once running (a task cancelled before its first step would never
+        # enter this block, so never release the lock): an abort until then gets 409.
+        svc.out_of_band.add(record.uuid, _current_task())
         with log_context.bound(node=record.uuid):
             try:
                 outcome = await _collected(svc, record)
@@ -101,9 +102,11 @@ async def _run(svc: Services, held: HeldNode) -> None:
                 if not svc.out_of_band.abort_requested(record.uuid):
                     raise  # stopping: the record stays ``waiting``, for the recovery
                 _uncancel()
+                svc.out_of_band.collected(record.uuid)
                 svc.metrics.out_of_band_collection("aborted")
                 await introspect.abort_locked(svc, record.uuid)
                 return
+            svc.out_of_band.collected(record.uuid)
             if isinstance(outcome, _Failed):
                 await _fail(svc, record, outcome)
                 return
@@ -111,6 +114,12 @@ async def _run(svc: Services, held: HeldNode) -> None:
                 await callback.process_collected(svc, held.hand_off(), outcome, REDFISH)
             except MetalScopeError as exc:  # the record ended in error, logged there
                 LOG.debug("Processing of node %s out of band failed: %s", record.uuid, exc)
+
+
+def _current_task() -> asyncio.Task[Any]:
+    task = asyncio.current_task()
+    assert task is not None  # a coroutine of the background work always runs in a task
+    return task
 
 
 def _uncancel() -> None:
