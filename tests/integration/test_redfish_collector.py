@@ -16,6 +16,7 @@ from metalscope.hardware.view import build_view
 from metalscope.redfish.collector import collect
 from metalscope.redfish.credentials import bmc_access
 from metalscope.redfish.errors import RedfishError
+from metalscope.testing.certificates import TestAuthority
 from metalscope.testing.redfish import (
     MOCKUP_UUID,
     FakeDrive,
@@ -140,6 +141,23 @@ def test_several_systems_need_a_system_id(emulator: LocalRedfishEmulator) -> Non
     del info["redfish_system_id"]
     error = failure(info)
     assert (error.kind, error.resource) == ("missing", "/redfish/v1/Systems")
+
+
+def test_https_verify_values(tmp_path: Path) -> None:
+    """redfish_verify_ca as a CA path verifies; True (the system's CAs) refuses the test CA's
+    certificate as unreachable, naming the cause; False skips the check."""
+    authority = TestAuthority(tmp_path / "ca")
+    certificate = authority.issue("bmc", "127.0.0.1", ips=("127.0.0.1",))
+    with LocalRedfishEmulator(tmp_path / "tls", SYSTEMS[1:], certificate=certificate,
+                              ca_file=authority.cert_file) as server:
+        assert server.address.startswith("https://")
+        info = server.driver_info(SYSTEMS[1])
+        ca = run({**info, "redfish_verify_ca": str(authority.cert_file)})
+        assert ca["inventory"]["system_vendor"]["system_uuid"] == SYSTEMS[1].uuid
+        error = failure({**info, "redfish_verify_ca": True})
+        assert (error.kind, error.reason) == (
+            "unreachable", "the BMC is unreachable: certificate verify failed")
+        assert run({**info, "redfish_verify_ca": "false"})["inventory"]["interfaces"]
 
 
 def test_password_never_logged(emulator: LocalRedfishEmulator,

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from metalscope.fleet.summary import summarise
 from metalscope.hardware.view import build_view
 from metalscope.redfish.inventory import ramdisk_data
 from metalscope.redfish.reader import Documents
@@ -88,7 +89,8 @@ def test_disks_and_root_disk() -> None:
 def test_simple_storage_when_no_storage() -> None:
     documents = minimal_documents()
     documents.simple_storage = [{"Id": "1", "Devices": [
-        {"Name": "SATA disk", "Model": "WD", "CapacityBytes": 8 << 30, "Status": {"State": "Enabled"}},
+        {"Name": "SATA disk", "Model": "WD", "CapacityBytes": 8 << 30,
+         "Status": {"State": "Enabled"}},
         {"Name": "empty bay", "Status": {"State": "Absent"}}]}]
     data = ramdisk_data(documents)
     assert data["inventory"]["disks"] == [{"name": "SATA disk", "model": "WD", "size": 8 << 30}]
@@ -158,3 +160,12 @@ def test_hardware_view_of_a_bare_bmc_collects_nothing_it_lacks() -> None:
     categories = build_view(ramdisk_data(minimal_documents())).categories
     for name in ("cpu", "memory", "disks", "nics", "pci"):
         assert categories[name] is None, name
+
+
+def test_fleet_summary() -> None:
+    summary = summarise(ramdisk_data(full_documents()))
+    assert (summary.vendor, summary.model, summary.serial) == ("Dell Inc.", "PowerEdge R640",
+                                                               "7QX9K42")
+    assert (summary.cpu_count, summary.cpu_arch, summary.memory_mib) == (48, "x86_64", 98304)
+    assert (summary.disk_count, summary.disk_bytes) == (2, 480103981056 + 1920383410176)
+    assert (summary.nic_count, summary.boot_mode) == (2, "uefi")
