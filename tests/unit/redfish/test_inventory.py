@@ -132,6 +132,14 @@ def test_absent_resources_are_absent_keys() -> None:
                                        "Managers"]
 
 
+def test_empty_collections_are_empty_lists() -> None:
+    documents = minimal_documents()
+    documents.ethernet, documents.storage = [], [{"storage": {"Id": "1"}, "drives": [],
+                                                 "controllers": []}]
+    inventory = ramdisk_data(documents)["inventory"]
+    assert (inventory["interfaces"], inventory["disks"]) == ([], [])
+
+
 def test_boot_mode_from_bios_attributes() -> None:
     documents = minimal_documents()
     documents.bios = {"Attributes": {"BootMode": "Bios"}}
