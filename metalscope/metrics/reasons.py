@@ -6,7 +6,6 @@ from __future__ import annotations
 import enum
 
 from metalscope.errors import HookError, IronicError, ObjectStorageError, RuleActionError
-from metalscope.redfish.errors import RedfishError
 from metalscope.rules.engine import RuleTimeout
 
 
@@ -43,6 +42,4 @@ def failure_reason(exc: BaseException) -> FailureReason:
         return FailureReason.IRONIC
     if isinstance(exc, ObjectStorageError):
         return FailureReason.STORAGE
-    if isinstance(exc, RedfishError):
-        return FailureReason.REDFISH
     return FailureReason.OTHER

@@ -33,6 +33,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,11 @@ from metalscope.errors import MetalScopeError, NodeLocked, StateConflict
 from metalscope.metrics import FailureReason, failure_reason
 from metalscope.operations import callback, introspect
 from metalscope.operations.nodes import check_provision_state, fail_record
+from metalscope.redfish.collector import collect
+from metalscope.redfish.credentials import bmc_access
+from metalscope.redfish.errors import RedfishError
 from metalscope.services import Services
+from metalscope.settings.redfish import RedfishSection
 from metalscope.state_machine import Event, State, next_state
 from metalscope.storage.repository import NodeRecord, utcnow
 
@@ -139,7 +144,8 @@ async def _collected(svc: Services, record: NodeRecord) -> dict[str, Any] | _Fai
                 started = time.monotonic()
                 node = await svc.ironic.get_node(record.uuid)
                 password = _password(node)
-                data = await svc.out_of_band.collect(node, svc.settings.redfish)
+                collector = svc.out_of_band.collect or collect_from_bmc
+                data = await collector(node, svc.settings.redfish)
     except TimeoutError:
         if deadline.expired():
             svc.metrics.out_of_band_collection("timeout", time.monotonic() - started)
@@ -147,9 +153,20 @@ async def _collected(svc: Services, record: NodeRecord) -> dict[str, Any] | _Fai
         return _failure(svc, started, f"Out-of-band inspection of node {record.uuid} failed: "
                                       "the BMC did not answer in time", FailureReason.REDFISH)
     except MetalScopeError as exc:  # RedfishError, or Ironic's refusal to show the node
-        return _failure(svc, started, _masked(str(exc), password), failure_reason(exc))
+        reason = (FailureReason.REDFISH if isinstance(exc, RedfishError)
+                  else failure_reason(exc))
+        return _failure(svc, started, _masked(str(exc), password), reason)
     svc.metrics.out_of_band_collection("success", time.monotonic() - started)
     return data
+
+
+async def collect_from_bmc(node: Mapping[str, Any],
+                           settings: RedfishSection) -> dict[str, Any]:
+    """The Redfish collector for ``node``: its BMC address and credentials from
+    ``driver_info``, bounded by ``[redfish]timeout`` and ``collect_timeout``."""
+    access = bmc_access(node, verify_default=settings.verify_ca_default)
+    return await collect(access, node_uuid=str(node["uuid"]), timeout=settings.timeout,
+                         collect_timeout=settings.collect_timeout)
 
 
 def _failure(svc: Services, started: float, message: str, reason: FailureReason) -> _Failed:

@@ -57,29 +57,30 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_full_bmc(caplog: pytest.LogCaptureFixture) -> None:
     """Every resource served: the scheduler properties, local_gb and a port, as from a
-    ramdisk; only the PXE interface is unknown (Redfish does not say which NIC booted)."""
+    ramdisk; only the PXE interface is unknown (Redfish does not say which NIC booted), so
+    every NIC gets a port (out-of-band data has no IP addresses to select by)."""
     data, node = ramdisk_data(full_documents()), node_changes()
     with caplog.at_level(logging.WARNING):
         assert run_hooks(data, node) == ([], [])
     assert {op["path"]: op["value"] for op in node.pending.node_patch} == {
         "/properties/local_gb": "446", "/properties/cpus": "48",
         "/properties/cpu_arch": "x86_64", "/properties/memory_mb": "98304"}
-    assert [p.address for p in node.pending.ports_created] == ["3c:fd:fe:aa:00:01"]
+    assert [p.address for p in node.pending.ports_created] == ["3c:fd:fe:aa:00:01",
+                                                               "3c:fd:fe:aa:00:02"]
     assert warnings(caplog) == [
         "validate_interfaces: The ramdisk did not report the PXE boot interface, selecting "
         "interfaces as with add_ports=active"]
 
 
 def test_emulator_like_bmc(caplog: pytest.LogCaptureFixture) -> None:
-    """No Processors/Memory and NICs without addresses: validate_interfaces refuses (with
-    add_ports=pxe, the default), scheduler warns; only local_gb is set."""
+    """No Processors/Memory and NICs without addresses: validate_interfaces takes the NIC
+    (a BMC knows no host address), scheduler warns; only local_gb is set."""
     data, node = ramdisk_data(emulator_documents()), node_changes()
     with caplog.at_level(logging.WARNING):
         pre, update = run_hooks(data, node)
-    assert pre == ["Preprocessing hook validate_interfaces: No suitable interfaces found in "
-                   "{'n1': {'ip': None, 'mac': '52:54:00:aa:bb:01', 'client_id': None, "
-                   "'pxe': False}}"]
+    assert pre == []
     assert update == []
+    assert [p.address for p in node.pending.ports_created] == ["52:54:00:aa:bb:01"]
     assert node.pending.node_patch == [
         {"op": "add", "path": "/properties/local_gb", "value": "499"}]
     assert warnings(caplog)[1:] == [
