@@ -85,8 +85,9 @@ async def start_out_of_band(svc: Services, node_id: str) -> str:
         previous = await svc.repo.get_node(uuid)
         if previous is not None:
             next_state(previous.state, Event.START)
-        record = await svc.repo.start_introspection(uuid, False, [], previous, method=REDFISH)
-        record = await svc.repo.transition(record, Event.WAIT)
+        # Straight to ``waiting``: there is no boot sequence to run in ``starting``.
+        record = await svc.repo.start_introspection(uuid, False, [], previous,
+                                                    state=State.WAITING, method=REDFISH)
         svc.metrics.introspection_started()
         svc.background.spawn(_run(svc, held.with_record(record)), f"out-of-band-{uuid}")
     LOG.info("Out-of-band introspection of node %s started", uuid)
