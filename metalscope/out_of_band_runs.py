@@ -1,6 +1,6 @@
 """The out-of-band collections one instance runs: how many may read BMCs at once
 (``[redfish]max_concurrent``), the task of each node (so that an abort cancels it), and the
-collector they call (the Redfish one; tests give their own)."""
+collector they call (by default the Redfish one; tests give their own)."""
 
 from __future__ import annotations
 
@@ -15,23 +15,13 @@ from metalscope.settings.redfish import RedfishSection
 Collector = Callable[[Mapping[str, Any], RedfishSection], Awaitable[dict[str, Any]]]
 
 
-async def collect_from_bmc(node: Mapping[str, Any], settings: RedfishSection) -> dict[str, Any]:
-    """The Redfish collector (:mod:`metalscope.redfish`) for ``node``: its BMC address and
-    credentials from ``driver_info``, bounded by ``[redfish]timeout``/``collect_timeout``."""
-    from metalscope.redfish.collector import collect
-    from metalscope.redfish.credentials import bmc_access
-
-    access = bmc_access(node, verify_default=settings.verify_ca_default)
-    return await collect(access, node_uuid=str(node["uuid"]), timeout=settings.timeout,
-                         collect_timeout=settings.collect_timeout)
-
-
 class OutOfBandRuns:
     """The out-of-band collections of this instance."""
 
-    def __init__(self, limit: int = 8, collector: Collector = collect_from_bmc) -> None:
+    def __init__(self, limit: int = 8, collector: Collector | None = None) -> None:
         #: Taken for the time a collection reads the BMC.
         self.slots = asyncio.Semaphore(max(1, limit))
+        #: None: the Redfish collector (``operations.out_of_band.collect_from_bmc``).
         self.collect = collector
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._aborted: set[str] = set()
@@ -45,12 +35,19 @@ class OutOfBandRuns:
             del self._tasks[uuid]
             self._aborted.discard(uuid)
 
+    def collected(self, uuid: str) -> None:
+        """The node's collection is over: its processing is not cancelled by an abort (which
+        then gets 409, as during a callback's processing)."""
+        self._tasks.pop(uuid, None)
+        self._aborted.discard(uuid)
+
     def running(self, uuid: str) -> bool:
         return uuid in self._tasks
 
     def abort(self, uuid: str) -> bool:
-        """Cancel the node's collection, marked as aborted (the run then aborts the
-        introspection itself, with the lock it holds); False when none runs here."""
+        """Cancel the node's collection (not its processing), marked as aborted: the run
+        then aborts the introspection itself, with the lock it holds. False when no
+        collection of the node runs here."""
         task = self._tasks.get(uuid)
         if task is None or task.done():
             return False

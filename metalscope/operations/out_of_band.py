@@ -33,6 +33,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,11 @@ from metalscope.errors import MetalScopeError, NodeLocked, StateConflict
 from metalscope.metrics import FailureReason, failure_reason
 from metalscope.operations import callback, introspect
 from metalscope.operations.nodes import check_provision_state, fail_record
+from metalscope.redfish.collector import collect
+from metalscope.redfish.credentials import bmc_access
+from metalscope.redfish.errors import RedfishError
 from metalscope.services import Services
+from metalscope.settings.redfish import RedfishSection
 from metalscope.state_machine import Event, State, next_state
 from metalscope.storage.repository import NodeRecord, utcnow
 
@@ -80,12 +85,11 @@ async def start_out_of_band(svc: Services, node_id: str) -> str:
         previous = await svc.repo.get_node(uuid)
         if previous is not None:
             next_state(previous.state, Event.START)
-        record = await svc.repo.start_introspection(uuid, False, [], previous, method=REDFISH)
-        record = await svc.repo.transition(record, Event.WAIT)
+        # Straight to ``waiting``: there is no boot sequence to run in ``starting``.
+        record = await svc.repo.start_introspection(uuid, False, [], previous,
+                                                    state=State.WAITING, method=REDFISH)
         svc.metrics.introspection_started()
-        task = svc.background.spawn(_run(svc, held.with_record(record)),
-                                    f"out-of-band-{uuid}")
-        svc.out_of_band.add(uuid, task)
+        svc.background.spawn(_run(svc, held.with_record(record)), f"out-of-band-{uuid}")
     LOG.info("Out-of-band introspection of node %s started", uuid)
     return uuid
 
@@ -94,6 +98,9 @@ async def _run(svc: Services, held: HeldNode) -> None:
     """Collect, then process (or fail, or abort); releases the lock of ``held``."""
     async with held:
         record = held.record
+        # Registered once running (a task cancelled before its first step would never
+        # enter this block, so never release the lock): an abort until then gets 409.
+        svc.out_of_band.add(record.uuid, _current_task())
         with log_context.bound(node=record.uuid):
             try:
                 outcome = await _collected(svc, record)
@@ -101,9 +108,11 @@ async def _run(svc: Services, held: HeldNode) -> None:
                 if not svc.out_of_band.abort_requested(record.uuid):
                     raise  # stopping: the record stays ``waiting``, for the recovery
                 _uncancel()
+                svc.out_of_band.collected(record.uuid)
                 svc.metrics.out_of_band_collection("aborted")
                 await introspect.abort_locked(svc, record.uuid)
                 return
+            svc.out_of_band.collected(record.uuid)
             if isinstance(outcome, _Failed):
                 await _fail(svc, record, outcome)
                 return
@@ -111,6 +120,12 @@ async def _run(svc: Services, held: HeldNode) -> None:
                 await callback.process_collected(svc, held.hand_off(), outcome, REDFISH)
             except MetalScopeError as exc:  # the record ended in error, logged there
                 LOG.debug("Processing of node %s out of band failed: %s", record.uuid, exc)
+
+
+def _current_task() -> asyncio.Task[Any]:
+    task = asyncio.current_task()
+    assert task is not None  # a coroutine of the background work always runs in a task
+    return task
 
 
 def _uncancel() -> None:
@@ -130,20 +145,29 @@ async def _collected(svc: Services, record: NodeRecord) -> dict[str, Any] | _Fai
                 started = time.monotonic()
                 node = await svc.ironic.get_node(record.uuid)
                 password = _password(node)
-                data = await svc.out_of_band.collect(node, svc.settings.redfish)
+                collector = svc.out_of_band.collect or collect_from_bmc
+                data = await collector(node, svc.settings.redfish)
     except TimeoutError:
         if deadline.expired():
             svc.metrics.out_of_band_collection("timeout", time.monotonic() - started)
             return _Failed(TIMEOUT_MESSAGE, FailureReason.TIMEOUT, "timeout")
         return _failure(svc, started, f"Out-of-band inspection of node {record.uuid} failed: "
                                       "the BMC did not answer in time", FailureReason.REDFISH)
-    except MetalScopeError as exc:
-        reason = failure_reason(exc)
-        if reason is FailureReason.OTHER:
-            reason = FailureReason.REDFISH
+    except MetalScopeError as exc:  # RedfishError, or Ironic's refusal to show the node
+        reason = (FailureReason.REDFISH if isinstance(exc, RedfishError)
+                  else failure_reason(exc))
         return _failure(svc, started, _masked(str(exc), password), reason)
     svc.metrics.out_of_band_collection("success", time.monotonic() - started)
     return data
+
+
+async def collect_from_bmc(node: Mapping[str, Any],
+                           settings: RedfishSection) -> dict[str, Any]:
+    """The Redfish collector for ``node``: its BMC address and credentials from
+    ``driver_info``, bounded by ``[redfish]timeout`` and ``collect_timeout``."""
+    access = bmc_access(node, verify_default=settings.verify_ca_default)
+    return await collect(access, node_uuid=str(node["uuid"]), timeout=settings.timeout,
+                         collect_timeout=settings.collect_timeout)
 
 
 def _failure(svc: Services, started: float, message: str, reason: FailureReason) -> _Failed:

@@ -44,19 +44,18 @@ def ramdisk_data(documents: Documents, *, bmc_host: str | None = None) -> dict[s
     system = documents.system
     disks = _disks(documents)
     inventory = _present({
-        "interfaces": [_interface(d) for d in documents.ethernet or [] if _mac(d)],
         "cpu": _cpu(system, documents.processors),
         "memory": _memory(system, documents.memory),
-        "disks": disks,
         "system_vendor": _system_vendor(system),
         "boot": _boot(system, documents.bios),
         "hostname": _text(system.get("HostName")),
         **_bmc_addresses(bmc_host),
     })
-    if documents.ethernet is None:
-        inventory.pop("interfaces", None)
-    if documents.storage is None and documents.simple_storage is None:
-        inventory.pop("disks", None)
+    # A list read from the BMC stays, even empty ("none there"); unread, it is absent.
+    if documents.ethernet is not None:
+        inventory["interfaces"] = [_interface(d) for d in documents.ethernet if _mac(d)]
+    if documents.storage is not None or documents.simple_storage is not None:
+        inventory["disks"] = disks
     return _present({
         "inventory": inventory,
         "root_disk": _root_disk(disks),

@@ -72,7 +72,7 @@ def read_documents(access: BmcAccess, *, node: str, timeout: float) -> Documents
         with failures(node, access.root_prefix):
             root = sushy.Sushy(access.address, root_prefix=access.root_prefix, auth=auth,
                                connector=connector)
-        system_path = _system_path(access, root)
+        system_path = _system_path(access)
         with failures(node, system_path):
             system = root.get_system(access.system_id)
         documents = Documents(system_path=system.path, system=dict(system.json))
@@ -82,7 +82,7 @@ def read_documents(access: BmcAccess, *, node: str, timeout: float) -> Documents
         _close(auth, connector)
 
 
-def _system_path(access: BmcAccess, root: Any) -> str:
+def _system_path(access: BmcAccess) -> str:
     if access.system_id:
         return access.system_id
     return f"{access.root_prefix.rstrip('/')}/Systems"

@@ -27,6 +27,7 @@ from typing import Any
 
 import bcrypt
 
+from metalscope.testing.certificates import CertificateFiles
 from metalscope.testing.service import free_port, wait_until_answers
 
 START_TIMEOUT = 30.0
@@ -66,15 +67,16 @@ def _bin(name: str) -> str:
 class _Process:
     """A server child process with its output in a log file."""
 
-    def __init__(self, command: list[str], log: Path, url: str) -> None:
-        self.command, self.log, self.url = command, log, url
+    def __init__(self, command: list[str], log: Path, url: str, verify: Any = True) -> None:
+        self.command, self.log, self.url, self.verify = command, log, url, verify
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
-        problem = wait_until_answers(self.url + "/redfish/v1", self.process, START_TIMEOUT)
+        problem = wait_until_answers(self.url + "/redfish/v1", self.process, START_TIMEOUT,
+                                     verify=self.verify)
         if problem is not None:
             self.stop()
             tail = self.log.read_text(errors="replace")[-3000:]
@@ -93,19 +95,24 @@ class _Process:
 
 
 class LocalRedfishEmulator:
-    """``sushy-emulator`` (fake driver) on a free loopback port, with basic authentication."""
+    """``sushy-emulator`` (fake driver) on a free loopback port, with basic authentication;
+    over HTTPS with ``certificate`` (``ca_file``: the CA that issued it, for the probe)."""
 
     def __init__(self, workdir: Path, systems: list[FakeSystem], *, username: str = "admin",
-                 password: str = "redfish-secret") -> None:
+                 password: str = "redfish-secret", certificate: CertificateFiles | None = None,
+                 ca_file: Path | None = None) -> None:
         self.workdir = Path(workdir).absolute()
         self.systems = systems
         self.username, self.password = username, password
+        self.certificate = certificate
         self.port = free_port()
-        self.address = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if certificate else "http"
+        self.address = f"{scheme}://127.0.0.1:{self.port}"
         self.config_file = self.workdir / "emulator.conf"
         self.log_file = self.workdir / "emulator.log"
         self._server = _Process([_bin("sushy-emulator"), "--config", str(self.config_file)],
-                                self.log_file, self.address)
+                                self.log_file, self.address,
+                                verify=str(ca_file) if ca_file else True)
 
     def driver_info(self, system: FakeSystem, **overrides: Any) -> dict[str, Any]:
         """The ``redfish`` hardware type's driver_info reaching ``system`` here."""
@@ -137,6 +144,9 @@ class LocalRedfishEmulator:
             "SUSHY_EMULATOR_AUTH_FILE": str(htpasswd),
             "SUSHY_EMULATOR_STATE_DIR": str(self.workdir / "state"),
         }
+        if self.certificate:
+            settings["SUSHY_EMULATOR_SSL_CERT"] = str(self.certificate.cert_file)
+            settings["SUSHY_EMULATOR_SSL_KEY"] = str(self.certificate.key_file)
         return "".join(f"{key} = {value!r}\n" for key, value in settings.items())
 
     def start(self) -> LocalRedfishEmulator:

@@ -117,7 +117,7 @@ def serve_instead(bmcs: LocalRedfishEmulator, systems: list[FakeSystem]) -> None
 
 def test_several_nodes_inspected_out_of_band(
         api: httpx.Client, redfish_ironic: LocalIronic, emulated_bmcs: LocalRedfishEmulator,
-        enrolled: dict[str, FakeSystem]) -> None:
+        service: LocalMetalScope, enrolled: dict[str, FakeSystem]) -> None:
     rule = add_vendor_rule(api)
     chosen = list(enrolled.items())[:4]
     try:
@@ -138,6 +138,9 @@ def test_several_nodes_inspected_out_of_band(
             stored = api.get(f"/v1/introspection/{uuid}/data").json()
             assert stored["inspection_method"] == "redfish"
             assert emulated_bmcs.password not in str(stored)
+            history = api.get(f"/v1/introspection/{uuid}/history").json()["history"]
+            assert [v["source"] for v in history] == ["redfish"]
+        assert emulated_bmcs.password not in service.log_file.read_text()
     finally:
         api.delete(f"/v1/rules/{rule}")
 
@@ -155,7 +158,7 @@ def check_node(node: dict[str, Any], system: FakeSystem) -> None:
 
 def test_wrong_credentials_end_in_error_naming_node_and_resource(
         api: httpx.Client, redfish_ironic: LocalIronic, emulated_bmcs: LocalRedfishEmulator,
-        enrolled: dict[str, FakeSystem]) -> None:
+        service: LocalMetalScope, enrolled: dict[str, FakeSystem]) -> None:
     uuid = list(enrolled)[4]
     patch = [{"op": "replace", "path": "/driver_info/redfish_password", "value": "not-it"}]
     redfish_ironic._checked("PATCH", f"/v1/nodes/{uuid}", json=patch)
@@ -164,8 +167,10 @@ def test_wrong_credentials_end_in_error_naming_node_and_resource(
         assert response.status_code == 202, response.text
         status = settled_status(api, uuid)
         assert status["state"] == "error"
-        assert uuid in status["error"] and "/redfish/v1" in status["error"], status
-        assert "not-it" not in status["error"]
+        assert status["error"].startswith(
+            f"Out-of-band inspection of node {uuid} failed: "), status
+        assert "/redfish/v1" in status["error"] and "not-it" not in status["error"]
+        assert "not-it" not in service.log_file.read_text()
     finally:
         patch[0]["value"] = emulated_bmcs.password
         redfish_ironic._checked("PATCH", f"/v1/nodes/{uuid}", json=patch)

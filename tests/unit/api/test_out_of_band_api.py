@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from metalscope.errors import MetalScopeError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.operations import out_of_band, recovery
 from metalscope.out_of_band_runs import OutOfBandRuns
+from metalscope.redfish.errors import RedfishError
 from metalscope.services import Services
 from metalscope.settings import Settings, load_settings
 from metalscope.settings.redfish import RedfishSection
@@ -33,10 +33,6 @@ PASSWORD = "s3cret-Passw0rd"
 DRIVER_INFO = {"redfish_address": "https://bmc.example", "redfish_username": "admin",
                "redfish_password": PASSWORD}
 POWER_OR_BOOT = ("set_power_state", "set_boot_device")
-
-
-class BmcFailed(MetalScopeError):
-    """Stands for the collector's RedfishError (a MetalScopeError with its message)."""
 
 
 class FakeCollector:
@@ -131,9 +127,10 @@ def test_collector_error_ends_in_error_without_the_password(
         client: TestClient, fake_ironic: FakeIronic, collector: FakeCollector,
         caplog: pytest.LogCaptureFixture) -> None:
     uuid = node_with_bmc(fake_ironic)
-    message = (f"Out-of-band inspection of node {uuid} failed: /redfish/v1/Systems/1: "
-               f"authentication refused for admin:{PASSWORD}")
-    collector.error = BmcFailed(message)
+    collector.error = RedfishError(uuid, "/redfish/v1/Systems/1",
+                                   f"authentication refused for admin:{PASSWORD}",
+                                   kind="authentication")
+    message = str(collector.error)
     with caplog.at_level(logging.DEBUG):
         assert start(client, uuid).status_code == 202
         status = wait_state(client, uuid, "error")
