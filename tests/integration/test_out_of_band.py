@@ -9,11 +9,13 @@ boot mode capability, and the effect of a rule on the BMC's vendor. Wrong creden
 ``error`` naming the node and the Redfish resource. With ``[redfish]default_method =
 redfish``, a 1.18 client's start (python-ironic-inspector-client) goes out of band too, and
 with a short ``refresh_interval`` a node is inspected again by itself: the emulator, restarted
-with one more NIC and drive for that system, shows in the history's diff and in a drift event.
+with one more NIC and drive for that system, shows in the history's diff and in a drift event;
+a node opted out (``extra.metalscope_refresh``) is not inspected again.
 """
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import time
 import uuid as uuidlib
@@ -194,12 +196,17 @@ def test_a_1_18_client_goes_out_of_band_by_default_and_refresh_sees_a_change(
         emulated_bmcs: LocalRedfishEmulator, enrolled: dict[str, FakeSystem]) -> None:
     from ironic_inspector_client import ClientV1
 
-    uuid, system = list(enrolled.items())[5]
+    (uuid, system), (opted_out, _) = list(enrolled.items())[5:7]
+    redfish_ironic._checked("PATCH", f"/v1/nodes/{opted_out}", json=[
+        {"op": "add", "path": "/extra/metalscope_refresh", "value": "false"}])
     client = ClientV1(inspector_url=redfish_by_default.url, api_version=(1, 18))
     client.introspect(uuid)
-    client.wait_for_finish([uuid], max_retries=120, retry_interval=0.5)
+    client.introspect(opted_out)
+    client.wait_for_finish([uuid, opted_out], max_retries=120, retry_interval=0.5)
     old = client.get_status(uuid)
     assert old["error"] is None and "method" not in old
+    kept = client.get_status(opted_out)
+    assert kept["error"] is None
     with httpx.Client(base_url=redfish_by_default.url, timeout=60, headers=API_1_20) as api:
         assert api.get(f"/v1/introspection/{uuid}").json()["method"] == "redfish"
         assert {p["address"] for p in redfish_ironic.list_ports(uuid)} == set(system.nics)
@@ -222,8 +229,21 @@ def test_a_1_18_client_goes_out_of_band_by_default_and_refresh_sees_a_change(
             assert "52:54:02:5e:00:99" in {p["address"] for p in redfish_ironic.list_ports(uuid)}
             wait_until(lambda: "Hardware drift on" in redfish_by_default.log_file.read_text(),
                        timeout=15, what="a drift event in the log")
+            # Past its latest due time and two passes more, but opted out: inspected once only.
+            time.sleep(max(0.0, time_left(kept["finished_at"], 8 * 1.1 + 2 * 0.8)))
+            assert api.get(f"/v1/introspection/{opted_out}").json()["started_at"] == (
+                kept["started_at"])
+            assert len(_versions(api, opted_out, 1) or []) == 1
         finally:
             serve_instead(emulated_bmcs, original)
+
+
+def time_left(stamp: str, seconds: float) -> float:
+    """Seconds until ``seconds`` have passed since ``stamp`` (ISO 8601, naive is UTC)."""
+    moment = datetime.datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return seconds - (datetime.datetime.now(datetime.UTC) - moment).total_seconds()
 
 
 def _versions(api: httpx.Client, uuid: str, count: int) -> list[dict[str, Any]] | None:
