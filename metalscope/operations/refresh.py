@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metalscope.errors import MetalScopeError
+from metalscope.operations.out_of_band import REDFISH
 from metalscope.services import Services
 from metalscope.storage.repository import utcnow
 
@@ -108,8 +109,9 @@ def refusal(node: Mapping[str, Any]) -> str | None:
 
 @dataclass
 class Refresher:
-    """The leader's refresh duty: :meth:`run_pass` starts up to ``policy.batch`` out-of-band
-    inspections of due nodes; ``start`` is ``operations.out_of_band.start_out_of_band``."""
+    """The leader's refresh duty: :meth:`run_pass` starts out-of-band inspections of due
+    nodes, so that at most ``policy.batch`` are waiting for their collection (started by any
+    means); ``start`` is ``operations.out_of_band.start_out_of_band``."""
 
     policy: RefreshPolicy
     start: StartOutOfBand
@@ -121,6 +123,11 @@ class Refresher:
         """The UUIDs whose out-of-band inspection this pass started (none on a follower)."""
         if not self.policy.enabled or not svc.coordinator.is_leader():
             return []
+        room = self.policy.batch - len(await svc.repo.waiting_with_method(REDFISH))
+        if room <= 0:
+            LOG.debug("Out-of-band refresh waits: %d collections are still waiting",
+                      self.policy.batch - room)
+            return []
         now = self.clock()
         self._forget_rested(now)
         started: list[str] = []
@@ -128,7 +135,7 @@ class Refresher:
             async for uuid in due:
                 if await self._refresh(svc, uuid, now):
                     started.append(uuid)
-                    if len(started) >= self.policy.batch:
+                    if len(started) >= room:
                         break
         if started:
             LOG.info("Out-of-band refresh started for %d nodes", len(started))

@@ -17,7 +17,7 @@ from metalscope.operations import refresh
 from metalscope.operations.refresh import Refresher, RefreshPolicy
 from metalscope.services import Services
 from metalscope.settings import load_settings
-from metalscope.state_machine import Event
+from metalscope.state_machine import Event, State
 from metalscope.storage.repository import Repository
 from tests.fakes import FakeIronic
 
@@ -50,7 +50,8 @@ class FakeStart:
         if node_id in self.refuse:
             raise NodeLocked("Node is locked, please, retry later")
         record = await svc.repo.get_node(node_id)
-        await svc.repo.start_introspection(node_id, False, [], record)
+        await svc.repo.start_introspection(node_id, False, [], record, state=State.WAITING,
+                                           method="redfish")
         self.started.append(node_id)
         return node_id
 
@@ -75,6 +76,13 @@ async def settled(repo: Repository, uuid: str, error: bool = False) -> datetime.
     done = await repo.get_node(uuid)
     assert done is not None and done.finished_at is not None
     return done.finished_at
+
+
+async def collected(repo: Repository, uuid: str) -> None:
+    """The out-of-band run got the data: the record leaves ``waiting`` (for processing)."""
+    record = await repo.get_node(uuid)
+    assert record is not None
+    await repo.transition(record, Event.PROCESS)
 
 
 def test_jitter_is_fixed_per_node_and_within_bounds() -> None:
@@ -136,11 +144,18 @@ async def test_only_due_nodes_are_started_and_a_pass_is_bounded(repo: Repository
     clock.advance(22)  # every node is due after 110 s, failed ones too
     first = await refresher.run_pass(svc)
     assert len(first) == 2 and first == start.started
+    assert await refresher.run_pass(svc) == []  # two collections still waiting: no room
+    await collected(repo, first[0])
     second = await refresher.run_pass(svc)
+    assert len(second) == 1
+    await collected(repo, first[1])
+    await collected(repo, second[0])
     third = await refresher.run_pass(svc)
-    assert len(second) == 2 and len(third) == 1
+    assert len(third) == 2
+    for uuid in third:
+        await collected(repo, uuid)
     assert sorted(first + second + third) == sorted(uuids)
-    assert await refresher.run_pass(svc) == []  # all running now
+    assert await refresher.run_pass(svc) == []  # all inspected after the clock's "now"
 
 
 async def test_nodes_become_due_in_their_jittered_order(repo: Repository) -> None:
@@ -178,6 +193,7 @@ async def test_opted_out_unaddressed_and_refused_nodes_rest_an_interval(
 
     clock.advance(70)
     assert await refresher.run_pass(svc) == [good["uuid"]]  # the others do not use the batch
+    await collected(repo, good["uuid"])
     assert set(refresher.resting) == {opted["uuid"], ipmi["uuid"], locked["uuid"]}
     reads = len(ironic.calls)
     assert reads == 4
