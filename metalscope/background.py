@@ -16,6 +16,8 @@ from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.metrics import FailureReason
 from metalscope.operations import fleet_backfill, recovery
+from metalscope.operations.out_of_band import start_out_of_band
+from metalscope.operations.refresh import Refresher, RefreshPolicy
 from metalscope.services import Services
 from metalscope.state_machine import Event, is_allowed
 from metalscope.storage.repository import utcnow
@@ -118,6 +120,14 @@ async def fill_hardware_summaries(svc: Services) -> int:
     return await fleet_backfill.backfill_summaries(svc)
 
 
+def refresher(svc: Services) -> Refresher:
+    """The out-of-band refresh duty of ``[redfish]refresh_*`` (its passes are leader only)."""
+    redfish = svc.settings.redfish
+    policy = RefreshPolicy(interval=redfish.refresh_interval, jitter=redfish.refresh_jitter,
+                           batch=redfish.refresh_batch)
+    return Refresher(policy, start_out_of_band)
+
+
 async def reconcile_pxe_filter(svc: Services) -> None:
     await svc.pxe_filter.reconcile()
 
@@ -152,6 +162,10 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
         tasks.append(("prune-history", period, lambda: prune_history(svc)))
         tasks.append(("recover", period, lambda: recover_interrupted(svc)))
         tasks.append(("fleet-summaries", period, lambda: fill_hardware_summaries(svc)))
+    refresh = refresher(svc)
+    if refresh.policy.enabled:
+        tasks.append(("redfish-refresh", refresh.policy.pass_period,
+                      lambda: refresh.run_pass(svc)))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))

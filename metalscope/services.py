@@ -16,6 +16,7 @@ from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.extensions import ExtensionRegistry
 from metalscope.json_parsing import JsonParser
 from metalscope.metrics import Metrics
+from metalscope.out_of_band_runs import OutOfBandRuns
 from metalscope.pxe_filter.base import PXEFilter
 from metalscope.settings import Settings
 from metalscope.storage.data_store import DataStore
@@ -106,3 +107,5 @@ class Services:
     drift: DriftDispatcher = field(default_factory=lambda: DriftDispatcher({}))
     #: The Prometheus metrics of this instance (``/metrics``, :mod:`metalscope.metrics`).
     metrics: Metrics = field(default_factory=Metrics)
+    #: Out-of-band collections running here, bounded by ``[redfish]max_concurrent``.
+    out_of_band: OutOfBandRuns = field(default_factory=OutOfBandRuns)

@@ -25,6 +25,7 @@ from metalscope.errors import ConfigurationError
 from metalscope.extensions import ExtensionRegistry
 from metalscope.ironic_client import IronicClient
 from metalscope.metrics import Metrics
+from metalscope.out_of_band_runs import OutOfBandRuns
 from metalscope.process_roles import Role
 from metalscope.pxe_filter.base import NoopFilter, PXEFilter, create_filter
 from metalscope.services import BootPacer, Services
@@ -122,7 +123,8 @@ async def open_services(settings: Settings,
             pacer=BootPacer(settings.default.introspection_delay), auth=auth,
             body_budget=BodyBudget(settings.default.max_parsing_bytes,
                                    settings.default.parsing_wait),
-            drift=drift, metrics=metrics)
+            drift=drift, metrics=metrics,
+            out_of_band=OutOfBandRuns(settings.redfish.max_concurrent))
         stack.callback(services.json_parser.close)
         yield services
 

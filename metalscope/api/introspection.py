@@ -8,12 +8,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from metalscope.api.body import budgeted_json, read_body, require_object
-from metalscope.api.deps import ServicesDep, policy
+from metalscope.api.deps import ApiVersion, ServicesDep, policy
 from metalscope.api.links import request_root
 from metalscope.api.responses import JSONResponse, accepted
 from metalscope.api.routing import Router
 from metalscope.errors import InvalidRequest
-from metalscope.operations import callback, introspect, repeats, status
+from metalscope.operations import callback, introspect, out_of_band, repeats, status
 from metalscope.operations import reapply as reapply_op
 from metalscope.operations.status import IntrospectionStatus
 
@@ -23,12 +23,17 @@ _TRUE = ("1", "t", "true", "on", "y", "yes")
 _FALSE = ("0", "f", "false", "off", "n", "no")
 CANNOT_MANAGE_BOOT = ("Managed boot is requested, but this installation cannot manage boot "
                       "((can_manage_boot set to False)")
+#: The version from which a start chooses its ``method`` and statuses show it.
+METHOD_VERSION = (1, 20)
+METHODS = ("inband", "redfish")
 _JSON_OBJECT_BODY: dict[str, Any] = {"requestBody": {"content": {"application/json": {
     "schema": {"type": "object"}}}}}
 
 
-def status_body(record: IntrospectionStatus, root: str) -> dict[str, Any]:
-    return {
+def status_body(record: IntrospectionStatus, root: str,
+                version: tuple[int, int] = (1, 0)) -> dict[str, Any]:
+    """A status document; from API 1.20 with the introspection's ``method``."""
+    body = {
         "error": record.error,
         "finished": record.finished,
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
@@ -37,6 +42,9 @@ def status_body(record: IntrospectionStatus, root: str) -> dict[str, Any]:
         "state": record.state.value,
         "uuid": record.uuid,
     }
+    if version >= METHOD_VERSION:
+        body["method"] = record.method
+    return body
 
 
 def first_value(request: Request, name: str) -> str | None:
@@ -44,6 +52,18 @@ def first_value(request: Request, name: str) -> str | None:
     (Starlette's ``get`` answers the last)."""
     values = request.query_params.getlist(name)
     return values[0] if values else None
+
+
+def parse_method(value: str | None, version: tuple[int, int], default: str) -> str:
+    """The start's ``method``: below 1.20 the parameter is ignored, as upstream ignores any
+    unknown query parameter (spec 2.4.4); absent, ``[redfish]default_method``."""
+    if value is None or version < METHOD_VERSION:
+        return default
+    method = value.strip().lower()
+    if method not in METHODS:
+        raise InvalidRequest(f"Invalid introspection method: {value}, valid methods are "
+                             f"{', '.join(METHODS)}")
+    return method
 
 
 def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
@@ -74,30 +94,39 @@ async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResp
 
 @router.post("/introspection/{node_id}", summary="Start introspection", status_code=202,
              dependencies=policy("introspection:start"))
-async def start(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
+async def start(request: Request, node_id: str, svc: ServicesDep,
+                version: ApiVersion) -> JSONResponse:
+    method = parse_method(first_value(request, "method"), version,
+                          svc.settings.redfish.default_method)
+    # Out of band nothing is booted: manage_boot is only checked for its spelling.
     manage_boot = parse_manage_boot(first_value(request, "manage_boot"),
-                                    svc.settings.default.can_manage_boot)
+                                    svc.settings.default.can_manage_boot or method != "inband")
     await read_body(request, svc.settings.default.max_request_body_size,  # any body is ignored
                     svc.settings.default.body_timeout)
-    await introspect.start_introspection(svc, node_id, manage_boot)
+    if method == "inband":
+        await introspect.start_introspection(svc, node_id, manage_boot)
+    else:
+        await out_of_band.start_out_of_band(svc, node_id)
     return accepted()
 
 
 @router.get("/introspection/{node_id}", summary="Introspection status of a node",
              dependencies=policy("introspection:status"))
-async def get_status(request: Request, node_id: str, svc: ServicesDep) -> JSONResponse:
+async def get_status(request: Request, node_id: str, svc: ServicesDep,
+                     version: ApiVersion) -> JSONResponse:
     record = await status.get_status(svc, node_id)
-    return JSONResponse(status_body(record, request_root(request)))
+    return JSONResponse(status_body(record, request_root(request), version))
 
 
 @router.get("/introspection", summary="List introspection statuses",
              dependencies=policy("introspection:status"))
-async def list_statuses(request: Request, svc: ServicesDep) -> JSONResponse:
+async def list_statuses(request: Request, svc: ServicesDep,
+                        version: ApiVersion) -> JSONResponse:
     records = await status.list_statuses(svc, first_value(request, "marker"),
                                          first_value(request, "limit"),
                                          first_value(request, "state"))
     root = request_root(request)
-    return JSONResponse({"introspection": [status_body(r, root) for r in records]})
+    return JSONResponse({"introspection": [status_body(r, root, version) for r in records]})
 
 
 @router.post("/introspection/{node_id}/abort", summary="Abort introspection", status_code=202,

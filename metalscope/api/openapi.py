@@ -81,6 +81,12 @@ MANAGE_BOOT = {"name": "manage_boot", "in": "query", "required": False,
                "description": "(1.13) whether MetalScope boots the node; case-insensitive",
                "schema": {"type": "string", "enum": ["1", "t", "true", "on", "y", "yes",
                                                      "0", "f", "false", "off", "n", "no"]}}
+METHOD = {"name": "method", "in": "query", "required": False,
+          "description": "(1.20) how the hardware is collected: `inband` (the ramdisk) or "
+                         "`redfish` (out of band, from the BMC in the node's driver_info); "
+                         "default `[redfish]default_method`. Ignored below 1.20, as upstream "
+                         "ignores unknown query parameters; anything else is 400 from 1.20",
+          "schema": {"type": "string", "enum": schemas.METHODS}}
 LIST_QUERY = [
     {"name": "marker", "in": "query", "required": False,
      "description": "UUID of the last status of the previous page",
@@ -231,7 +237,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         (404, 409, 413), body=json_body(schemas.ref("IntrospectionData")), public=True,
         description="Ramdisk callback. The body is parsed as JSON whatever its Content-Type."),
     ("post", "/v1/introspection/{node_id}"): Operation(
-        "startIntrospection", ACCEPTED, (404, 409, 413), (NODE_ID, MANAGE_BOOT)),
+        "startIntrospection", ACCEPTED, (404, 409, 413), (NODE_ID, MANAGE_BOOT, METHOD)),
     ("get", "/v1/introspection/{node_id}"): Operation(
         "getIntrospectionStatus", {"200": json_response("Status", schemas.ref("Status"))},
         (404,), (NODE_ID,)),

@@ -20,8 +20,10 @@ STATE_LIST_PATTERN = "^({0})(,({0}))*$".format("|".join(STATE_NAMES))
 #: An Ironic node UUID or name (names are RFC 3986 unreserved characters). A leading dot is
 #: left out so that ``.`` and ``..`` are not generated: HTTP clients fold them into the path.
 NODE_ID_PATTERN = r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$"
-#: What is accepted: ``X.Y`` within 1.0-1.19, ``latest`` in any case, or empty (absent).
-VERSION_PATTERN = r"^[ \t]*([Ll][Aa][Tt][Ee][Ss][Tt]|0*1\.0*([0-9]|1[0-9]))?[ \t]*$"
+#: What is accepted: ``X.Y`` within 1.0-1.20, ``latest`` in any case, or empty (absent).
+VERSION_PATTERN = r"^[ \t]*([Ll][Aa][Tt][Ee][Ss][Tt]|0*1\.0*([0-9]|1[0-9]|20))?[ \t]*$"
+#: How an introspection collects the hardware (API 1.20).
+METHODS = ["inband", "redfish"]
 
 
 def ref(name: str) -> Schema:
@@ -54,7 +56,10 @@ STATUS = _object({
     "started_at": _nullable({"type": "string", "pattern": TIMESTAMP_PATTERN}),
     "state": {"type": "string", "enum": STATE_NAMES},
     "uuid": {"type": "string", "format": "uuid"},
-}, description="Status of one node's introspection (spec 2.4.5)")
+    "method": {"type": "string", "enum": METHODS},
+}, required=["error", "finished", "finished_at", "links", "started_at", "state", "uuid"],
+    description="Status of one node's introspection (spec 2.4.5); (1.20) `method`: how it "
+                "collects the hardware")
 
 CONDITION = _object({
     "op": {"type": "string"}, "field": {"type": "string"},

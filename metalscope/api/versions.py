@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from metalscope.api.responses import error_response
 
 MIN_VERSION = (1, 0)
-MAX_VERSION = (1, 19)
+MAX_VERSION = (1, 20)
 LEGACY_HEADER = "X-OpenStack-Ironic-Inspector-API-Version"
 STANDARD_HEADER = "OpenStack-API-Version"
 SERVICE_TYPE = "baremetal-introspection"

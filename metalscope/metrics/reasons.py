@@ -24,6 +24,8 @@ class FailureReason(enum.StrEnum):
     IRONIC = "ironic"
     #: The introspection data store (Swift) failed.
     STORAGE = "storage"
+    #: The BMC could not be read out of band (unreachable, credentials, missing resource).
+    REDFISH = "redfish"
     #: The instance working on it stopped and nothing was left to resume from.
     INTERRUPTED = "interrupted"
     #: Anything else (an unexpected error).

@@ -35,6 +35,10 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
+#: The results of an out-of-band collection (the label of its counter).
+OUT_OF_BAND_RESULTS = ("success", "failed", "timeout", "aborted")
+
+
 class RuleLike(Protocol):
     @property
     def uuid(self) -> str: ...
@@ -108,6 +112,16 @@ class Metrics:
         self._rules = Counter(f"{PREFIX}_rule_matches_total",
                               "Processings in which the rule matched (and its actions ran)",
                               ["rule"], registry=r)
+        self._out_of_band = Counter(f"{PREFIX}_out_of_band_collections_total",
+                                    "Out-of-band collections from a BMC over Redfish, by "
+                                    "result (success, failed, timeout, aborted)", ["result"],
+                                    registry=r)
+        for result in OUT_OF_BAND_RESULTS:
+            self._out_of_band.labels(result)
+        self._out_of_band_time = Histogram(f"{PREFIX}_out_of_band_collection_duration_seconds",
+                                           "Out-of-band collections from a BMC, from the slot "
+                                           "taken to the data read", buckets=SYNC_BUCKETS,
+                                           registry=r)
         self._retries = Counter(f"{PREFIX}_database_transaction_retries_total",
                                 "Database transactions run again after the database shed them "
                                 "(deadlock, serialisation failure, locked SQLite file)",
@@ -160,6 +174,13 @@ class Metrics:
     def rules_matched(self, rules: Iterable[RuleLike]) -> None:
         for rule in rules:
             self._rules.labels(rule.uuid).inc()
+
+    def out_of_band_collection(self, result: str, seconds: float | None = None) -> None:
+        """One out-of-band collection ended with ``result`` (one of ``OUT_OF_BAND_RESULTS``)
+        after ``seconds`` (None when it never ran to an end)."""
+        self._out_of_band.labels(result).inc()
+        if seconds is not None:
+            self._out_of_band_time.observe(seconds)
 
     def transaction_retried(self) -> None:
         self._retries.inc()

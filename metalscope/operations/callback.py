@@ -73,6 +73,9 @@ class Callback:
     unprocessed: str | None
     #: Until when Ironic is waited for.
     deadline: Deadline
+    #: Where the data comes from: ``inband`` (the ramdisk) or ``redfish`` (out of band,
+    #: :mod:`~metalscope.operations.out_of_band`); the history version's source.
+    source: str = history.SOURCE
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,22 @@ async def resume_processing(svc: Services, held: HeldNode, data: dict[str, Any])
         return _given(await _reject_preprocessing(svc, callback, failures, held))
     async with held:
         return _given(await _process(svc, callback, held, IronicWait(callback.deadline), True))
+
+
+async def process_collected(svc: Services, held: HeldNode, data: dict[str, Any],
+                            source: str) -> str:
+    """Process data collected for the ``waiting`` record of ``held`` by another way than
+    a ramdisk (``source``, e.g. ``redfish``) exactly as a callback's for a known node:
+    hooks, stored data, history, rules, the Ironic update, then the finishing step in the
+    background (summary, version, ``finished``, drift). Takes over the lock of ``held``;
+    raises the error the node ended with."""
+    unprocessed = data_text(data) if svc.data_store.enabled else None
+    callback = Callback(data, None, unprocessed, callback_deadline(svc.settings), source)
+    failures = run_before_processing(svc, data)
+    if failures:
+        return _given(await _reject_preprocessing(svc, callback, failures, held))
+    async with held:
+        return _given(await _process(svc, callback, held, IronicWait(callback.deadline), False))
 
 
 def _given(answer: str | Rejected) -> str:
@@ -196,7 +215,7 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
             processed = await keep_processed(svc, held.uuid, callback.data)
             comparison = await history.compare_with_previous(
                 svc, prepared.record, without_logs(callback.data),
-                prepared.changes.node.get("name"))
+                prepared.changes.node.get("name"), source=callback.source)
             changes, matched = await apply_rules_and_flush(
                 svc, prepared.rules, callback.data, prepared.changes, wait,
                 diff=comparison.document() if comparison else None)
@@ -228,7 +247,8 @@ async def _prepare(svc: Services, callback: Callback, record: NodeRecord, wait: 
         raise ProcessingFailed(f"Node processing already finished with error: {record.error}")
     record, rules = await _begin(svc, record, callback, resume)
     node = await read_node(svc, record.uuid, wait)
-    keep_power_on = check_provision_state(node, svc.settings)
+    keep_power_on = check_provision_state(node, svc.settings,
+                                          out_of_band=callback.source != history.SOURCE)
     changes = NodeChanges(node, await read_ports(svc, record.uuid, wait))
     run_before_update(svc, callback.data, changes)
     return _Prepared(record, rules, changes, keep_power_on)

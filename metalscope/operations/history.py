@@ -53,6 +53,8 @@ class Comparison:
     diff: HardwareDiff | None
     #: The node's name in Ironic, for the drift event.
     node_name: str | None = None
+    #: Where the data came from (``inband``, ``redfish``): the version's source.
+    source: str = SOURCE
 
     def document(self) -> dict[str, Any] | None:
         """What the rules see as ``diff://`` (None: every ``diff://`` field is missing)."""
@@ -75,7 +77,8 @@ def history_active(svc: Services) -> bool:
 
 async def compare_with_previous(svc: Services, record: NodeRecord, processed: dict[str, Any],
                                 node_name: str | None = None, *,
-                                reapply: bool = False) -> Comparison | None:
+                                reapply: bool = False,
+                                source: str = SOURCE) -> Comparison | None:
     """Compare ``processed`` with the node's previous version; None when history is off.
 
     The previous version is the latest one not recorded by the current introspection (same
@@ -86,11 +89,11 @@ async def compare_with_previous(svc: Services, record: NodeRecord, processed: di
         return None
     previous = await _previous_version(svc, record, reapply)
     if previous is None:
-        return Comparison(processed, None, None, node_name)
+        return Comparison(processed, None, None, node_name, source)
     diff = await _compare(previous, processed)
     LOG.info("Hardware of node %s compared with version %d: %s", record.uuid,
              previous.version, diff.summary)
-    return Comparison(processed, previous, diff, node_name)
+    return Comparison(processed, previous, diff, node_name, source)
 
 
 async def _previous_version(svc: Services, record: NodeRecord,
@@ -123,7 +126,7 @@ async def record_end(svc: Services, record: NodeRecord, comparison: Comparison |
         LOG.info("Version %d of node %s was recorded already", latest[0].version, record.uuid)
         return latest[0].version
     version = await svc.repo.record_version(
-        record.uuid, started_at=record.started_at, finished_at=utcnow(), source=SOURCE,
+        record.uuid, started_at=record.started_at, finished_at=utcnow(), source=comparison.source,
         processed=comparison.processed, unprocessed=await _unprocessed(svc, record.uuid),
         error=error,
         summary=comparison.summary, changed=comparison.changed)

@@ -36,7 +36,7 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
         await _validate_power(svc, node["uuid"])
     bmc = await resolve_bmc_addresses(node.get("driver_info") or {},
                                       svc.settings.default.ipmi_address_fields)
-    await _check_startable(svc, node["uuid"])
+    await check_startable(svc, node["uuid"])
     held = await take_lock(svc.coordinator, node["uuid"], timeout=START_LOCK_WAIT)
     if held is None:
         raise NodeLocked("Node is locked, please, retry later")
@@ -51,7 +51,7 @@ async def start_introspection(svc: Services, node_id: str, manage_boot: bool) ->
     return record.uuid
 
 
-async def _check_startable(svc: Services, uuid: str) -> None:
+async def check_startable(svc: Services, uuid: str) -> None:
     """Refuse at once, as upstream, a start from a state that does not allow one (400
     invalid transition, spec 3.5: ``processing``, ``reapplying``, ``enrolling``), rather
     than holding the request up to a minute for the lock of the work in progress.
@@ -146,6 +146,8 @@ async def abort_introspection(svc: Services, node_id: str) -> None:
     uuid = await resolve_uuid(svc, node_id)
     if await svc.repo.get_node(uuid) is None:
         raise IntrospectionNotFound(uuid)
+    if svc.out_of_band.abort(uuid):
+        return  # the out-of-band run cancels its collection and aborts with the lock it holds
     held = await take_lock(svc.coordinator, uuid, blocking=False)
     if held is None:
         raise NodeLocked("Node is locked, please, retry later")
@@ -157,12 +159,12 @@ async def _abort_in_background(svc: Services, held: HeldLock) -> None:
     async with held:
         try:
             with log_context.bound(node=held.uuid):
-                await _abort_locked(svc, held.uuid)
+                await abort_locked(svc, held.uuid)
         except MetalScopeError as exc:
             LOG.error("Abort of node %s failed: %s", held.uuid, exc)
 
 
-async def _abort_locked(svc: Services, uuid: str) -> None:
+async def abort_locked(svc: Services, uuid: str) -> None:
     """``aborting``, power off if managed, then ``error`` "Canceled by operator"."""
     record = await svc.repo.get_node(uuid)
     # From ``error`` upstream accepts the abort but changes nothing visible (Q-FSM-2).

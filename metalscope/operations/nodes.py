@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 
 VALID_PROVISION_STATES = ("enroll", "manageable", "inspecting", "inspect wait", "inspect failed")
 ACTIVE_PROVISION_STATES = ("active", "rescue")
+#: Out of band, nothing is powered or booted: a node waiting for deployment may be read too.
+OUT_OF_BAND_PROVISION_STATES = ("available",)
 
 
 def canonical_uuid(value: str) -> str | None:
@@ -36,16 +38,19 @@ async def resolve_uuid(svc: Services, node_id: str) -> str:
     return str(node["uuid"])
 
 
-def check_provision_state(node: dict[str, Any], settings: Settings) -> bool:
-    """Raise unless the node may be introspected; True when it is active (keep power on)."""
+def check_provision_state(node: dict[str, Any], settings: Settings, *,
+                          out_of_band: bool = False) -> bool:
+    """Raise unless the node may be introspected; True when it is active (keep power on).
+    An ``out_of_band`` introspection also accepts ``available``."""
     state = str(node.get("provision_state") or "").lower()
-    if state in VALID_PROVISION_STATES:
+    allowed = (*VALID_PROVISION_STATES, *(OUT_OF_BAND_PROVISION_STATES if out_of_band else ()))
+    if state in allowed:
         return False
     if settings.processing.permit_active_introspection and state in ACTIVE_PROVISION_STATES:
         return True
-    valid = sorted(VALID_PROVISION_STATES)
+    valid = sorted(allowed)
     if settings.processing.permit_active_introspection:
-        valid = sorted([*VALID_PROVISION_STATES, *ACTIVE_PROVISION_STATES])
+        valid = sorted([*allowed, *ACTIVE_PROVISION_STATES])
     raise MetalScopeError(
         f'Invalid provision state for introspection: "{state}", valid states are "{valid}"')
 

@@ -11,7 +11,10 @@ crashed, lost its host). :func:`recover` brings each such record to a reported e
 * ``reapplying`` — the reapply runs again from the stored data;
 * ``aborting`` — the abort completes (``error``, "Canceled by operator");
 * ``starting`` and ``enrolling`` — ``error`` with the reason: nothing booted the node
-  for sure, so the operator starts it again.
+  for sure, so the operator starts it again;
+* an out-of-band introspection ``waiting`` (its collection runs under the node lock) —
+  ``error`` naming the interruption: nothing was collected, so it is started again
+  rather than resumed (:func:`~metalscope.operations.out_of_band.fail_interrupted`).
 
 Ramdisk retries of the same callback are handled on ``/v1/continue`` (``repeats``); this
 is the safety net for callbacks that were already answered and for the other states.
@@ -33,7 +36,7 @@ from typing import Any
 from metalscope.coordination import HeldLock, HeldNode, take_lock
 from metalscope.errors import MetalScopeError
 from metalscope.metrics import FailureReason
-from metalscope.operations import callback, introspect, reapply
+from metalscope.operations import callback, introspect, out_of_band, reapply
 from metalscope.operations.ironic_wait import IronicUnavailable, is_unavailable
 from metalscope.operations.nodes import fail_record
 from metalscope.services import Services
@@ -68,7 +71,7 @@ async def recover_interrupted(svc: Services) -> int:
             except MetalScopeError as exc:
                 LOG.error("Recovering node %s ended in error: %s", record.uuid, exc)
         recovered += 1
-    return recovered
+    return recovered + await out_of_band.fail_interrupted(svc)
 
 
 async def recover_deferred(svc: Services, grace: float = RAMDISK_RETRY_GAP) -> int:

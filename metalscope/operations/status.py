@@ -43,6 +43,9 @@ class IntrospectionStatus(Protocol):
     @property
     def finished(self) -> bool: ...
 
+    @property
+    def method(self) -> str: ...
+
 
 async def get_status(svc: Services, node_id: str) -> IntrospectionStatus:
     uuid = await resolve_uuid(svc, node_id)

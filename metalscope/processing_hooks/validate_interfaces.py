@@ -51,7 +51,8 @@ class ValidateInterfacesHook(BaseHook):
         check_inventory_size(data, self.settings.processing.max_interfaces)
         all_interfaces = collect_interfaces(data)
         selected = select_interfaces(all_interfaces, self.settings.processing.add_ports,
-                                     pxe_known=pxe_mac(data) is not None)
+                                     pxe_known=pxe_mac(data) is not None,
+                                     needs_ip=data.get("inspection_method") != "redfish")
         data["all_interfaces"] = all_interfaces
         data["interfaces"] = selected
         data["macs"] = [record["mac"] for record in selected.values()]
@@ -120,21 +121,25 @@ def interface_record(iface: Any, pxe: str | None) -> dict[str, Any] | None:
             "client_id": iface.get("client_id") or None, "pxe": mac == pxe}
 
 
-def select_interfaces(all_interfaces: Interfaces, add_ports: str, pxe_known: bool) -> Interfaces:
-    """The interfaces eligible for a port under ``add_ports``; fails when there are none."""
+def select_interfaces(all_interfaces: Interfaces, add_ports: str, pxe_known: bool,
+                      needs_ip: bool = True) -> Interfaces:
+    """The interfaces eligible for a port under ``add_ports``; fails when there are none.
+
+    Out-of-band data (``needs_ip`` False) has no IP addresses: a BMC does not know the
+    host's, so the address is not required there; the other rules hold."""
     mode = add_ports
     if mode == "pxe" and not pxe_known:
         LOG.warning("The ramdisk did not report the PXE boot interface, "
                     "selecting interfaces as with add_ports=active")
         mode = "active"
     selected = {name: record for name, record in all_interfaces.items()
-                if is_eligible(name, record, mode)}
+                if is_eligible(name, record, mode, needs_ip)}
     if not selected:
         raise HookError(f"No suitable interfaces found in {all_interfaces}")
     return selected
 
 
-def is_eligible(name: str, record: dict[str, Any], mode: str) -> bool:
+def is_eligible(name: str, record: dict[str, Any], mode: str, needs_ip: bool = True) -> bool:
     """Whether one interface may get a port in selection ``mode`` (spec 5.4 step 3)."""
     if name == "lo" or is_loopback(record["ip"]):
         return False
@@ -142,8 +147,8 @@ def is_eligible(name: str, record: dict[str, Any], mode: str) -> bool:
         return True
     if mode == "pxe" and not record["pxe"]:
         return False
-    # "active", "disabled" and "pxe" all require an IP address.
-    return bool(record["ip"])
+    # "active", "disabled" and "pxe" all require an IP address (when the data can have one).
+    return bool(record["ip"]) or not needs_ip
 
 
 # -- before_update ---------------------------------------------------------------------

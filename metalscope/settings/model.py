@@ -32,6 +32,7 @@ from metalscope.settings.pxe_filter import (
     IptablesSection,
     PxeFilterSection,
 )
+from metalscope.settings.redfish import RedfishSection
 from metalscope.settings.service import (
     CoordinationSection,
     DatabaseSection,
@@ -66,6 +67,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "port_physnet": ("port_physnet", PortPhysnetSection),
     "processing": ("processing", ProcessingSection),
     "pxe_filter": ("pxe_filter", PxeFilterSection),
+    "redfish": ("redfish", RedfishSection),
     "ssl": ("ssl", SslSection),
     "swift": ("swift", SwiftSection),
 }
@@ -112,6 +114,7 @@ class Settings:
     exception: ExceptionSection
     history: HistorySection
     metrics: MetricsSection
+    redfish: RedfishSection
     #: True when no configuration file was given and embedded defaults apply.
     embedded: bool = False
     config_files: tuple[str, ...] = ()

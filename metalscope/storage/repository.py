@@ -39,7 +39,19 @@ VERSION_ATTEMPTS = 10
 
 # The statements every introspection runs, built once with bound parameters: building a
 # statement and computing its cache key costs more CPU than running it on SQLite.
-_SELECT_NODE = sa.select(t.nodes).where(t.nodes.c.uuid == sa.bindparam("uuid"))
+#: How an introspection collects the hardware, kept in upstream's ``options`` table (a row
+#: only for a method other than the ramdisk's), so that it survives restarts without a
+#: change to upstream's schema; a start deletes it with the record.
+METHOD_OPTION = "method"
+INBAND = "inband"
+_METHOD = t.options.alias("method_option")
+_NODES = t.nodes.outerjoin(_METHOD, (_METHOD.c.uuid == t.nodes.c.uuid)
+                           & (_METHOD.c.name == METHOD_OPTION))
+_SELECT_NODES = sa.select(t.nodes, _METHOD.c.value.label("method")).select_from(_NODES)
+_SELECT_NODE = _SELECT_NODES.where(t.nodes.c.uuid == sa.bindparam("uuid"))
+#: An introspection's end drops its options (as upstream) but keeps how it collected.
+_DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"),
+                                             t.options.c.name != METHOD_OPTION)
 _INSERT_NODE = sa.insert(t.nodes)
 # The SET clause comes from the parameters' column names; "match_*" are the expected values.
 _UPDATE_NODE = sa.update(t.nodes).where(t.nodes.c.uuid == sa.bindparam("match_uuid"),
@@ -47,7 +59,6 @@ _UPDATE_NODE = sa.update(t.nodes).where(t.nodes.c.uuid == sa.bindparam("match_uu
                                         t.nodes.c.version_id == sa.bindparam("match_version"))
 _INSERT_ATTRIBUTES = sa.insert(t.attributes)
 _DELETE_ATTRIBUTES = sa.delete(t.attributes).where(t.attributes.c.node_uuid == sa.bindparam("uuid"))
-_DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"))
 _SELECT_ATTRIBUTES = sa.select(t.attributes.c.name, t.attributes.c.value).where(
     t.attributes.c.node_uuid == sa.bindparam("uuid"))
 _DATA_KEY = ((t.introspection_data.c.uuid == sa.bindparam("match_uuid"))
@@ -93,6 +104,8 @@ class NodeRecord:
     error: str | None
     manage_boot: bool
     version_id: str
+    #: ``inband`` (the ramdisk) or ``redfish`` (out of band, from the BMC).
+    method: str = INBAND
 
     @property
     def finished(self) -> bool:
@@ -103,7 +116,8 @@ class NodeRecord:
         return cls(uuid=row.uuid, state=State(row.state), started_at=row.started_at,
                    finished_at=row.finished_at, error=row.error,
                    manage_boot=True if row.manage_boot is None else bool(row.manage_boot),
-                   version_id=row.version_id or "")
+                   version_id=row.version_id or "",
+                   method=getattr(row, "method", None) or INBAND)
 
 
 class Repository:
@@ -137,19 +151,24 @@ class Repository:
 
     async def start_introspection(self, uuid: str, manage_boot: bool, bmc_addresses: list[str],
                                   previous: NodeRecord | None,
-                                  state: State = State.STARTING) -> NodeRecord:
+                                  state: State = State.STARTING,
+                                  method: str = INBAND) -> NodeRecord:
         """Replace the node's record (and its attributes and data) with a fresh one.
 
         ``previous`` is the record the caller validated the start against; if it changed in
-        the meantime, StateConflict is raised and nothing is written.
+        the meantime, StateConflict is raised and nothing is written. A ``method`` other
+        than ``inband`` is kept in the ``options`` table.
         """
-        record = NodeRecord(uuid, state, utcnow(), None, None, manage_boot, _token())
+        record = NodeRecord(uuid, state, utcnow(), None, None, manage_boot, _token(), method)
         async for attempt in self._transactions():
             async with attempt as conn:
                 if previous is not None:
                     await self._delete_node_rows(conn, uuid, previous)
                 await self._insert_node(conn, record)
                 await self._add_attributes(conn, uuid, "bmc_address", bmc_addresses)
+                if method != INBAND:
+                    await conn.execute(sa.insert(t.options).values(
+                        uuid=uuid, name=METHOD_OPTION, value=method))
         return record
 
     async def _insert_node(self, conn: AsyncConnection, record: NodeRecord) -> None:
@@ -276,7 +295,7 @@ class Repository:
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:
         """Records ordered by started_at then uuid, newest first, after ``marker``."""
-        query = sa.select(t.nodes)
+        query = _SELECT_NODES
         if states:
             query = query.where(t.nodes.c.state.in_(states))
         if marker is not None:
@@ -301,10 +320,35 @@ class Repository:
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
+    async def settled_before(self, threshold: datetime.datetime, limit: int,
+                             after: tuple[datetime.datetime, str] | None = None,
+                             ) -> list[tuple[str, datetime.datetime]]:
+        """Up to ``limit`` records ``finished`` or ``error`` since before ``threshold``, as
+        (uuid, finished_at), oldest first; ``after`` is the last pair of the page before."""
+        n = t.nodes.c
+        query = sa.select(n.uuid, n.finished_at).where(
+            n.finished_at < threshold,
+            n.state.in_((State.FINISHED.value, State.ERROR.value)))
+        if after is not None:
+            query = query.where(sa.or_(n.finished_at > after[0],
+                                       sa.and_(n.finished_at == after[0], n.uuid > after[1])))
+        query = query.order_by(n.finished_at, n.uuid).limit(limit)
+        async with self.engine.connect() as conn:
+            return [(uuid, finished) for uuid, finished in await conn.execute(query)]
+
     async def unsettled(self) -> list[NodeRecord]:
         """Records in a state that only lasts while an instance works on the node."""
         states = [s.value for s in WORKING_STATES]
-        query = sa.select(t.nodes).where(t.nodes.c.state.in_(states))
+        query = _SELECT_NODES.where(t.nodes.c.state.in_(states))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [NodeRecord.from_row(r) for r in rows]
+
+    async def waiting_with_method(self, method: str) -> list[NodeRecord]:
+        """``waiting`` records whose introspection collects by ``method`` (an out-of-band
+        one waits only while an instance collects from the BMC, holding the node lock)."""
+        query = _SELECT_NODES.where(t.nodes.c.state == State.WAITING.value,
+                                    _METHOD.c.value == method)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [NodeRecord.from_row(r) for r in rows]
@@ -549,4 +593,4 @@ class _Change:
                                  values.get("started_at", record.started_at),
                                  values.get("finished_at", record.finished_at),
                                  values.get("error", record.error), record.manage_boot,
-                                 values["version_id"])
+                                 values["version_id"], record.method)

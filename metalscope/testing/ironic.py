@@ -350,8 +350,10 @@ class LocalIronic:
 
     def enroll_node(self, name: str | None, driver_info: dict[str, Any], macs: list[str],
                     properties: dict[str, Any] | None = None,
-                    provision_state: str = "manageable", **fields: Any) -> dict[str, Any]:
-        """Create a ``fake-hardware`` node with one port per MAC and move it to ``provision_state``.
+                    provision_state: str = "manageable", driver: str = HARDWARE_TYPE,
+                    **fields: Any) -> dict[str, Any]:
+        """Create a node (``fake-hardware`` unless ``driver`` says otherwise) with one port per
+        MAC and move it to ``provision_state``.
 
         ``provision_state`` is one of ``enroll``, ``manageable``, ``available`` or ``active``;
         extra keyword arguments are node fields (``uuid``, ``resource_class``, …). Returns the
@@ -360,7 +362,7 @@ class LocalIronic:
         if provision_state not in _PROVISION_PATHS:
             raise ValueError(f"Cannot enroll a node into {provision_state!r}, "
                              f"choose one of {sorted(_PROVISION_PATHS)}")
-        body = {"driver": HARDWARE_TYPE, "driver_info": driver_info,
+        body = {"driver": driver, "driver_info": driver_info,
                 "properties": properties or {}, **fields}
         if name is not None:
             body["name"] = name

@@ -38,7 +38,7 @@ def test_raw_requests_below_119_get_the_unknown_path_answer(
                                headers=headers)
     assert answer(new) == answer(unknown)
     assert new.status_code == 404
-    assert new.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+    assert new.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"
 
 
 def test_at_119_the_paths_exist(metalscope: LocalMetalScope) -> None:
@@ -54,7 +54,7 @@ def test_inspector_client_at_its_maximum(metalscope: LocalMetalScope,
     client = ironic_inspector_client.ClientV1(
         inspector_url=metalscope.url, session=keystone_session,
         api_version=ironic_inspector_client.MAX_API_VERSION)
-    assert client.server_api_versions() == ((1, 0), (1, 19))
+    assert client.server_api_versions() == ((1, 0), (1, 20))
     assert isinstance(client.list_statuses(), list)
 
 

@@ -39,7 +39,8 @@ CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlen
                  "multipart/form-data; boundary=x", "application/json; charset=utf-16",
                  "application/octet-stream", ""]
 # (HTTP clients refuse to send leading or trailing blanks; tests/unit covers those.)
-VERSIONS = ["", "latest", "LaTeSt", "1.0", "01.018", "1.19", "1.20", "0.9", "2.0",
+VERSIONS = ["", "latest", "LaTeSt", "1.0", "01.018", "1.19", "1.20", "1.21", "0.9",
+            "2.0",
             "1", "1.", ".1", "1.2.3", "1.x", "-1.0", "+1.0", "1_0.1", "99999999999999999999.0",
             "1." + "9" * 10000, "9" * 5000 + ".1", "1.\t5", "1.5, 1.6"]
 STANDARD_VERSIONS = ["baremetal-introspection", "BAREMETAL-INTROSPECTION 1.5",
@@ -58,7 +59,7 @@ def assert_clean(response: httpx.Response) -> None:
     """Not a 5xx; a JSON body (or an empty 204) and the version headers."""
     assert response.status_code < 500, (response.request.method, response.request.url,
                                         response.status_code, response.text[:500])
-    assert response.headers[MAX_HEADER] == "1.19"
+    assert response.headers[MAX_HEADER] == "1.20"
     if response.status_code != 204:
         assert response.headers["content-type"] == "application/json"
         body = response.json()

@@ -9,6 +9,7 @@ compat tier shares them.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from metalscope.ironic_client import IronicClient
 from metalscope.settings import Settings, load_settings
 from metalscope.testing.ironic import LocalIronic, ironic_release
 from metalscope.testing.keystone import LocalKeystone
+from metalscope.testing.redfish import FakeDrive, FakeSystem, LocalRedfishEmulator
+from metalscope.testing.redfish_ironic import redfish_ironic_options
 from metalscope.testing.swift import LocalSwift
 
 #: The release series of Ironic that still has the ``inspector`` inspect interface.
@@ -44,6 +47,46 @@ async def ironic_client(ironic_settings: Settings) -> AsyncIterator[IronicClient
     client = IronicClient.from_settings(ironic_settings)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redfish_ironic(tmp_path_factory: pytest.TempPathFactory,
+                   repo_root: Path) -> Iterator[LocalIronic]:
+    """A real Ironic with the ``redfish`` hardware type enabled and a policy that shows BMC
+    passwords (``metalscope/testing/redfish_ironic.py``), for the out-of-band tests only: the
+    session's ``ironic`` stays as it is. Same virtual environment as ``ironic`` (its sushy is
+    what talks to the emulated BMCs)."""
+    bin_dir = Path(os.environ.get("METALSCOPE_IRONIC_VENV") or repo_root / ".venv-ironic") / "bin"
+    if not (bin_dir / "ironic").is_file():
+        _skip_or_fail(f"Ironic is not installed: {bin_dir / 'ironic'} is missing "
+                      "(run scripts/setup, or point METALSCOPE_IRONIC_VENV at an Ironic venv)")
+    workdir = tmp_path_factory.mktemp("redfish-ironic")
+    local = LocalIronic(workdir, bin_dir,
+                        schema_cache_dir=repo_root / ".work" / "ironic-schema",
+                        options=redfish_ironic_options(workdir))
+    with local:
+        yield local
+
+
+def emulated_systems(count: int, first: int = 1) -> list[FakeSystem]:
+    """``count`` systems with two NICs and two drives (100 and 480 GB) each."""
+    return [FakeSystem(
+        uuid=f"5eb1f15e-0000-4000-8000-{n:012x}", name=f"bmc-{n}",
+        nics={f"52:54:00:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}": f"192.0.2.{n % 250 + 1}",
+              f"52:54:01:5e:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}": f"198.51.100.{n % 250 + 1}"},
+        drives=(FakeDrive("d0", 100 * 10**9), FakeDrive("d1", 480 * 10**9)))
+        for n in range(first, first + count)]
+
+
+@pytest.fixture(scope="session")
+def emulated_bmcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedfishEmulator]:
+    """One sushy-emulator (fake driver, basic authentication) serving eight systems."""
+    emulator = Path(sys.executable).parent / "sushy-emulator"
+    if not emulator.is_file():
+        _skip_or_fail(f"sushy-emulator is not installed: {emulator} is missing "
+                      "(install MetalScope's test extras)")
+    with LocalRedfishEmulator(tmp_path_factory.mktemp("bmcs"), emulated_systems(8)) as bmcs:
+        yield bmcs
 
 
 @pytest.fixture(scope="session")

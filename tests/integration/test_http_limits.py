@@ -82,7 +82,7 @@ def test_an_endless_header_line_gets_431_and_costs_no_memory(service: LocalMetal
     for status, headers, body in answers:
         assert status == 431
         assert headers["connection"] == "close"
-        assert headers["x-openstack-ironic-inspector-api-maximum-version"] == "1.19"
+        assert headers["x-openstack-ironic-inspector-api-maximum-version"] == "1.20"
         assert json.loads(body) == {"error": {"message": "Request header fields too large: a "
                                               "request or header line is longer than 16384 bytes"}}
     assert _rss_kib(service) - before < 32 * 1024

@@ -156,7 +156,7 @@ class TestHealthcheck:
         response = httpx.get(f"{fenced.url}/healthcheck", timeout=30)
         assert response.status_code == 404
         assert response.json() == {"error": {"message": "Version healthcheck not found."}}
-        assert response.headers[MAX] == "1.19"
+        assert response.headers[MAX] == "1.20"
 
     def test_disabled_by_default(self, metalscope: LocalMetalScope) -> None:
         assert httpx.get(f"{metalscope.url}/healthcheck", timeout=30).status_code == 404
@@ -277,7 +277,7 @@ class TestHttpDetails:
         assert head.content == b""
         assert head.headers["content-length"] == get.headers["content-length"]
         assert head.headers["content-type"] == get.headers["content-type"]
-        assert (head.headers[MIN], head.headers[MAX]) == ("1.0", "1.19")
+        assert (head.headers[MIN], head.headers[MAX]) == ("1.0", "1.20")
 
     def test_version_headers_on_errors(self, main: LocalMetalScope) -> None:
         with http(main) as client:
@@ -287,14 +287,14 @@ class TestHttpDetails:
                                                      "baremetal-introspection 2.0"})}
         for status, response in answers.items():
             assert response.status_code == status
-            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.19")
+            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.20")
             assert REQUEST_ID.fullmatch(response.headers["x-openstack-request-id"])
 
     def test_500_when_the_database_loses_a_table(self, damaged: LocalMetalScope) -> None:
         response = httpx.get(f"{damaged.url}/v1/rules", timeout=30)
         assert response.status_code == 500
         assert response.json() == {"error": {"message": "Internal server error"}}
-        assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.19")
+        assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.20")
         assert REQUEST_ID.fullmatch(response.headers["x-openstack-request-id"])
         assert response.headers["content-type"] == "application/json"
         log = damaged.log_file.read_text()

@@ -16,7 +16,7 @@ from metalscope.http_limits import HeadLimits
 from metalscope.http_protocols import ConnectionPolicy, protocol_class
 
 LIMITS = HeadLimits(max_line=256, max_count=8, max_size=1024, timeout=30)
-VERSION = (b"X-OpenStack-Ironic-Inspector-API-Maximum-Version", b"1.19")
+VERSION = (b"X-OpenStack-Ironic-Inspector-API-Maximum-Version", b"1.20")
 PARSERS = ["httptools", "h11"]
 
 
@@ -125,7 +125,7 @@ async def test_an_endless_header_line_is_refused_while_it_arrives(conn: Connecti
     [answer] = conn.answers()
     assert answer[0] == 431 and conn.transport.closed
     assert answer[1]["connection"] == "close"
-    assert answer[1]["x-openstack-ironic-inspector-api-maximum-version"] == "1.19"
+    assert answer[1]["x-openstack-ironic-inspector-api-maximum-version"] == "1.20"
     assert error_message(answer) == ("Request header fields too large: a request or header "
                                      "line is longer than 256 bytes")
 

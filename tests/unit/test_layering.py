@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("operations", ("metalscope.operations", "metalscope.background")),
     ("services", ("metalscope.services",)),
     ("ports", ("metalscope.storage", "metalscope.ironic_client", "metalscope.coordination",
-               "metalscope.pxe_filter", "metalscope.auth")),
+               "metalscope.pxe_filter", "metalscope.auth", "metalscope.redfish")),
     ("domain", ("metalscope",)),
 )
 
@@ -48,6 +48,7 @@ RESTRICTED_LIBRARIES: dict[str, tuple[str, ...]] = {
     "oslo_config": ("metalscope.settings",),
     "prometheus_client": ("metalscope.metrics",),
     "jinja2": ("metalscope.ui",),
+    "sushy": ("metalscope.redfish",),
 }
 
 #: The test helpers ship in the package but are not part of the product; only the demo

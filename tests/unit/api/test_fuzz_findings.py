@@ -43,7 +43,7 @@ class TestAllowHeader:
         assert response.status_code == 200
         assert response.headers["Allow"] == allow
         assert response.content == b""
-        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"
 
     def test_options_on_an_unknown_url_is_404(self, client: TestClient) -> None:
         response = client.options("/v1/nothing/here")

@@ -86,7 +86,7 @@ class TestVersionHeadersOnEveryStatus:
         }
         for status, response in answers.items():
             assert response.status_code == status, (status, response.text)
-            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.19"), status
+            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.20"), status
 
     def test_auth_statuses(self, basic_client: TestClient) -> None:
         bad = {"Authorization": "Basic " + base64.b64encode(b"admin:wrong").decode()}
@@ -95,4 +95,4 @@ class TestVersionHeadersOnEveryStatus:
                                                        headers={"Authorization": "Bearer x"})
                                  }.items():
             assert response.status_code == status
-            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.19")
+            assert (response.headers[MIN], response.headers[MAX]) == ("1.0", "1.20")

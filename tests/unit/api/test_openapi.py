@@ -80,7 +80,7 @@ def test_served_with_version_headers(client: TestClient) -> None:
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == app_document()
-    assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+    assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"
 
 
 def test_other_single_segments_still_unknown_versions(client: TestClient) -> None:

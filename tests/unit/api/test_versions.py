@@ -13,10 +13,10 @@ MAX = "X-OpenStack-Ironic-Inspector-API-Maximum-Version"
 
 
 class TestParseVersion:
-    @pytest.mark.parametrize("value", [None, "", "latest", "LATEST", " 1.19 "])
+    @pytest.mark.parametrize("value", [None, "", "latest", "LATEST", " 1.20 "])
     def test_defaults_to_max(self, value: str | None) -> None:
-        """Absent, empty and latest all mean 1.19."""
-        assert parse_version(value) == (1, 19)
+        """Absent, empty and latest all mean 1.20."""
+        assert parse_version(value) == (1, 20)
 
     @pytest.mark.parametrize("value", ["1", "1.2.3", "abc", "1.x"])
     def test_malformed(self, value: str) -> None:
@@ -27,12 +27,12 @@ class TestParseVersion:
         assert exc.value.message == (
             "Malformed API version: expected string in form of X.Y or latest")
 
-    @pytest.mark.parametrize("value", ["1.20", "2.0", "0.9"])
+    @pytest.mark.parametrize("value", ["1.21", "2.0", "0.9"])
     def test_unsupported(self, value: str) -> None:
-        """Versions outside 1.0-1.19 are a 406 naming the range."""
+        """Versions outside 1.0-1.20 are a 406 naming the range."""
         with pytest.raises(VersionError) as exc:
             parse_version(value)
-        assert exc.value.status == 406 and "supported range is 1.0 to 1.19" in exc.value.message
+        assert exc.value.status == 406 and "supported range is 1.0 to 1.20" in exc.value.message
 
 
 class TestDiscovery:
@@ -40,9 +40,9 @@ class TestDiscovery:
         """GET / lists v1 with an absolute link and the version headers."""
         response = client.get("/")
         assert response.status_code == 200
-        assert response.json() == {"versions": [{"id": "1.19", "status": "CURRENT", "links": [
+        assert response.json() == {"versions": [{"id": "1.20", "status": "CURRENT", "links": [
             {"href": "http://testserver/v1", "rel": "self"}]}]}
-        assert response.headers[MIN] == "1.0" and response.headers[MAX] == "1.19"
+        assert response.headers[MIN] == "1.0" and response.headers[MAX] == "1.20"
         assert response.text.endswith("}\n") and " " not in response.text
 
     def test_forwarded_headers(self, client: TestClient) -> None:
@@ -64,7 +64,7 @@ class TestDiscovery:
         """An unknown single segment is a 404 naming it."""
         response = client.get("/v42")
         assert response.status_code == 404 and error_of(response) == "Version v42 not found."
-        assert response.headers[MAX] == "1.19"
+        assert response.headers[MAX] == "1.20"
 
     def test_unknown_url(self, client: TestClient) -> None:
         """An unknown URL is a JSON 404 with the upstream text."""

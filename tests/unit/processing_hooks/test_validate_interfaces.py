@@ -147,6 +147,17 @@ class TestBeforeProcessing:
         with pytest.raises(HookError, match=r"^No suitable interfaces found in "):
             preprocessed(data)
 
+    @pytest.mark.parametrize("add_ports", ["pxe", "active"])
+    def test_out_of_band_data_needs_no_ip(self, add_ports: str) -> None:
+        """A BMC does not know the host's addresses: out-of-band interfaces are selected
+        without one, the other rules unchanged (pxe: the PXE NIC only)."""
+        data = preprocessed(with_interfaces(interface("eth0", "aa:bb:cc:dd:ee:01", None),
+                                            interface("eth1", "aa:bb:cc:dd:ee:02", None),
+                                            boot_interface="01-aa-bb-cc-dd-ee-01",
+                                            inspection_method="redfish"),
+                            add_ports=add_ports)
+        assert list(data["interfaces"]) == (["eth0"] if add_ports == "pxe" else ["eth0", "eth1"])
+
     def test_loopback_never_selected(self) -> None:
         """lo and loopback addresses are never selected, even with add_ports=all."""
         data = preprocessed(with_interfaces(

@@ -142,7 +142,7 @@ class TestInTheApp:
         assert response.status_code == 200
         assert response.headers["Access-Control-Allow-Origin"] == DASHBOARD
         assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
-        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"
 
     def test_refused_preflight_of_an_unknown_url_keeps_version_headers(
             self, cors_client: TestClient) -> None:

@@ -241,4 +241,4 @@ class TestInTheApp:
         response = client.get("/healthcheck")
         assert response.status_code == 404
         assert response.json() == {"error": {"message": "Version healthcheck not found."}}
-        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+        assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"

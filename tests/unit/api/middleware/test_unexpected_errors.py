@@ -56,6 +56,6 @@ def test_500_through_the_app(client: TestClient, caplog: pytest.LogCaptureFixtur
     assert response.status_code == 500
     assert response.json() == {"error": {"message": "Internal server error"}}
     assert response.headers["X-OpenStack-Ironic-Inspector-API-Minimum-Version"] == "1.0"
-    assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.19"
+    assert response.headers["X-OpenStack-Ironic-Inspector-API-Maximum-Version"] == "1.20"
     assert response.headers["X-OpenStack-Request-Id"].startswith("req-")
     assert "database unreadable" in caplog.text
