@@ -61,7 +61,8 @@ def run_demo(start_ironic: Callable[[], DemoIronic], count: int, workdir: Path,
         finished = sum(1 for s in statuses if s["state"] == "finished")
         click.echo(f"\n{finished} of {count} nodes introspected. Logs and data: {workdir}")
         if keep_running:
-            click.echo(f"MetalScope: {API}  Ironic: {ironic.url}  (Ctrl-C to stop)")
+            click.echo(f"MetalScope: {API}  Ironic: {ironic.url}  (Ctrl-C to stop)\n"
+                       f"Fleet page: {API}/ui/  Metrics: {API}/metrics")
             _wait_forever()
         if finished != count:
             raise click.ClickException("some introspections did not finish")
