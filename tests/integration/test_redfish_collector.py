@@ -166,7 +166,7 @@ def test_password_never_logged(emulator: LocalRedfishEmulator,
     Authorization header appear, in a success or an authentication failure."""
     caplog.set_level(logging.DEBUG)
     for name in ("sushy", "urllib3", "requests", "metalscope"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
     run(emulator.driver_info(SYSTEMS[0]))
     with pytest.raises(RedfishError) as caught:
         run(emulator.driver_info(SYSTEMS[0], redfish_password=PASSWORD + "-wrong"))
