@@ -15,8 +15,6 @@ Both commands come from the ``sushy-tools`` package, found next to the running P
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -28,7 +26,7 @@ from typing import Any
 import bcrypt
 
 from metalscope.testing.certificates import CertificateFiles
-from metalscope.testing.service import free_port, wait_until_answers
+from metalscope.testing.service import free_port, stop_process_group, wait_until_answers
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -84,14 +82,7 @@ class _Process:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, STOP_TIMEOUT)
 
 
 class LocalRedfishEmulator:

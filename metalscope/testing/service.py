@@ -26,6 +26,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process_group(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM to a child started with ``start_new_session``, SIGKILL after ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def wait_until_answers(url: str, process: subprocess.Popen[bytes] | None, timeout: float,
                        verify: Any = True) -> str | None:
     """Wait until ``GET url/`` answers 200: None then, else what went wrong (the process

@@ -19,7 +19,6 @@ immediate.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from metalscope.testing.service import free_port, render_config
+from metalscope.testing.service import free_port, render_config, stop_process_group
 
 if TYPE_CHECKING:
     from metalscope.testing.keystone import LocalKeystone
@@ -137,14 +136,7 @@ class _Server:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, STOP_TIMEOUT)
 
 
 class LocalSwift:

@@ -7,14 +7,17 @@ Its database tool, ``ironic-inspector-dbsync``, runs with the same configuration
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from metalscope.testing.service import free_port, render_config, wait_until_answers
+from metalscope.testing.service import (
+    free_port,
+    render_config,
+    stop_process_group,
+    wait_until_answers,
+)
 
 START_TIMEOUT = 120.0
 
@@ -102,14 +105,7 @@ class LocalUpstreamInspector:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, 30)
 
     def pid(self) -> int:
         assert self.process is not None
