@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -392,7 +392,7 @@ def rule_content(rule: Mapping[str, Any]) -> str:
     return json.dumps({key: rule.get(key) for key in CONTENT_KEYS}, sort_keys=True)
 
 
-def already_there(rule: Mapping[str, Any], existing: list[Mapping[str, Any]]) -> str | None:
+def already_there(rule: Mapping[str, Any], existing: Sequence[Mapping[str, Any]]) -> str | None:
     """Why ``rule`` need not be created (same UUID or same content as an Ironic rule)."""
     for other in existing:
         if other.get("uuid") == rule.get("uuid"):

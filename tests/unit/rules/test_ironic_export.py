@@ -264,17 +264,19 @@ class TestRules:
                          "value": "{data[inventory][a]}"}]}
 
 
+PUSHED = {"uuid": UUID, "description": "d", "priority": 0, "phase": "main",
+          "sensitive": False, "conditions": [], "actions": [{"op": "fail", "args": {"msg": "x"}}]}
+
+
 class TestPush:
-    RULE = {"uuid": UUID, "description": "d", "priority": 0, "phase": "main",
-            "sensitive": False, "conditions": [], "actions": [{"op": "fail", "args": {"msg": "x"}}]}
 
     def test_already_there(self) -> None:
-        assert already_there(self.RULE, []) is None
-        assert "exists" in (already_there(self.RULE, [{"uuid": UUID}]) or "")
-        other = {**self.RULE, "uuid": "other", "priority": 5, "links": []}
-        assert "other has the same content" in (already_there(self.RULE, [other]) or "")
+        assert already_there(PUSHED, []) is None
+        assert "exists" in (already_there(PUSHED, [{"uuid": UUID}]) or "")
+        other = {**PUSHED, "uuid": "other", "priority": 5, "links": []}
+        assert "other has the same content" in (already_there(PUSHED, [other]) or "")
         changed = {**other, "description": "e"}
-        assert already_there(self.RULE, [changed]) is None
+        assert already_there(PUSHED, [changed]) is None
 
     async def test_push(self) -> None:
         class FakeIronic:
