@@ -9,10 +9,15 @@ exported are listed with their reasons and never reach Ironic.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from metalscope.ironic_client import IronicClient
@@ -20,6 +25,8 @@ from metalscope.rules.ironic_export import export_rules, exported_document
 from metalscope.rules.ironic_format import convert_document
 from metalscope.rules.ironic_push import push_rules
 from metalscope.rules.model import Action, Condition, Rule
+from metalscope.settings import load_settings
+from metalscope.testing.ironic import LocalIronic
 
 pytestmark = pytest.mark.integration
 
@@ -175,3 +182,88 @@ async def test_second_push_changes_nothing(ironic_client: IronicClient) -> None:
     same_content = await push_rules(ironic_client, export_rules(renamed, base_priority=1))
     assert [o.status for o in same_content] == ["skipped"]
     assert "same content" in same_content[0].message
+
+
+# -- an exported rule run by Ironic's own inspection ----------------------------------------------
+@pytest.fixture(scope="module")
+def inspecting_ironic(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFactory,
+                      repo_root: Path) -> Iterator[LocalIronic]:
+    """A second Ironic 39 (same installation as the session's) that inspects by itself
+    (``inspect_interface = agent``, inventory in its database), so its rules are its own."""
+    workdir = tmp_path_factory.mktemp("inspecting-ironic")
+    local = LocalIronic(workdir, ironic.bin_dir,
+                        schema_cache_dir=repo_root / ".work" / "ironic-schema",
+                        options={"DEFAULT": {"enabled_inspect_interfaces": "agent,fake,no-inspect"},
+                                 "inspector": {"require_managed_boot": False},
+                                 "inventory": {"data_backend": "database"}})
+    with local:
+        yield local
+
+
+def _wait_for(http: httpx.Client, uuid: str, state: str) -> dict[str, Any]:
+    """The node once it rests (no reservation) in ``state``, or a failure naming where it is."""
+    deadline = time.monotonic() + 60
+    while True:
+        node: dict[str, Any] = http.get(f"/v1/nodes/{uuid}").json()
+        if node["provision_state"] == state and node["reservation"] is None:
+            return node
+        if time.monotonic() > deadline:
+            raise AssertionError(f"node {uuid} is in {node['provision_state']}, not {state}: "
+                                 f"{node['last_error']}")
+        time.sleep(0.2)
+
+
+async def _push_to(url: str, rules: list[Rule]) -> list[str]:
+    settings = load_settings(overrides={"ironic": {"auth_type": "none", "endpoint_override": url}})
+    client = IronicClient.from_settings(settings)
+    try:
+        return [o.status for o in await push_rules(client, export_rules(rules))]
+    finally:
+        await client.aclose()
+
+
+def test_exported_rule_runs_in_ironic(inspecting_ironic: LocalIronic,
+                                            mac_factory: Callable[[], str]) -> None:
+    """Ironic applies the exported rule on its own inspection: trait, capability (formatted
+    from the inventory), extra; a number compared as text matches; a rule whose text
+    comparison fails does not run."""
+    matching = Rule(str(uuid.uuid4()), description="Dell with 48 CPUs",
+                    conditions=[Condition("eq", "inventory.system_vendor.manufacturer",
+                                          params={"value": "Dell Inc."}),
+                                Condition("eq", "inventory.cpu.count", params={"value": 48}),
+                                Condition("in-net", "inventory.bmc_address",
+                                          params={"value": "192.0.2.0/24"})],
+                    actions=[Action("add-trait", {"name": "CUSTOM_DELL_48"}),
+                             Action("set-capability", {"name": "vendor", "value":
+                                    "{data[inventory][system_vendor][product_name]}"}),
+                             Action("set-attribute", {"path": "/extra/exported", "value": "yes"})])
+    other = Rule(str(uuid.uuid4()), description="Not a Dell",
+                 conditions=[Condition("ne", "inventory.system_vendor.manufacturer",
+                                       params={"value": "Dell Inc."})],
+                 actions=[Action("add-trait", {"name": "CUSTOM_NOT_DELL"})])
+    assert asyncio.run(_push_to(inspecting_ironic.url, [matching, other])) == [
+        "created", "created"]
+
+    mac = mac_factory()
+    node = inspecting_ironic.enroll_node(None, {}, [mac], inspect_interface="agent")
+    inventory = {
+        "interfaces": [{"name": "eth0", "mac_address": mac, "ipv4_address": "192.0.2.50"}],
+        "cpu": {"count": 48, "architecture": "x86_64"},
+        "memory": {"physical_mb": 65536, "total": 68719476736},
+        "disks": [{"name": "/dev/sda", "size": 960 * 1024**3}],
+        "system_vendor": {"manufacturer": "Dell Inc.", "product_name": "PowerEdge R640"},
+        "bmc_address": "192.0.2.200",
+    }
+    headers = {"X-OpenStack-Ironic-API-Version": inspecting_ironic.api_version or "1.96"}
+    with httpx.Client(base_url=inspecting_ironic.url, headers=headers, timeout=30) as http:
+        inspecting_ironic.request_provision_action(node["uuid"], "inspect")
+        _wait_for(http, node["uuid"], "inspect wait")
+        answer = http.post("/v1/continue_inspection",
+                           json={"inventory": inventory,
+                                 "root_disk": {"name": "/dev/sda", "size": 960 * 1024**3}})
+        assert answer.status_code == 202, answer.text
+        inspected = _wait_for(http, node["uuid"], "manageable")
+        traits = http.get(f"/v1/nodes/{node['uuid']}/traits").json()["traits"]
+    assert traits == ["CUSTOM_DELL_48"]
+    assert "vendor:PowerEdge R640" in inspected["properties"]["capabilities"]
+    assert inspected["extra"]["exported"] == "yes"
