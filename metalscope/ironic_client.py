@@ -574,3 +574,24 @@ class IronicClient:
         self.calls += 1
         return await self._http.request(method, url, params=params, headers=headers,
                                         json=body)
+
+    # -- inspection rules (Ironic's own, API 1.96): ``metalscope rules push-to-ironic`` --------
+
+    async def _rules_version(self) -> str:
+        version = await self._negotiated_version()
+        if parse_version(version) < (1, 96):
+            raise IronicError(f"Ironic's API {version} has no inspection rules (they need "
+                              "1.96, Ironic 33 or later)")
+        return version
+
+    async def list_inspection_rules(self) -> list[JSON]:
+        """Every inspection rule stored in Ironic, with its conditions and actions."""
+        await self._rules_version()
+        return await self._collect("/v1/inspection_rules", "inspection_rules",
+                                   {"detail": "true"})
+
+    async def create_inspection_rule(self, rule: JSON) -> JSON:
+        """Create one inspection rule (Ironic validates it: IronicError with its reason)."""
+        await self._rules_version()
+        created: JSON = await self._json("POST", "/v1/inspection_rules", body=rule)
+        return created

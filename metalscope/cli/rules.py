@@ -1,7 +1,9 @@
 """``metalscope rules``: export, import, conversion of Ironic's rules, and a dry run.
 
 * ``export`` prints every rule as a JSON list in the API's full form (without ``links``),
-  oldest first, which ``import`` reads back.
+  oldest first, which ``import`` reads back; ``--format ironic`` prints Ironic's
+  ``/v1/inspection_rules`` format instead (:mod:`metalscope.rules.ironic_export`), with the
+  report of what cannot be expressed, and ``push-to-ironic`` creates those rules in Ironic.
 * ``import FILE`` creates the rules of a JSON list (or one object) in the API's format,
   each validated exactly as ``POST /v1/rules`` does; a rule whose UUID exists is skipped.
   ``--from-ironic`` reads Ironic's ``/v1/inspection_rules`` format instead (see
@@ -41,7 +43,10 @@ from metalscope.rules.dry_run import (
     node_from_ironic,
 )
 from metalscope.rules.exchange import Candidate, RulesFileError, dump
+from metalscope.rules.ironic_export import RuleExport, export_rules, exported_document
+from metalscope.rules.ironic_export import format_report as export_report
 from metalscope.rules.ironic_format import RuleConversion, format_report
+from metalscope.rules.ironic_push import PushOutcome, push_report, push_rules
 from metalscope.rules.model import Rule
 from metalscope.settings import Settings
 from metalscope.wiring import open_ironic, open_repository
@@ -84,12 +89,58 @@ async def _list_rules(settings: Settings) -> list[Rule]:
 
 @rules.command("export")
 @config_options
-def export_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
-    """Print every rule as a JSON list (the API's format), oldest first."""
+@click.option("--format", "output_format", type=click.Choice(["metalscope", "ironic"]),
+              default="metalscope", show_default=True,
+              help="metalscope: the API's format, which `import` reads; ironic: Ironic's "
+                   "/v1/inspection_rules format (the report goes to standard error).")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Write the rules to this file instead of standard output.")
+def export_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...],
+                   output_format: str, output: IO[str]) -> None:
+    """Print every rule as a JSON list (the API's format, or Ironic's), oldest first.
+
+    With --format ironic, a rule with any part Ironic cannot express is left out and the
+    report says why; the exit status is then 1.
+    """
     settings = load(config_files, config_dirs)
     with reported():
         stored = asyncio.run(_list_rules(settings))
-    click.echo(dump(exchange.export_document(stored)))
+    if output_format == "metalscope":
+        click.echo(dump(exchange.export_document(stored)), file=output)
+        return
+    exports = export_rules(stored)
+    click.echo(dump(exported_document(exports)), file=output)
+    click.echo("\n".join(export_report(exports)), err=True)
+    if not all(e.exported for e in exports):
+        raise click.exceptions.Exit(1)
+
+
+async def _push(settings: Settings, exports: list[RuleExport]) -> list[PushOutcome]:
+    async with open_ironic(settings) as ironic:
+        return await push_rules(ironic, exports)
+
+
+@rules.command("push-to-ironic")
+@config_options
+def push_command(config_files: tuple[str, ...], config_dirs: tuple[str, ...]) -> None:
+    """Create every rule Ironic can express in Ironic's /v1/inspection_rules ([ironic]).
+
+    Rules Ironic already has (same UUID or same content) are skipped; the report lists the
+    rules that cannot be exported and why. The exit status is 1 when a rule was not
+    exported or Ironic refused one.
+    """
+    settings = load(config_files, config_dirs)
+    with reported():
+        stored = asyncio.run(_list_rules(settings))
+    exports = export_rules(stored)
+    click.echo("\n".join(export_report(exports)))
+    try:
+        outcomes = asyncio.run(_push(settings, exports))
+    except MetalScopeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("\n".join(push_report(outcomes)))
+    if not all(e.exported for e in exports) or any(o.status == "refused" for o in outcomes):
+        raise click.exceptions.Exit(1)
 
 
 # -- import ---------------------------------------------------------------------------------------

@@ -334,3 +334,57 @@ class TestDryRun:
         assert result.failure == f"rule {UUID_A}: no"
         document = dry_run_document(result)
         assert len(document["matching"]) == 2 and document["changes"]["traits_added"] == []
+
+
+class _RulesIronic:
+    """Ironic's inspection rules API, in memory, for ``push-to-ironic``."""
+
+    def __init__(self) -> None:
+        self.rules: list[dict[str, Any]] = []
+
+    async def list_inspection_rules(self) -> list[dict[str, Any]]:
+        return list(self.rules)
+
+    async def create_inspection_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        self.rules.append(rule)
+        return rule
+
+    async def aclose(self) -> None:
+        pass
+
+
+class TestExportToIronic:
+    def test_export_format_ironic(self, conf: Path, tmp_path: Path) -> None:
+        """Ironic's format on stdout, the report on stderr; a rule not exported: status 1."""
+        assert run(conf, "import", write(tmp_path, [BIG_MEMORY, VENDOR])).exit_code == 0
+        result = run(conf, "export", "--format", "ironic")
+        assert result.exit_code == 1
+        [rule] = json.loads(result.stdout)
+        assert rule["uuid"] == UUID_B and rule["phase"] == "main" and rule["priority"] == 0
+        assert rule["actions"] == [{"op": "set-attribute", "args": {
+            "path": "/extra/vendor", "value": "{inventory[system_vendor][manufacturer]}"}}]
+        assert f"NOT exported: {UUID_A} (Tag big-memory machines)" in result.stderr
+        assert "ge with the number 65536" in result.stderr
+        assert "1 of 2 rule(s) exported to Ironic's format, 1 not exported" in result.stderr
+
+    def test_export_to_file(self, conf: Path, tmp_path: Path) -> None:
+        assert run(conf, "import", write(tmp_path, VENDOR)).exit_code == 0
+        target = tmp_path / "ironic.json"
+        result = run(conf, "export", "--format", "ironic", "--output", str(target))
+        assert result.exit_code == 0, result.output
+        assert [r["uuid"] for r in json.loads(target.read_text())] == [UUID_B]
+        assert result.stdout == ""
+
+    def test_push(self, conf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Created once; a second push skips it; the unexportable rule is reported."""
+        fake = _RulesIronic()
+        monkeypatch.setattr(IronicClient, "from_settings", classmethod(lambda cls, s, **o: fake))
+        assert run(conf, "import", write(tmp_path, [BIG_MEMORY, VENDOR])).exit_code == 0
+        first = run(conf, "push-to-ironic")
+        assert first.exit_code == 1
+        assert f"NOT exported: {UUID_A}" in first.stdout
+        assert first.stdout.splitlines()[-2:] == [f"created: {UUID_B}",
+                                                  "Ironic: 1 created, 0 skipped, 0 refused"]
+        second = run(conf, "push-to-ironic")
+        assert "Ironic: 0 created, 1 skipped, 0 refused" in second.stdout
+        assert [r["uuid"] for r in fake.rules] == [UUID_B]
