@@ -24,13 +24,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from metalscope import __version__
+from metalscope import __version__, latency_share
 from metalscope.metrics.reasons import FailureReason
 from metalscope.state_machine import State
 
 PREFIX = "metalscope"
 #: Seconds: a callback takes tens of milliseconds, a slow Ironic or large body seconds.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Seconds: the inspector's own share of a callback is a few milliseconds, its waits more.
+SHARE_BUCKETS = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015,
+                 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: Seconds: a full PXE filter sync lists every Ironic port.
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -105,6 +108,17 @@ class Metrics:
         self._callback = Histogram(f"{PREFIX}_callback_duration_seconds",
                                    "Ramdisk callbacks (POST /v1/continue), from the request to "
                                    "its answer", buckets=REQUEST_BUCKETS, registry=r)
+        self._callback_own = Histogram(f"{PREFIX}_callback_own_seconds",
+                                       "Ramdisk callbacks: the part of their latency not spent "
+                                       "waiting on Ironic or the database (the inspector's own "
+                                       "work)", buckets=SHARE_BUCKETS, registry=r)
+        self._callback_wait = Histogram(f"{PREFIX}_callback_wait_seconds",
+                                        "Ramdisk callbacks: time spent waiting on Ironic "
+                                        "(requests, retries and their back-off) or on the "
+                                        "database (connections, statements, commits)", ["on"],
+                                        buckets=SHARE_BUCKETS, registry=r)
+        for kind in latency_share.KINDS:
+            self._callback_wait.labels(kind)
         self._processing = Histogram(f"{PREFIX}_processing_duration_seconds",
                                      "Processing of ramdisk data (hooks, stored data, rules and "
                                      "the Ironic update) for callbacks and reapplies",
@@ -164,9 +178,17 @@ class Metrics:
     def introspection_failed(self, reason: FailureReason) -> None:
         self._failed.labels(reason.value).inc()
 
-    def callback_timer(self) -> AbstractContextManager[object]:
-        """Times a ramdisk callback (``with metrics.callback_timer(): ...``)."""
-        return self._callback.time()
+    def callback_timer(self) -> AbstractContextManager[latency_share.Share]:
+        """Times a ramdisk callback (``with metrics.callback_timer(): ...``) and accounts
+        its latency share: one observation each of its duration, own share and waits."""
+        return latency_share.accounted(self.callback_observed)
+
+    def callback_observed(self, share: latency_share.Share) -> None:
+        """A callback ended: its total, own share and waits (own + waits = total)."""
+        self._callback.observe(share.total)
+        self._callback_own.observe(share.own)
+        for kind, seconds in share.waits().items():
+            self._callback_wait.labels(kind).observe(seconds)
 
     def processing_timer(self) -> AbstractContextManager[object]:
         return self._processing.time()
