@@ -85,8 +85,15 @@ class TimedConnection(AsyncConnection):
             await super().close()
 
 
+class TimedEngine(AsyncEngine):
+    """An asyncio engine whose connections are :class:`TimedConnection`."""
+
+    __slots__ = ()
+    # The class AsyncEngine.connect() instantiates, declared by SQLAlchemy for subclasses.
+    _connection_cls = TimedConnection
+
+
 def timed(engine: AsyncEngine) -> AsyncEngine:
-    """``engine``, its connections (and their transactions) timed as database waits."""
-    # The class AsyncEngine.connect() instantiates; SQLAlchemy declares it for subclasses.
-    engine._connection_cls = TimedConnection
-    return engine
+    """``engine``'s connections (and their transactions) timed as database waits: the same
+    engine (pool, dialect, events) behind a :class:`TimedEngine`."""
+    return TimedEngine(engine.sync_engine)
