@@ -39,8 +39,16 @@ KINDS = (IRONIC, DATABASE)
 class Share:
     """One request's accounting: seconds waited by kind, and its total once ended."""
 
-    __slots__ = ("started", "total", "ironic", "database", "ended", "_depth", "_since",
-                 "_kind")
+    __slots__ = (
+        "_depth",
+        "_kind",
+        "_since",
+        "database",
+        "ended",
+        "ironic",
+        "started",
+        "total",
+    )
 
     def __init__(self) -> None:
         self.started = perf_counter()
@@ -99,7 +107,7 @@ _CURRENT: contextvars.ContextVar[Share | None] = contextvars.ContextVar(
     "metalscope_latency_share", default=None)
 
 
-class waiting_on:  # noqa: N801 - used like a function: ``with waiting_on(IRONIC):``
+class waiting_on:
     """Counts the time inside the block as a wait of ``kind`` for the current request's
     share, if one is being accounted (one small object per wait, no generator)."""
 

@@ -55,14 +55,13 @@ def test_waits_by_kind_and_the_rest_is_own(clock: Clock) -> None:
 
 def test_nested_waits_count_once_for_the_outermost_kind(clock: Clock) -> None:
     shares: list[Share] = []
-    with accounted(shares.append):
-        with waiting_on(IRONIC):
-            clock.advance(1)
-            with waiting_on(DATABASE):
-                clock.advance(4)
-                with waiting_on(IRONIC):
-                    clock.advance(2)
-            clock.advance(1)
+    with accounted(shares.append), waiting_on(IRONIC):
+        clock.advance(1)
+        with waiting_on(DATABASE):
+            clock.advance(4)
+            with waiting_on(IRONIC):
+                clock.advance(2)
+        clock.advance(1)
     [share] = shares
     assert share.waits() == {IRONIC: 8, DATABASE: 0}
     assert share.own == 0
@@ -122,11 +121,10 @@ async def test_concurrent_requests_do_not_mix(clock: Clock) -> None:
     second_done = asyncio.Event()
 
     async def first() -> None:
-        with accounted(lambda share: shares.__setitem__("first", share)):
-            with waiting_on(IRONIC):
-                first_waiting.set()
-                await second_done.wait()  # the second request runs meanwhile
-                clock.advance(1)
+        with accounted(lambda share: shares.__setitem__("first", share)), waiting_on(IRONIC):
+            first_waiting.set()
+            await second_done.wait()  # the second request runs meanwhile
+            clock.advance(1)
 
     async def second() -> None:
         await first_waiting.wait()
