@@ -108,17 +108,11 @@ class Metrics:
         self._callback = Histogram(f"{PREFIX}_callback_duration_seconds",
                                    "Ramdisk callbacks (POST /v1/continue), from the request to "
                                    "its answer", buckets=REQUEST_BUCKETS, registry=r)
-        self._callback_own = Histogram(f"{PREFIX}_callback_own_seconds",
-                                       "Ramdisk callbacks: the part of their latency not spent "
-                                       "waiting on Ironic or the database (the inspector's own "
-                                       "work)", buckets=SHARE_BUCKETS, registry=r)
-        self._callback_wait = Histogram(f"{PREFIX}_callback_wait_seconds",
-                                        "Ramdisk callbacks: time spent waiting on Ironic "
-                                        "(requests, retries and their back-off) or on the "
-                                        "database (connections, statements, commits)", ["on"],
-                                        buckets=SHARE_BUCKETS, registry=r)
-        for kind in latency_share.KINDS:
-            self._callback_wait.labels(kind)
+        self._callback_own, self._callback_wait = self._share_histograms(
+            "callback", "Ramdisk callbacks")
+        self._finish_own, self._finish_wait = self._share_histograms(
+            "finish", "Finishing steps run in the background after a callback's answer "
+            "(summary, version, the move to finished, PXE filter)")
         self._processing = Histogram(f"{PREFIX}_processing_duration_seconds",
                                      "Processing of ramdisk data (hooks, stored data, rules and "
                                      "the Ironic update) for callbacks and reapplies",
@@ -140,6 +134,20 @@ class Metrics:
                                 "Database transactions run again after the database shed them "
                                 "(deadlock, serialisation failure, locked SQLite file)",
                                 registry=r)
+
+    def _share_histograms(self, name: str, what: str) -> tuple[Histogram, Histogram]:
+        """The own-share and wait histograms of one kind of work (see ``latency_share``)."""
+        own = Histogram(f"{PREFIX}_{name}_own_seconds",
+                        f"{what}: the part of their duration not spent waiting on Ironic or "
+                        "the database (the inspector's own work)", buckets=SHARE_BUCKETS,
+                        registry=self.registry)
+        wait = Histogram(f"{PREFIX}_{name}_wait_seconds",
+                         f"{what}: time spent waiting on Ironic (requests, retries and their "
+                         "back-off) or on the database (connections, statements, commits)",
+                         ["on"], buckets=SHARE_BUCKETS, registry=self.registry)
+        for kind in latency_share.KINDS:
+            wait.labels(kind)
+        return own, wait
 
     def _ironic(self) -> None:
         self._ironic_latency = Histogram(f"{PREFIX}_ironic_request_duration_seconds",
@@ -189,6 +197,15 @@ class Metrics:
         self._callback_own.observe(share.own)
         for kind, seconds in share.waits().items():
             self._callback_wait.labels(kind).observe(seconds)
+
+    def finish_timer(self) -> AbstractContextManager[latency_share.Share]:
+        """Accounts a background finishing step as :meth:`callback_timer` does a callback."""
+        return latency_share.accounted(self.finish_observed)
+
+    def finish_observed(self, share: latency_share.Share) -> None:
+        self._finish_own.observe(share.own)
+        for kind, seconds in share.waits().items():
+            self._finish_wait.labels(kind).observe(seconds)
 
     def processing_timer(self) -> AbstractContextManager[object]:
         return self._processing.time()

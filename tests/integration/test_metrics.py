@@ -160,6 +160,9 @@ def test_callback_latency_share(service: LocalMetalScope, make_node: Any) -> Non
     total = value(after, "metalscope_callback_duration_seconds_sum")
     assert own > 0
     assert own + waits == pytest.approx(total, rel=1e-6, abs=1e-6)
+    # The background finishing step of each answered callback is accounted on its own.
+    assert value(after, "metalscope_finish_own_seconds_count") == 2
+    assert value(after, "metalscope_finish_wait_seconds_sum", on="database") > 0
 
 
 def _check_json_lines(service: LocalMetalScope, uuid: str, request_id: str) -> None:

@@ -177,3 +177,15 @@ def test_the_metrics_observe_one_callback_each(clock: Clock) -> None:
     # Fine buckets below 10 ms: the own share falls in the first one.
     assert value(metrics, "metalscope_callback_own_seconds_bucket", le="0.0015") == 1
     assert value(metrics, "metalscope_callback_own_seconds_bucket", le="0.0005") == 0
+
+
+def test_the_finishing_step_has_histograms_of_its_own(clock: Clock) -> None:
+    metrics = Metrics()
+    with metrics.finish_timer():
+        clock.advance(0.002)
+        with waiting_on(DATABASE):
+            clock.advance(0.004)
+    assert value(metrics, "metalscope_finish_own_seconds_sum") == pytest.approx(0.002)
+    assert value(metrics, "metalscope_finish_wait_seconds_sum",
+                 on=DATABASE) == pytest.approx(0.004)
+    assert value(metrics, "metalscope_callback_own_seconds_count") == 0
