@@ -33,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # ``metalscope`` even when this Python has it only as a checkout
 
+import own_share  # noqa: E402
 import psutil  # noqa: E402
 from inspectors import PROCESSING_HOOKS  # noqa: E402
 from report import (  # noqa: E402
@@ -84,10 +85,16 @@ def measure(plan: Plan, rig: Rig, fleet: Fleet, concurrency: int) -> dict[str, A
     with PeakRss(inspector.pid()) as rss:
         start = asyncio.run(start_all(inspector.url, fleet.uuids, plan.start_concurrency,
                                       probes))
+        accounted = inspector.name == METALSCOPE  # the own share: MetalScope's /metrics
+        before = own_share.scrape(inspector.url) if accounted else None
         with py_spy(plan.tools, inspector.pid(), profile):
             processing = asyncio.run(process_all(inspector.url, fleet.machines, concurrency,
                                                  probes))
-    return figures(nodes, start, processing, rss.peak, list_latency(inspector.url))
+        after = own_share.scrape(inspector.url) if accounted else None
+    result = figures(nodes, start, processing, rss.peak, list_latency(inspector.url))
+    if before is not None and after is not None:
+        result["own_share"] = own_share.share_between(before, after)
+    return result
 
 
 def run_pair(plan: Plan, fleet: Fleet, concurrency: int, first: str) -> dict[str, Any]:
@@ -184,6 +191,7 @@ def show(path: Path) -> None:
         print(table(run["nodes"], run["concurrency"], run) + "\n")
     print(ratio_summary(report["runs"]) + "\n")
     print(side_by_side(report["runs"]) + "\n")
+    print(own_share.own_share_text(report["runs"]) + "\n")
     print(targets_text(check_targets(report["runs"])))
     print("\n" + closed_loop_text(report["runs"]))
 
@@ -214,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(table(nodes, concurrency, results) + "\n", flush=True)
             else:
                 print(json.dumps(results, indent=2), flush=True)
+                if METALSCOPE in results:
+                    print(own_share.own_share_text([{"nodes": nodes, "concurrency": concurrency,
+                                                     **results}]) + "\n", flush=True)
     if args.only is None:
         _finish(report, args.output, time.monotonic() - began)
     return 0
@@ -230,6 +241,7 @@ def _finish(report: dict[str, Any], output: Path, seconds: float) -> None:
     report["load_average_after"] = os.getloadavg()
     report["duration_s"] = round(seconds)
     print(ratio_summary(report["runs"]) + "\n")
+    print(own_share.own_share_text(report["runs"]) + "\n")
     print(targets_text(report["targets"]))
     print("\n" + closed_loop_text(report["runs"]))
     output.parent.mkdir(parents=True, exist_ok=True)

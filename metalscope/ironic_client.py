@@ -50,6 +50,7 @@ from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, N
 from metalscope.http_transport import StreamTransport
 from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
 from metalscope.keystone_tls import httpx_verify
+from metalscope.latency_share import IRONIC, waiting_on
 from metalscope.metrics import Metrics
 from metalscope.settings import Settings
 from metalscope.settings.libraries import keystone_adapter
@@ -515,6 +516,14 @@ class IronicClient:
 
     async def _send(self, method: str, path: str, params: Mapping[str, str] | None, body: Any,
                     headers: Mapping[str, str]) -> httpx.Response:
+        # The whole exchange is a wait on Ironic for the request's latency share: every
+        # attempt, the token it needs and the back-off sleeps between attempts (a pause
+        # Ironic imposed by failing; the inspector does nothing meanwhile).
+        with waiting_on(IRONIC):
+            return await self._send_attempts(method, path, params, body, headers)
+
+    async def _send_attempts(self, method: str, path: str, params: Mapping[str, str] | None,
+                             body: Any, headers: Mapping[str, str]) -> httpx.Response:
         attempt = 1
         while True:
             last = attempt >= self._attempts

@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from metalscope import latency_share
 from metalscope.auth import AccessControl, NoAuth
 from metalscope.body_budget import BodyBudget
 from metalscope.coordination import Coordinator
@@ -53,7 +54,8 @@ class BackgroundWork:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+        with latency_share.detached():  # its waits are not those of the request spawning it
+            task = asyncio.get_running_loop().create_task(coro, name=name)
         self.tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -24,13 +24,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from metalscope import __version__
+from metalscope import __version__, latency_share
 from metalscope.metrics.reasons import FailureReason
 from metalscope.state_machine import State
 
 PREFIX = "metalscope"
 #: Seconds: a callback takes tens of milliseconds, a slow Ironic or large body seconds.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Seconds: the inspector's own share of a callback is a few milliseconds, its waits more.
+SHARE_BUCKETS = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015,
+                 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: Seconds: a full PXE filter sync lists every Ironic port.
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -105,6 +108,11 @@ class Metrics:
         self._callback = Histogram(f"{PREFIX}_callback_duration_seconds",
                                    "Ramdisk callbacks (POST /v1/continue), from the request to "
                                    "its answer", buckets=REQUEST_BUCKETS, registry=r)
+        self._callback_own, self._callback_wait = self._share_histograms(
+            "callback", "Ramdisk callbacks")
+        self._finish_own, self._finish_wait = self._share_histograms(
+            "finish", "Finishing steps run in the background after a callback's answer "
+            "(summary, version, the move to finished, PXE filter)")
         self._processing = Histogram(f"{PREFIX}_processing_duration_seconds",
                                      "Processing of ramdisk data (hooks, stored data, rules and "
                                      "the Ironic update) for callbacks and reapplies",
@@ -126,6 +134,20 @@ class Metrics:
                                 "Database transactions run again after the database shed them "
                                 "(deadlock, serialisation failure, locked SQLite file)",
                                 registry=r)
+
+    def _share_histograms(self, name: str, what: str) -> tuple[Histogram, Histogram]:
+        """The own-share and wait histograms of one kind of work (see ``latency_share``)."""
+        own = Histogram(f"{PREFIX}_{name}_own_seconds",
+                        f"{what}: the part of their duration not spent waiting on Ironic or "
+                        "the database (the inspector's own work)", buckets=SHARE_BUCKETS,
+                        registry=self.registry)
+        wait = Histogram(f"{PREFIX}_{name}_wait_seconds",
+                         f"{what}: time spent waiting on Ironic (requests, retries and their "
+                         "back-off) or on the database (connections, statements, commits)",
+                         ["on"], buckets=SHARE_BUCKETS, registry=self.registry)
+        for kind in latency_share.KINDS:
+            wait.labels(kind)
+        return own, wait
 
     def _ironic(self) -> None:
         self._ironic_latency = Histogram(f"{PREFIX}_ironic_request_duration_seconds",
@@ -164,9 +186,26 @@ class Metrics:
     def introspection_failed(self, reason: FailureReason) -> None:
         self._failed.labels(reason.value).inc()
 
-    def callback_timer(self) -> AbstractContextManager[object]:
-        """Times a ramdisk callback (``with metrics.callback_timer(): ...``)."""
-        return self._callback.time()
+    def callback_timer(self) -> AbstractContextManager[latency_share.Share]:
+        """Times a ramdisk callback (``with metrics.callback_timer(): ...``) and accounts
+        its latency share: one observation each of its duration, own share and waits."""
+        return latency_share.accounted(self.callback_observed)
+
+    def callback_observed(self, share: latency_share.Share) -> None:
+        """A callback ended: its total, own share and waits (own + waits = total)."""
+        self._callback.observe(share.total)
+        self._callback_own.observe(share.own)
+        for kind, seconds in share.waits().items():
+            self._callback_wait.labels(kind).observe(seconds)
+
+    def finish_timer(self) -> AbstractContextManager[latency_share.Share]:
+        """Accounts a background finishing step as :meth:`callback_timer` does a callback."""
+        return latency_share.accounted(self.finish_observed)
+
+    def finish_observed(self, share: latency_share.Share) -> None:
+        self._finish_own.observe(share.own)
+        for kind, seconds in share.waits().items():
+            self._finish_wait.labels(kind).observe(seconds)
 
     def processing_timer(self) -> AbstractContextManager[object]:
         return self._processing.time()

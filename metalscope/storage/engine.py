@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from metalscope.storage import sqlite_inline
+from metalscope.storage import sqlite_inline, timed_connection
 
 _ASYNC_DRIVERS = {
     "sqlite": f"sqlite+{sqlite_inline.DRIVER}",
@@ -99,7 +99,7 @@ def create_engine(connection: str, pool: PoolOptions | None = None) -> AsyncEngi
         # Every write is a compare-and-set on rows it names; REPEATABLE READ's gap locks
         # would only make concurrent inserts of different nodes deadlock each other.
         kwargs["isolation_level"] = "READ COMMITTED"
-    engine = create_async_engine(url, **kwargs)
+    engine = timed_connection.timed(create_async_engine(url, **kwargs))
     if _backend(url) == "sqlite":
         inline = url.drivername == f"sqlite+{sqlite_inline.DRIVER}"
         busy = sqlite_inline.BUSY_TIMEOUT_MS if inline else SQLITE_BUSY_TIMEOUT_MS

@@ -128,6 +128,43 @@ def test_counters_follow_an_introspection_run(service: LocalMetalScope, make_nod
     _check_json_lines(service, nodes[0]["uuid"], answers[0].headers["X-OpenStack-Request-Id"])
 
 
+def test_callback_latency_share(service: LocalMetalScope, make_node: Any) -> None:
+    """Each callback is observed once in the own-share histogram and once per kind of wait,
+    and its own share and waits add up to its duration (same clock, same bounds), whether
+    it is answered 200 or refused (a MAC no introspection waits for)."""
+    machines = [make_machine(seed=SEED + 1, index=i, virtual=True) for i in range(3)]
+    nodes = [make_node(macs=[m.pxe_mac]) for m in machines[:2]]
+    with httpx.Client(base_url=service.url, timeout=60) as api:
+        for node in nodes:
+            assert api.post(f"/v1/introspection/{node['uuid']}",
+                            params={"manage_boot": "false"}).status_code == 202
+            wait_state(api, node["uuid"], "waiting")
+        before = scrape(service.url)
+        assert value(before, "metalscope_callback_own_seconds_count") == 0
+        answers = [api.post("/v1/continue", json=ramdisk_data(m)) for m in machines]
+        assert [a.status_code for a in answers] == [200, 200, 400]
+        for node in nodes:
+            wait_state(api, node["uuid"], "finished")
+    after = scrape(service.url)
+    count = value(after, "metalscope_callback_duration_seconds_count")
+    assert count == 3
+    assert value(after, "metalscope_callback_own_seconds_count") == count
+    assert value(after, "metalscope_callback_own_seconds_bucket", le="+Inf") == count
+    for kind in ("ironic", "database"):
+        assert value(after, "metalscope_callback_wait_seconds_count", on=kind) == count
+        # Both answered callbacks read their node from Ironic and wrote to the database.
+        assert value(after, "metalscope_callback_wait_seconds_sum", on=kind) > 0
+    own = value(after, "metalscope_callback_own_seconds_sum")
+    waits = sum(value(after, "metalscope_callback_wait_seconds_sum", on=kind)
+                for kind in ("ironic", "database"))
+    total = value(after, "metalscope_callback_duration_seconds_sum")
+    assert own > 0
+    assert own + waits == pytest.approx(total, rel=1e-6, abs=1e-6)
+    # The background finishing step of each answered callback is accounted on its own.
+    assert value(after, "metalscope_finish_own_seconds_count") == 2
+    assert value(after, "metalscope_finish_wait_seconds_sum", on="database") > 0
+
+
 def _check_json_lines(service: LocalMetalScope, uuid: str, request_id: str) -> None:
     """Every log line is one JSON object; the lines logged while the callback of ``uuid``
     was processed carry its request id (``context``) and the node (``extra``)."""

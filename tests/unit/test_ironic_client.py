@@ -16,6 +16,7 @@ import httpx
 import pytest
 from keystoneauth1 import session as ks_session
 
+from metalscope import latency_share
 from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
 from metalscope.ironic_client import (
     VERSION_HEADER,
@@ -167,6 +168,27 @@ class TestRetries:
         await client.set_power_state(UUID, "rebooting")
         assert client.calls == len(seen) == 3
         assert all(json.loads(r.content) == {"target": "rebooting"} for r in seen)
+
+    async def test_retries_and_back_off_are_one_wait_on_ironic(
+            self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """For the latency share, the exchange with its retries and the back-off sleeps
+        between them is one wait on Ironic (the clock moves only in the sleeps here)."""
+        now = [0.0]
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+
+        monkeypatch.setattr(latency_share, "perf_counter", lambda: now[0])
+        monkeypatch.setattr(asyncio, "sleep", sleep)
+        handler, seen = answers(ironic_error(409, LOCKED), ironic_error(409, LOCKED),
+                                httpx.Response(202))
+        client = make_client(handler, backoff=1)
+        shares: list[latency_share.Share] = []
+        with latency_share.accounted(shares.append):
+            await client.set_power_state(UUID, "rebooting")
+        assert len(seen) == 3
+        [share] = shares
+        assert (share.total, share.ironic, share.database, share.own) == (3.0, 3.0, 0.0, 0.0)
 
     async def test_gives_up_after_the_attempts(self) -> None:
         handler, seen = answers(ironic_error(503, "No free conductor workers"))
