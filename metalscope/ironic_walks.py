@@ -5,11 +5,12 @@ fleet. Two readers replace the full listings of the periodic work:
 
 * :class:`ChangesFeed` reads the newest items of a collection, sorted by ``updated_at`` and
   separately by ``created_at`` (a new item has ``updated_at`` null), descending, in small
-  pages, and pages further only while a whole page is newer than its watermark. The watermark
-  is the newest timestamp seen minus an overlap (clock skew between Ironic's hosts, writes
-  committed late, timestamps without sub-second precision), so a round where nothing changed
-  is two small requests whatever the size of the fleet. Items seen again inside the overlap
-  are returned only when their content changed.
+  pages, and pages further only while a whole page is newer than its watermark: the time the
+  round before began, minus an overlap that covers the clock differences between Ironic's
+  hosts and this one, writes committed late and timestamps without sub-second precision. A
+  round where nothing changed for an overlap is thus one small request per sort key,
+  whatever the size of the fleet. Items read again inside the overlap are returned only
+  when their content changed.
 * :class:`RollingWalk` walks the whole collection by UUID in pages of 1,000 spread evenly
   over a long period, which is how deletions are noticed (a deleted item leaves no timestamp
   behind). Each page covers a UUID range, ``(after, through]``: an item known in that range
@@ -44,10 +45,12 @@ FEED_MAX_PAGE = 1000
 FEED_OVERLAP = 60.0
 WALK_PAGE = 1000
 SORT_KEYS = ("updated_at", "created_at")
-#: The watermark of a feed primed on an empty collection: everything later is new.
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 #: Statuses with which Ironic refuses a marker it no longer knows (the item was deleted).
 _LOST_MARKER = frozenset({400, 404})
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 def parse_time(value: Any) -> datetime.datetime | None:
@@ -78,8 +81,10 @@ class ChangesFeed:
 
     def __init__(self, source: PageSource, fields: Sequence[str], *,
                  page_size: int = FEED_PAGE, max_page_size: int = FEED_MAX_PAGE,
-                 overlap: float = FEED_OVERLAP) -> None:
+                 overlap: float = FEED_OVERLAP,
+                 clock: Callable[[], datetime.datetime] = utcnow) -> None:
         self._source = source
+        self._clock = clock
         self._fields = ",".join(dict.fromkeys(["uuid", *fields, *SORT_KEYS]))
         self._page_size = page_size
         self._max_page_size = max(page_size, max_page_size)
@@ -90,8 +95,8 @@ class ChangesFeed:
 
     @property
     def primed(self) -> bool:
-        """Whether a round has set the watermarks (the first round only reads one page per
-        sort key: whatever it does not see is for a full walk to read)."""
+        """Whether a round has set the watermarks (the first round reads one page per sort
+        key only: what it does not see is for a whole walk to read)."""
         return all(mark.watermark is not None for mark in self._marks.values())
 
     def watermark(self, sort_key: str) -> datetime.datetime | None:
@@ -103,16 +108,19 @@ class ChangesFeed:
         Raises IronicError when Ironic fails; the watermarks are then unchanged.
         """
         self.requests = 0
+        # Every write stamped before this, minus the overlap, is visible during the round.
+        seen_until = self._clock() - self._overlap
         found: dict[str, JSON] = {}
         marks: dict[str, _Mark] = {}
         for sort_key in SORT_KEYS:
-            items, marks[sort_key] = await self._read(sort_key)
+            items, marks[sort_key] = await self._read(sort_key, seen_until)
             for item in items:
                 found.setdefault(str(item.get("uuid")), item)
         self._marks = marks
         return list(found.values())
 
-    async def _read(self, sort_key: str) -> tuple[list[JSON], _Mark]:
+    async def _read(self, sort_key: str,
+                    seen_until: datetime.datetime) -> tuple[list[JSON], _Mark]:
         mark = self._marks[sort_key]
         newer: list[tuple[JSON, datetime.datetime]] = []
         query = {"sort_key": sort_key, "sort_dir": "desc", "fields": self._fields,
@@ -133,21 +141,18 @@ class ChangesFeed:
                 break
             limit = min(int(query["limit"]) * 2, self._max_page_size)
             query = {**query, "marker": following or "", "limit": str(limit)}
-        return self._advance(mark, newer)
+        return _advance(mark, newer, seen_until)
 
-    def _advance(self, mark: _Mark, newer: list[tuple[JSON, datetime.datetime]],
-                 ) -> tuple[list[JSON], _Mark]:
-        """The items to return (new, or changed since returned) and the next mark."""
-        if newer:
-            candidate = max(stamp for _, stamp in newer) - self._overlap
-            watermark = candidate if mark.watermark is None else max(mark.watermark, candidate)
-        else:
-            watermark = EPOCH if mark.watermark is None else mark.watermark
-        fresh = [item for item, _ in newer if _returned(mark, item) != item]
-        recent = {**mark.recent, **{str(item.get("uuid")): (item, stamp)
-                                    for item, stamp in newer}}
-        return fresh, _Mark(watermark, {uuid: seen for uuid, seen in recent.items()
-                                        if seen[1] > watermark})
+
+def _advance(mark: _Mark, newer: list[tuple[JSON, datetime.datetime]],
+             seen_until: datetime.datetime) -> tuple[list[JSON], _Mark]:
+    """The items to return (new, or changed since returned) and the next mark: every item
+    stamped up to ``seen_until`` was read, this round or before."""
+    watermark = seen_until if mark.watermark is None else max(mark.watermark, seen_until)
+    fresh = [item for item, _ in newer if _returned(mark, item) != item]
+    recent = {**mark.recent, **{str(item.get("uuid")): (item, stamp) for item, stamp in newer}}
+    return fresh, _Mark(watermark, {uuid: seen for uuid, seen in recent.items()
+                                    if seen[1] > watermark})
 
 
 def _returned(mark: _Mark, item: JSON) -> JSON | None:

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metalscope.errors import IronicError
+from metalscope.ironic_walks import FEED_OVERLAP
 from metalscope.metrics import Metrics
 from metalscope.pxe_filter.inputs import (
     filter_inputs,
@@ -76,7 +77,8 @@ class DiffFilter:
 
     def __init__(self, backend: Backend, settings: Settings, repo: Repository,
                  ironic: IronicClient, metrics: Metrics | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 feed_overlap: float = FEED_OVERLAP) -> None:
         self.backend = backend
         #: Where full syncs are timed and the verdicts counted.
         self.metrics = metrics or Metrics()
@@ -90,7 +92,8 @@ class DiffFilter:
         self._ethoib: dict[str, str] = {}
         self._full_sync_period = settings.pxe_filter.full_sync_period
         #: Ironic's ports, as the last reconcile read them.
-        self.ports = IronicPorts(ironic, self._full_sync_period, clock=clock)
+        self.ports = IronicPorts(ironic, self._full_sync_period, clock=clock,
+                                 overlap=feed_overlap)
         self._reading = asyncio.Lock()
 
     async def start(self) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from metalscope.ironic_walks import ChangesFeed, RollingWalk, WalkPage
+from metalscope.ironic_walks import FEED_OVERLAP, ChangesFeed, RollingWalk, WalkPage
 from metalscope.pxe_filter.inputs import PORT_FIELDS
 
 if TYPE_CHECKING:
@@ -28,9 +28,10 @@ class IronicPorts:
     """The ports of Ironic (UUID → address and extra), refreshed a round at a time."""
 
     def __init__(self, ironic: IronicClient, full_sync_period: float, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 overlap: float = FEED_OVERLAP) -> None:
         self._ironic = ironic
-        self._feed = ChangesFeed(self._page, PORT_FIELDS)
+        self._feed = ChangesFeed(self._page, PORT_FIELDS, overlap=overlap)
         self._walk = RollingWalk(self._page, PORT_FIELDS, period=full_sync_period,
                                  clock=clock)
         self._ports: dict[str, JSON] = {}

@@ -7,12 +7,13 @@ import datetime
 import pytest
 
 from metalscope.errors import IronicError
-from metalscope.ironic_walks import EPOCH, ChangesFeed, RollingWalk, WalkPage, parse_time
+from metalscope.ironic_walks import ChangesFeed, RollingWalk, WalkPage, parse_time
 from tests.unit.fake_collection import START, FakeCollection
 
 
 def feed_of(ports: FakeCollection, **options: float) -> ChangesFeed:
-    return ChangesFeed(ports.list_page, ["address"], **options)  # type: ignore[arg-type]
+    return ChangesFeed(ports.list_page, ["address"],  # type: ignore[arg-type]
+                       clock=lambda: ports.now, **options)
 
 
 def uuids(items: list[dict[str, object]]) -> set[str]:
@@ -55,12 +56,29 @@ class TestChangesFeed:
         assert not feed.primed
         first = await feed.changes()
         assert feed.requests == 2 and len(first) == 50 and feed.primed
-        newest = parse_time(max(str(item["created_at"]) for item in ports.items.values()))
-        assert newest is not None
-        # Newest created item minus the overlap; no port was ever updated.
-        assert feed.watermark("created_at") == newest - datetime.timedelta(seconds=60)
-        assert len(await feed.changes()) == 0  # the first page went past the overlap
-        assert feed.watermark("updated_at") == EPOCH
+        # The round's start minus the overlap: what is older is for the whole walk.
+        overlap = datetime.timedelta(seconds=60)
+        assert feed.watermark("created_at") == feed.watermark("updated_at") == ports.now - overlap
+        assert await feed.changes() == []
+
+    async def test_a_bulk_enrollment_is_read_once_then_rounds_are_small_again(self) -> None:
+        """The watermark follows the clock, not the newest item: after a burst, rounds go
+        back to one page per sort key once the overlap has passed."""
+        ports = fleet(10)
+        feed = feed_of(ports)
+        await feed.changes()
+        ports.tick(15)
+        burst = [ports.create(address=f"52:54:00:07:{i // 256:02x}:{i % 256:02x}")["uuid"]
+                 for i in range(1000)]
+        assert uuids(await feed.changes()) == set(burst)
+        reads = []
+        for _ in range(6):
+            ports.tick(15)
+            assert await feed.changes() == []
+            reads.append(feed.requests)
+        # Read again (unchanged, so not returned) by the rounds that began less than an
+        # overlap after it, and by the next one; then one page per sort key.
+        assert reads == [6, 6, 6, 6, 2, 2]
 
     async def test_new_and_updated_items_are_returned_once(self) -> None:
         ports = fleet(100)
@@ -136,11 +154,11 @@ class TestChangesFeed:
         assert len(updated_reads) == 1
 
     async def test_empty_ironic_then_a_burst(self) -> None:
-        """Primed on an empty collection, everything later is new, however many."""
+        """Primed on an empty collection, every item created later is read, however many."""
         ports = FakeCollection()
         feed = feed_of(ports)
         assert await feed.changes() == []
-        assert feed.watermark("created_at") == EPOCH
+        assert feed.primed
         ports.tick(5)
         burst = [ports.create(address=f"52:54:00:03:{i // 256:02x}:{i % 256:02x}")["uuid"]
                  for i in range(300)]

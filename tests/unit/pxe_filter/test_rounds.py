@@ -3,6 +3,7 @@ then only the changes and the rolling walk's pages that are due."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class PagedIronic:
     def __init__(self, macs: list[str] = ()) -> None:  # type: ignore[assignment]
         self.metrics = Metrics()
         self.ports = FakeCollection()
+        self.ports.now = datetime.datetime.now(datetime.UTC)  # the filter's feed reads the clock
         for mac in macs:
             self.ports.create(address=mac, extra={})
             self.ports.tick(2)
