@@ -4,13 +4,13 @@ Ironic has no change feed, and listing every port or node costs it in proportion
 fleet. Two readers replace the full listings of the periodic work:
 
 * :class:`ChangesFeed` reads the newest items of a collection, sorted by ``updated_at`` and
-  separately by ``created_at`` (a new item has ``updated_at`` null), descending, in small
-  pages, and pages further only while a whole page is newer than its watermark: the time the
-  round before began, minus an overlap that covers the clock differences between Ironic's
-  hosts and this one, writes committed late and timestamps without sub-second precision. A
-  round where nothing changed for an overlap is thus one small request per sort key,
-  whatever the size of the fleet. Items read again inside the overlap are returned only
-  when their content changed.
+  separately by creation (``id``, checked against ``created_at``: a new item has
+  ``updated_at`` null), descending, in small pages, and pages further only while a whole
+  page is newer than its watermark: the time the round before began, minus an overlap that
+  covers the clock differences between Ironic's hosts and this one, writes committed late
+  and timestamps without sub-second precision. A round where nothing changed for an overlap
+  is thus one small request per sort key, whatever the size of the fleet. Items read again
+  inside the overlap are returned only when their content changed.
 * :class:`RollingWalk` walks the whole collection by UUID in pages of 1,000 spread evenly
   over a long period, which is how deletions are noticed (a deleted item leaves no timestamp
   behind). Each page covers a UUID range, ``(after, through]``: an item known in that range
@@ -44,7 +44,11 @@ FEED_PAGE = 50
 FEED_MAX_PAGE = 1000
 FEED_OVERLAP = 60.0
 WALK_PAGE = 1000
-SORT_KEYS = ("updated_at", "created_at")
+#: The timestamp each reading stops at → the sort key it reads by. New items are read by
+#: ``id`` (Ironic's primary key, in creation order: an index serves the page) and stopped by
+#: ``created_at``; changed ones by ``updated_at``, which Ironic does not index (its database
+#: sorts the table for each such request).
+SORT_KEYS = {"updated_at": "updated_at", "created_at": "id"}
 #: Statuses with which Ironic refuses a marker it no longer knows (the item was deleted).
 _LOST_MARKER = frozenset({400, 404})
 
@@ -99,8 +103,9 @@ class ChangesFeed:
         key only: what it does not see is for a whole walk to read)."""
         return all(mark.watermark is not None for mark in self._marks.values())
 
-    def watermark(self, sort_key: str) -> datetime.datetime | None:
-        return self._marks[sort_key].watermark
+    def watermark(self, stamp_key: str) -> datetime.datetime | None:
+        """Items stamped (``updated_at`` or ``created_at``) up to it were all read."""
+        return self._marks[stamp_key].watermark
 
     async def changes(self) -> list[JSON]:
         """The items created or changed since the last round (each once), newest first.
@@ -112,25 +117,25 @@ class ChangesFeed:
         seen_until = self._clock() - self._overlap
         found: dict[str, JSON] = {}
         marks: dict[str, _Mark] = {}
-        for sort_key in SORT_KEYS:
-            items, marks[sort_key] = await self._read(sort_key, seen_until)
+        for stamp_key in SORT_KEYS:
+            items, marks[stamp_key] = await self._read(stamp_key, seen_until)
             for item in items:
                 found.setdefault(str(item.get("uuid")), item)
         self._marks = marks
         return list(found.values())
 
-    async def _read(self, sort_key: str,
+    async def _read(self, stamp_key: str,
                     seen_until: datetime.datetime) -> tuple[list[JSON], _Mark]:
-        mark = self._marks[sort_key]
+        mark = self._marks[stamp_key]
         newer: list[tuple[JSON, datetime.datetime]] = []
-        query = {"sort_key": sort_key, "sort_dir": "desc", "fields": self._fields,
+        query = {"sort_key": SORT_KEYS[stamp_key], "sort_dir": "desc", "fields": self._fields,
                  "limit": str(self._page_size)}
         while True:
             items, following = await self._source(query)
             self.requests += 1
             done = following is None or mark.watermark is None
             for item in items:
-                stamp = parse_time(item.get(sort_key))
+                stamp = parse_time(item.get(stamp_key))
                 if stamp is None or (mark.watermark is not None and stamp <= mark.watermark):
                     # Older than the watermark, or never updated (sorted after the rest):
                     # everything further down is older still.

@@ -96,7 +96,7 @@ async def test_new_port_is_filtered_within_one_round(
     await pxe.reconcile()
     assert mac_file(hosts, mac) == f"{mac},ignore\n"
     assert [(u.path, u.params["sort_key"]) for u in counter.requests] == [
-        ("/v1/ports", "updated_at"), ("/v1/ports", "created_at")]
+        ("/v1/ports", "updated_at"), ("/v1/ports", "id")]
     await pxe.stop()
 
 

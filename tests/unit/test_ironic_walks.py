@@ -47,7 +47,7 @@ class TestChangesFeed:
             assert await feed.changes() == []
             assert feed.requests == 2
             assert [(r["sort_key"], r["sort_dir"], r["limit"]) for r in ports.requests] == [
-                ("updated_at", "desc", "50"), ("created_at", "desc", "50")]
+                ("updated_at", "desc", "50"), ("id", "desc", "50")]
             assert ports.requests[0]["fields"] == "uuid,address,updated_at,created_at"
 
     async def test_first_round_primes_from_one_page(self) -> None:
@@ -134,7 +134,7 @@ class TestChangesFeed:
         ports.requests.clear()
         changed = await feed.changes()
         assert uuids(changed) == set(created)
-        created_reads = [r for r in ports.requests if r["sort_key"] == "created_at"]
+        created_reads = [r for r in ports.requests if r["sort_key"] == "id"]
         # 50, then 100 (pages grow): the second page holds the 10 other new ports, the 30
         # enrolled in the 60 s before the newest one seen last time, then older ones.
         assert [r["limit"] for r in created_reads] == ["50", "100"]
@@ -142,7 +142,7 @@ class TestChangesFeed:
 
     async def test_never_updated_items_stop_the_updated_at_pages(self) -> None:
         """A new item has updated_at null, sorted after the others in descending order:
-        the updated_at reading stops there; the created_at reading returns it."""
+        the updated_at reading stops there; the reading by creation returns it."""
         ports = FakeCollection()
         feed = feed_of(ports)
         await feed.changes()
@@ -186,7 +186,7 @@ class TestChangesFeed:
         port = next(iter(ports.items))
         ports.update(port, address="52:54:00:05:00:01")
         ports.fail = IronicError("Service Unavailable", 503)
-        ports.fail_sort_key = "created_at"
+        ports.fail_sort_key = "id"
         before = feed.watermark("updated_at")
         with pytest.raises(IronicError):
             await feed.changes()

@@ -86,7 +86,7 @@ async def test_first_round_reads_every_port_before_writing(tmp_path: Path, repo:
     written = files(rig.hosts)
     assert len(written) == 2501 and written[UNKNOWN_HOSTS] == DENIED
     # Two feed requests (priming), then the whole walk: 1000 + 1000 + 500.
-    assert [r["sort_key"] for r in big.ports.requests] == ["updated_at", "created_at",
+    assert [r["sort_key"] for r in big.ports.requests] == ["updated_at", "id",
                                                           "uuid", "uuid", "uuid"]
     assert rig.pxe.ports.complete
 
@@ -103,7 +103,7 @@ async def test_idle_round_is_two_small_requests_and_writes_nothing(
         ironic.ports.requests.clear()
         await rig.pxe.reconcile()
         assert [(r["sort_key"], r["limit"]) for r in ironic.ports.requests] == [
-            ("updated_at", "50"), ("created_at", "50")]
+            ("updated_at", "50"), ("id", "50")]
     assert rig.backend.files_written == written
 
 
