@@ -483,6 +483,18 @@ class IronicClient:
         """Delete a port."""
         await self._json("DELETE", f"/v1/ports/{_quoted(port_uuid)}")
 
+    # -- one page of a collection ---------------------------------------------------------------
+
+    async def list_page(self, path: str, key: str,
+                        params: Mapping[str, str]) -> tuple[list[JSON], str | None]:
+        """One page of the collection at ``path`` (items under ``key``) with the query
+        ``params`` as given (``limit``, ``marker``, ``sort_key``, ``sort_dir``, ``fields``...),
+        and the marker of the next page: None when Ironic says this page is the last."""
+        page = await self._json("GET", path, params=dict(params))
+        items: list[JSON] = list(page.get(key) or [])
+        following = next_page_params(page)
+        return items, (following or {}).get("marker") if items else None
+
     # -- transport ------------------------------------------------------------------------------
 
     async def _collect(self, path: str, key: str, params: Mapping[str, str]) -> list[JSON]:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 SYSFS_NET = Path("/sys/class/net")
 _NEIGH = re.compile(r"EMAC=((?:[0-9a-f]{2}:){5}[0-9a-f]{2}) IMAC=(\S+)", re.IGNORECASE)
+#: The port fields the filter reads: the MAC, and ``extra`` for an InfiniBand client id.
+PORT_FIELDS = ["address", "extra"]
 #: The last 8 bytes of an InfiniBand client id (``xx:`` × 8 minus the last colon) are the GUID.
 GUID_CHARS = 23
 
@@ -70,7 +72,13 @@ async def list_ironic_macs(settings: Settings, ironic: IronicClient,
 
     Raises IronicError when Ironic cannot list its ports.
     """
-    ports = await ironic.list_ports(fields=["address", "extra"])
+    return macs_of_ports(settings, await ironic.list_ports(fields=PORT_FIELDS), sysfs)
+
+
+def macs_of_ports(settings: Settings, ports: Iterable[Mapping[str, Any]],
+                  sysfs: Path = SYSFS_NET) -> tuple[frozenset[str], dict[str, str]]:
+    """The ports' MACs as the DHCP server sees them, and the InfiniBand mapping used."""
+    ports = list(ports)
     interfaces = settings.iptables.ethoib_interfaces
     mapping = ethoib_mapping(ports, read_neighs(interfaces, sysfs)) if interfaces else {}
     addresses = frozenset(p["address"].lower() for p in ports if p.get("address"))

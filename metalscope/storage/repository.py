@@ -357,6 +357,17 @@ class Repository:
         async with self.engine.connect() as conn:
             return list((await conn.execute(sa.select(t.nodes.c.uuid))).scalars())
 
+    async def uuids_between(self, after: str | None, through: str | None) -> list[str]:
+        """The records' UUIDs above ``after`` and up to ``through`` (None: no bound), in
+        order: one page of a walk of Ironic's nodes by UUID, compared with the database."""
+        query = sa.select(t.nodes.c.uuid)
+        if after is not None:
+            query = query.where(t.nodes.c.uuid > after)
+        if through is not None:
+            query = query.where(t.nodes.c.uuid <= through)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query.order_by(t.nodes.c.uuid))).scalars())
+
     # -- lookup attributes -----------------------------------------------------------------
     async def add_attributes(self, uuid: str, name: str, values: list[str]) -> None:
         async for attempt in self._transactions():
