@@ -49,6 +49,9 @@ _NODES = t.nodes.outerjoin(_METHOD, (_METHOD.c.uuid == t.nodes.c.uuid)
                            & (_METHOD.c.name == METHOD_OPTION))
 _SELECT_NODES = sa.select(t.nodes, _METHOD.c.value.label("method")).select_from(_NODES)
 _SELECT_NODE = _SELECT_NODES.where(t.nodes.c.uuid == sa.bindparam("uuid"))
+_SELECT_IN_STATE = _SELECT_NODES.where(t.nodes.c.state == sa.bindparam("state"))
+#: States whose records count as an introspection under way (with no ``finished_at``).
+_UNFINISHED_STATES = sorted(s.value for s in ACTIVE_STATES | {State.REAPPLYING})
 #: An introspection's end drops its options (as upstream) but keeps how it collected.
 _DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"),
                                              t.options.c.name != METHOD_OPTION)
@@ -294,18 +297,43 @@ class Repository:
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:
-        """Records ordered by started_at then uuid, newest first, after ``marker``."""
+        """Records ordered by started_at then uuid, newest first (a record without a start
+        time last, on every database), after ``marker``: one walk of the (started_at, uuid)
+        index from the marker's place, so a deep page costs what the first does."""
+        n = t.nodes.c
         query = _SELECT_NODES
         if states:
-            query = query.where(t.nodes.c.state.in_(states))
-        if marker is not None:
-            query = query.where(sa.or_(
-                t.nodes.c.started_at < marker.started_at,
-                sa.and_(t.nodes.c.started_at == marker.started_at, t.nodes.c.uuid < marker.uuid)))
-        query = query.order_by(t.nodes.c.started_at.desc(), t.nodes.c.uuid.desc()).limit(limit)
+            query = query.where(n.state.in_(states))
+        started = n.started_at.desc()
+        if self.engine.dialect.name == "postgresql":
+            # NULL is the largest value there: walking the index (started_at NULLS FIRST,
+            # uuid) backwards gives this order, the order of the other databases.
+            started = started.nulls_last()
+        ordered = query.order_by(started, n.uuid.desc())
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            if marker is None:
+                rows = (await conn.execute(ordered.limit(limit))).all()
+            elif marker.started_at is None:  # the records without a start time come last
+                rows = (await conn.execute(ordered.where(
+                    n.started_at.is_(None), n.uuid < marker.uuid).limit(limit))).all()
+            else:  # an index range from the marker's place; the first condition bounds it
+                rows = (await conn.execute(ordered.where(
+                    n.started_at <= marker.started_at,
+                    sa.or_(n.started_at < marker.started_at, n.uuid < marker.uuid),
+                ).limit(limit))).all()
+                if len(rows) < limit:  # then those without a start time
+                    rows += (await conn.execute(ordered.where(n.started_at.is_(None)).limit(
+                        limit - len(rows)))).all()
         return [NodeRecord.from_row(r) for r in rows]
+
+    async def any_active(self) -> bool:
+        """Whether at least one introspection is unfinished: one EXISTS over the state
+        index, whatever the number of records."""
+        n = t.nodes.c
+        unfinished = sa.select(n.uuid).where(n.state.in_(_UNFINISHED_STATES),
+                                             n.finished_at.is_(None))
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(sa.select(unfinished.exists()))).scalar())
 
     async def active_started_before(self, threshold: datetime.datetime) -> list[NodeRecord]:
         query = sa.select(t.nodes).where(t.nodes.c.finished_at.is_(None),
@@ -338,10 +366,11 @@ class Repository:
 
     async def unsettled(self) -> list[NodeRecord]:
         """Records in a state that only lasts while an instance works on the node."""
-        states = [s.value for s in WORKING_STATES]
-        query = _SELECT_NODES.where(t.nodes.c.state.in_(states))
+        rows = []
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            # One equality per state: each reads only its own entries of the state index.
+            for state in sorted(s.value for s in WORKING_STATES):
+                rows += (await conn.execute(_SELECT_IN_STATE, {"state": state})).all()
         return [NodeRecord.from_row(r) for r in rows]
 
     async def waiting_with_method(self, method: str) -> list[NodeRecord]:
