@@ -311,16 +311,17 @@ class Repository:
             started = started.nulls_last()
         ordered = query.order_by(started, n.uuid.desc())
         async with self.engine.connect() as conn:
+            rows: list[Any]
             if marker is None:
-                rows = (await conn.execute(ordered.limit(limit))).all()
+                rows = list((await conn.execute(ordered.limit(limit))).all())
             elif marker.started_at is None:  # the records without a start time come last
-                rows = (await conn.execute(ordered.where(
-                    n.started_at.is_(None), n.uuid < marker.uuid).limit(limit))).all()
+                rows = list((await conn.execute(ordered.where(
+                    n.started_at.is_(None), n.uuid < marker.uuid).limit(limit))).all())
             else:  # an index range from the marker's place; the first condition bounds it
-                rows = (await conn.execute(ordered.where(
+                rows = list((await conn.execute(ordered.where(
                     n.started_at <= marker.started_at,
                     sa.or_(n.started_at < marker.started_at, n.uuid < marker.uuid),
-                ).limit(limit))).all()
+                ).limit(limit))).all())
                 if len(rows) < limit:  # then those without a start time
                     rows += (await conn.execute(ordered.where(n.started_at.is_(None)).limit(
                         limit - len(rows)))).all()
@@ -366,7 +367,7 @@ class Repository:
 
     async def unsettled(self) -> list[NodeRecord]:
         """Records in a state that only lasts while an instance works on the node."""
-        rows = []
+        rows: list[Any] = []
         async with self.engine.connect() as conn:
             # One equality per state: each reads only its own entries of the state index.
             for state in sorted(s.value for s in WORKING_STATES):
