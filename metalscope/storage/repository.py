@@ -136,6 +136,8 @@ class Repository:
         self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
         #: The fleet pages' data: hardware summaries and pages of nodes.
         self.fleet = FleetStore(engine, on_retry)
+        #: The ``max_versions`` every node's history was last pruned to (None: not yet).
+        self._counted_with: int | None = None
 
     def _transactions(self) -> AsyncIterator[Attempt]:
         return transactions(self.engine, on_retry=self.on_retry)
@@ -294,6 +296,7 @@ class Repository:
                 await self._delete_node_rows(conn, uuid, None)
                 await conn.execute(sa.delete(t.hardware_summaries).where(
                     t.hardware_summaries.c.uuid == uuid))
+                await history.forget(conn, uuid)
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:
@@ -524,11 +527,30 @@ class Repository:
                             max_age: datetime.timedelta | None) -> int:
         """Delete the versions (of one node, or of all) past the newest ``max_versions`` (0:
         no limit) or finished longer than ``max_age`` ago (None: no limit; a node that
-        still has a status record keeps its newest version). Returns how many went."""
+        still has a status record keeps its newest version). Returns how many went.
+
+        For every node, the age is read from the ``age_from`` index (only the expired
+        versions), and the counts are checked once per ``max_versions`` value this
+        repository sees (they only exceed it after it was lowered)."""
         retention = Retention(max_versions, max_age)
-        async for attempt in self._transactions():
-            async with attempt as conn:
-                deleted = await history.prune(conn, uuid, retention, utcnow())
+        if uuid is not None:
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    deleted = await history.prune(conn, uuid, retention, utcnow())
+            return deleted
+        deleted = 0
+        if max_age is not None:  # only the versions past max_age are read
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    deleted = await history.prune_by_age(conn, utcnow() - max_age)
+        if max_versions != self._counted_with:
+            # Each recorded version prunes its own node, so counts go over max_versions only
+            # when it was lowered: every node's count is checked once per value.
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    counted = await history.prune_by_count(conn, max_versions)
+            self._counted_with = max_versions
+            deleted += counted
         return deleted
 
     # -- rules -----------------------------------------------------------------------------
