@@ -48,6 +48,7 @@ _METHOD = t.options.alias("method_option")
 _NODES = t.nodes.outerjoin(_METHOD, (_METHOD.c.uuid == t.nodes.c.uuid)
                            & (_METHOD.c.name == METHOD_OPTION))
 _SELECT_NODES = sa.select(t.nodes, _METHOD.c.value.label("method")).select_from(_NODES)
+_STATE_OF = {state.value: state for state in State}
 _SELECT_NODE = _SELECT_NODES.where(t.nodes.c.uuid == sa.bindparam("uuid"))
 _SELECT_IN_STATE = _SELECT_NODES.where(t.nodes.c.state == sa.bindparam("state"))
 #: States whose records count as an introspection under way (with no ``finished_at``).
@@ -121,6 +122,15 @@ class NodeRecord:
                    manage_boot=True if row.manage_boot is None else bool(row.manage_boot),
                    version_id=row.version_id or "",
                    method=getattr(row, "method", None) or INBAND)
+
+    @classmethod
+    def from_selected(cls, row: Any) -> NodeRecord:
+        """A row of the records' SELECT (the record's columns in table order, then the
+        method), unpacked by position: a listing reads a thousand of them."""
+        uuid, version_id, state, started_at, finished_at, error, manage_boot, method = row
+        return cls(uuid, _STATE_OF[state], started_at, finished_at, error,
+                   True if manage_boot is None else bool(manage_boot), version_id or "",
+                   method or INBAND)
 
 
 class Repository:
@@ -328,7 +338,7 @@ class Repository:
                 if len(rows) < limit:  # then those without a start time
                     rows += (await conn.execute(ordered.where(n.started_at.is_(None)).limit(
                         limit - len(rows)))).all()
-        return [NodeRecord.from_row(r) for r in rows]
+        return [NodeRecord.from_selected(r) for r in rows]
 
     async def any_active(self) -> bool:
         """Whether at least one introspection is unfinished: one EXISTS over the state

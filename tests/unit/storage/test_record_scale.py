@@ -83,6 +83,18 @@ class TestListingPages:
             marker = page[-1]
         assert walked == expected
 
+    async def test_listed_records_are_the_records(self, repo: Repository) -> None:
+        """The listing's records (unpacked by position) equal what get_node reads."""
+        await repo.start_introspection(_uuid(40), False, [], None, method="redfish")
+        await _insert(repo, [_row(0), _row(1, State.ERROR), _row(2, State.WAITING)])
+        async with repo.engine.begin() as conn:
+            await conn.execute(sa.update(t.nodes).where(t.nodes.c.uuid == _uuid(0)).values(
+                manage_boot=None, error="boom"))
+        listed = await repo.list_nodes(None, 10, None)
+        assert len(listed) == 4
+        assert listed == [await repo.get_node(r.uuid) for r in listed]
+        assert {r.method for r in listed} == {"inband", "redfish"}
+
     async def test_marker_page_with_states(self, repo: Repository) -> None:
         """The state filter and the marker combine."""
         await _insert(repo, [_row(i, State.ERROR if i % 2 else State.FINISHED,
