@@ -285,7 +285,8 @@ def serve(url: str, ironic_url: str, workdir: Path, records: int, interrupted: i
     with (workdir / "console.log").open("ab") as console:
         process = subprocess.Popen(
             [sys.executable, "-m", "metalscope.cli", "serve", "--config-file", str(config)],
-            stdout=console, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+            stdout=console, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            cwd=workdir)  # not the checkout: ``-m`` puts the working folder first
     try:
         startup = recovered = None
         while recovered is None or startup is None:
