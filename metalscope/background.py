@@ -142,12 +142,14 @@ async def recover_interrupted(svc: Services) -> int:
     return recovered + await recovery.recover_deferred(svc)
 
 
-async def fill_hardware_summaries(svc: Services) -> int:
+async def fill_hardware_summaries(svc: Services,
+                                  backfill: fleet_backfill.SummaryBackfill | None = None) -> int:
     """Summarise records processed before the fleet pages existed, from their stored data,
-    a bounded number per round (leader only; ``store_data = database`` only)."""
+    a bounded number per round (leader only; ``store_data = database`` only); ``backfill``
+    remembers that a round found none left, and the rounds after it then read nothing."""
     if not svc.coordinator.is_leader():
         return 0
-    return await fleet_backfill.backfill_summaries(svc)
+    return await (backfill or fleet_backfill.SummaryBackfill()).run_round(svc)
 
 
 def refresher(svc: Services) -> Refresher:
@@ -192,7 +194,9 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
         tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
         tasks.append(("prune-history", period, lambda: prune_history(svc)))
         tasks.append(("recover", period, lambda: recover_interrupted(svc)))
-        tasks.append(("fleet-summaries", period, lambda: fill_hardware_summaries(svc)))
+        backfill = fleet_backfill.SummaryBackfill()
+        tasks.append(("fleet-summaries", period,
+                      lambda: fill_hardware_summaries(svc, backfill)))
     refresh = refresher(svc)
     if refresh.policy.enabled:
         tasks.append(("redfish-refresh", refresh.policy.pass_period,
