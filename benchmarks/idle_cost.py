@@ -45,7 +45,7 @@ import introspection_records  # noqa: E402
 import ironic_population  # noqa: E402
 from counting_proxy import CountingProxy, Tally, difference, total  # noqa: E402
 from idle_services import IdleService, ServiceSpec, config_sections  # noqa: E402
-from ironic_calls import IronicCallLog  # noqa: E402
+from ironic_calls import count_calls  # noqa: E402
 from proc_stats import tree_cpu_seconds, tree_rss_bytes  # noqa: E402
 
 from metalscope.testing.ironic import LocalIronic, ironic_release  # noqa: E402
@@ -162,6 +162,14 @@ def prepare(size: int, workdir: Path, ironic_bin: Path, python: Path) -> Prepare
 
 # -- one run -----------------------------------------------------------------------------------
 
+def logged_calls(log_file: Path, start: int, end: int) -> dict[str, Any]:
+    """The requests Ironic logged between two sizes of its log (whole lines)."""
+    with log_file.open("rb") as opened:
+        opened.seek(start)
+        text = opened.read(end - start)
+    return count_calls(text[:text.rfind(b"\n") + 1])
+
+
 def snapshot(proxy: CountingProxy, ironic_pid: int, service_pid: int | None) -> Snapshot:
     return Snapshot(time.monotonic(), proxy.counts.snapshot(), tree_cpu_seconds(ironic_pid),
                     None if service_pid is None else tree_cpu_seconds(service_pid))
@@ -173,8 +181,7 @@ def measure(name: str, proxy: CountingProxy, ironic: LocalIronic, service: IdleS
     ironic_pid = ironic.process.pid
     service_pid = None if service is None else service.pid()
     time.sleep(warmup)
-    calls_log = IronicCallLog(ironic.log_file)
-    calls_log.reset()
+    log_start = ironic.log_file.stat().st_size
     load_before = os.getloadavg()
     before = snapshot(proxy, ironic_pid, service_pid)
     rss_peak = 0
@@ -186,11 +193,13 @@ def measure(name: str, proxy: CountingProxy, ironic: LocalIronic, service: IdleS
                 raise RuntimeError(f"{name} died during the window:\n{service.log_tail()}")
             rss_peak = max(rss_peak, tree_rss_bytes(service_pid or 0))
     after = snapshot(proxy, ironic_pid, service_pid)
+    logged = logged_calls(ironic.log_file, log_start, ironic.log_file.stat().st_size)
     figures = window_figures(before, after, rss_peak if service is not None else None)
-    logged = calls_log.counts()
-    return {**asdict(figures), "load_before": [round(x, 2) for x in load_before],
+    return {**asdict(figures), "warmup_s": warmup,
+            "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()],
             "ironic_log_requests": logged["total"],
+            "ironic_log_requests_per_min": per_minute(logged["total"], after.at - before.at),
             "ironic_rss_mib": tree_rss_bytes(ironic_pid) / (1 << 20)}
 
 
