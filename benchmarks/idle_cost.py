@@ -316,6 +316,22 @@ def show(document: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several runs (say one per size, each with its own warm-up and window) as one
+    document; a size measured twice keeps the later run's services over the earlier's."""
+    sizes: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        for size, services in document["sizes"].items():
+            sizes.setdefault(size, {}).update(services)
+    first, last = documents[0], documents[-1]
+    return {"label": first.get("label", ""), "started": first.get("started"),
+            "finished": last.get("finished"), "machine": first.get("machine"),
+            "runs": [{key: document.get(key) for key in
+                      ("label", "started", "finished", "warmup_s", "window_s", "services")}
+                     | {"sizes": list(document["sizes"])} for document in documents],
+            "sizes": sizes}
+
+
 # -- command line ------------------------------------------------------------------------------
 
 def plan_text(sizes: Sequence[int], services: Sequence[str], warmup: float,
@@ -343,7 +359,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan and the configuration; start nothing")
     parser.add_argument("--show", type=Path, help="print the tables of a saved run")
+    parser.add_argument("--merge", type=Path, nargs="+",
+                        help="write these saved runs as one document to --json")
     args = parser.parse_args(argv)
+    if args.merge:
+        merged = merge([json.loads(path.read_text()) for path in args.merge])
+        args.json.write_text(json.dumps(merged, indent=1) + "\n")
+        print(show(merged))
+        return 0
     if args.show:
         print(show(json.loads(args.show.read_text())))
         return 0

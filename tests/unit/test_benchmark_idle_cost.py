@@ -30,6 +30,8 @@ from counting_proxy import (
 )
 from idle_cost import (
     Snapshot,
+    logged_calls,
+    merge,
     minus_baseline,
     per_minute,
     ratio,
@@ -237,6 +239,28 @@ def test_table_has_a_row_per_service_with_the_baseline_subtracted() -> None:
     assert len(lines) == 4
     assert lines[2] == "| 10,000 | Ironic alone | 0.0 | 0 | 0.20 | n/a | n/a | 1.5 |"
     assert "0.70 (+0.50)" in lines[3] and "MetalScope, dnsmasq" in lines[3]
+
+
+def test_merged_runs_keep_every_size_and_their_own_windows() -> None:
+    small = {"label": "x", "started": "a", "finished": "b", "warmup_s": 30, "window_s": 120,
+             "services": ["baseline"], "sizes": {"10000": {"baseline": {"w": 1}}}}
+    large = {"label": "x", "started": "c", "finished": "d", "warmup_s": 60, "window_s": 180,
+             "services": ["baseline"], "sizes": {"100000": {"baseline": {"w": 2}}}}
+    merged = merge([small, large])
+    assert merged["sizes"] == {"10000": {"baseline": {"w": 1}},
+                               "100000": {"baseline": {"w": 2}}}
+    assert [run["window_s"] for run in merged["runs"]] == [120, 180]
+    assert (merged["started"], merged["finished"]) == ("a", "d")
+
+
+def test_logged_calls_count_whole_lines_between_two_offsets(tmp_path: Path) -> None:
+    line = ("2026-12-06 17:08:00.034 1 INFO ironic.api [None req-1 - - - - - -] 127.0.0.1 - "
+            "GET /v1/ports?fields=address%2Cextra - 200 (56.46ms)\n")
+    log_file = tmp_path / "ironic.log"
+    log_file.write_text(line + line + line[:40])
+    assert logged_calls(log_file, 0, log_file.stat().st_size)["by_call"] == {
+        "GET /v1/ports?fields": 2}
+    assert logged_calls(log_file, len(line), log_file.stat().st_size)["total"] == 1
 
 
 # -- /proc ---------------------------------------------------------------------------------
