@@ -32,8 +32,10 @@ sys.path.insert(0, str(REPO))
 
 from ironic_population import SEED, bmc_address, node_mac, node_uuid  # noqa: E402
 
+from metalscope.fleet.summary import summarise  # noqa: E402
 from metalscope.simulator import make_fleet  # noqa: E402
 from metalscope.simulator.inventory import ramdisk_data  # noqa: E402
+from metalscope.storage.fleet import summary_values  # noqa: E402
 
 BATCH = 2000
 TEMPLATES = 64
@@ -109,6 +111,40 @@ def record_rows(start: int, stop: int, now: datetime.datetime,
     return nodes, data
 
 
+def summary_rows(start: int, stop: int, templates: Sequence[DataTemplate]
+                 ) -> list[dict[str, Any]]:
+    """MetalScope's ``hardware_summaries`` rows of records ``start`` to ``stop - 1``, as its
+    processing would have written them (the fleet pages' data; without them the service
+    would spend its first hours filling them in from the stored data)."""
+    rows = []
+    for index in range(start, stop):
+        _, processed = templates[index % len(templates)].for_node(index)
+        finished = datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=index)
+        values = summary_values(f"node-{index:06d}", summarise(json.loads(processed)),
+                                finished)
+        values["inspected_at"] = _timestamp(finished)
+        rows.append({"uuid": node_uuid(index), **values})
+    return rows
+
+
+def insert_summaries(database: Path, count: int,
+                     templates: Sequence[DataTemplate] | None = None) -> None:
+    templates = templates or data_templates()
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA synchronous = OFF")
+        for start in range(0, count, BATCH):
+            rows = summary_rows(start, min(count, start + BATCH), templates)
+            columns = list(rows[0])
+            with connection:
+                connection.executemany(
+                    f"INSERT INTO hardware_summaries ({', '.join(columns)}) VALUES "
+                    f"({', '.join(':' + column for column in columns)})", rows)
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
+
+
 def insert_records(database: Path, count: int, now: datetime.datetime | None = None,
                    templates: Sequence[DataTemplate] | None = None) -> None:
     now = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -170,6 +206,7 @@ def build(directory: Path, count: int, ironic_bin: Path, python: Path) -> Record
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     for database in (databases.metalscope, databases.upstream):
         insert_records(database, count, now, templates)
+    insert_summaries(databases.metalscope, count, templates)
     return databases
 
 

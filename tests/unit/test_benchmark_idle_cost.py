@@ -40,7 +40,7 @@ from idle_cost import (
     window_figures,
 )
 from idle_services import ServiceSpec, config_sections
-from introspection_records import data_templates, record_rows
+from introspection_records import data_templates, record_rows, summary_rows
 from ironic_population import ObjectVersions, node_mac, node_rows, node_uuid, port_rows
 from proc_stats import (
     StatLine,
@@ -335,6 +335,14 @@ def test_records_and_nodes_share_uuids_and_macs() -> None:
     assert node_mac(1) in data[2][2] and node_mac(1) in data[3][2]
     assert "@MAC@" not in data[2][2]
     assert len({node_mac(i) for i in range(100000)}) == 100000
+
+
+def test_summaries_are_metalscopes_own_of_the_processed_data() -> None:
+    rows = summary_rows(3, 5, data_templates(2))
+    assert [row["uuid"] for row in rows] == [node_uuid(3), node_uuid(4)]
+    assert rows[0]["name"] == "node-000003"
+    assert node_mac(3) in rows[0]["macs"] and node_mac(3) in rows[0]["search_text"]
+    assert rows[0]["cpu_count"] and rows[0]["memory_mib"]
 
 
 def test_population_rows_fit_ironics_tables() -> None:
