@@ -5,9 +5,11 @@ Record ``i`` belongs to node ``i`` of ``ironic_population.py`` (same UUID, PXE M
 address): a ``nodes`` row in ``finished`` and two ``introspection_data`` rows, the
 unprocessed ramdisk data (what IPA's ``default`` collector posts, from one of a few dozen
 simulated machines, with the node's own MAC and BMC address) and the processed data (the same
-with the keys upstream's default hooks add). Both schemas are made by the services' own tools
-(``ironic-inspector-dbsync upgrade`` and ``metalscope db upgrade``); the rows go in with SQL in
-batches. 100,000 records are about 1 GiB of SQLite per database.
+with the keys upstream's default hooks add). MetalScope's database also gets what its own
+processing writes beside them: the node's hardware summary (the fleet pages) and version 1 of
+its hardware history (``[history]`` is on by default). Both schemas are made by the services'
+own tools (``ironic-inspector-dbsync upgrade`` and ``metalscope db upgrade``); the rows go in
+with SQL in batches. 100,000 records are about 1 GiB of SQLite per database.
 
     .venv/bin/python benchmarks/introspection_records.py DIR --records 100000
 """
@@ -36,6 +38,7 @@ from metalscope.fleet.summary import summarise  # noqa: E402
 from metalscope.simulator import make_fleet  # noqa: E402
 from metalscope.simulator.inventory import ramdisk_data  # noqa: E402
 from metalscope.storage.fleet import summary_values  # noqa: E402
+from metalscope.storage.history_codec import Encoded, encode  # noqa: E402
 
 BATCH = 2000
 TEMPLATES = 64
@@ -145,6 +148,47 @@ def insert_summaries(database: Path, count: int,
         connection.close()
 
 
+def encoded_versions(templates: Sequence[DataTemplate]) -> list[Encoded]:
+    """Each template's data as a history version stores it (compressed). The versions keep
+    the template machine's own MAC and BMC address: compressing every record's data would
+    take minutes, and no idle work reads the blobs."""
+    return [encode(json.loads(t.processed), json.loads(t.unprocessed)) for t in templates]
+
+
+def history_rows(start: int, stop: int, now: datetime.datetime,
+                 versions: Sequence[Encoded]) -> list[tuple[Any, ...]]:
+    """MetalScope's ``introspection_history`` rows: version 1 of each record, finished when
+    the record did (:func:`record_rows`)."""
+    rows = []
+    for index in range(start, stop):
+        finished = now - datetime.timedelta(seconds=index % 86400)
+        encoded = versions[index % len(versions)]
+        rows.append((node_uuid(index), 1, _timestamp(finished - datetime.timedelta(seconds=90)),
+                     _timestamp(finished), _timestamp(finished), "inband", None, None, None,
+                     encoded.codec, encoded.raw_bytes, encoded.stored_bytes, encoded.processed,
+                     encoded.unprocessed))
+    return rows
+
+
+def insert_history(database: Path, count: int, now: datetime.datetime,
+                   templates: Sequence[DataTemplate] | None = None) -> None:
+    versions = encoded_versions(templates or data_templates())
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA synchronous = OFF")
+        for start in range(0, count, BATCH):
+            with connection:
+                connection.executemany(
+                    "INSERT INTO introspection_history (uuid, version, started_at, "
+                    "finished_at, recorded_at, source, error, changed, summary, codec, "
+                    "raw_bytes, stored_bytes, processed, unprocessed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    history_rows(start, min(count, start + BATCH), now, versions))
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
+
+
 def insert_records(database: Path, count: int, now: datetime.datetime | None = None,
                    templates: Sequence[DataTemplate] | None = None) -> None:
     now = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -207,6 +251,7 @@ def build(directory: Path, count: int, ironic_bin: Path, python: Path) -> Record
     for database in (databases.metalscope, databases.upstream):
         insert_records(database, count, now, templates)
     insert_summaries(databases.metalscope, count, templates)
+    insert_history(databases.metalscope, count, now, templates)
     return databases
 
 

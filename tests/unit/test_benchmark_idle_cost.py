@@ -40,7 +40,13 @@ from idle_cost import (
     window_figures,
 )
 from idle_services import ServiceSpec, config_sections
-from introspection_records import data_templates, record_rows, summary_rows
+from introspection_records import (
+    data_templates,
+    encoded_versions,
+    history_rows,
+    record_rows,
+    summary_rows,
+)
 from ironic_population import ObjectVersions, node_mac, node_rows, node_uuid, port_rows
 from proc_stats import (
     StatLine,
@@ -343,6 +349,17 @@ def test_summaries_are_metalscopes_own_of_the_processed_data() -> None:
     assert rows[0]["name"] == "node-000003"
     assert node_mac(3) in rows[0]["macs"] and node_mac(3) in rows[0]["search_text"]
     assert rows[0]["cpu_count"] and rows[0]["memory_mib"]
+
+
+def test_history_versions_are_version_one_finished_with_the_record() -> None:
+    now = datetime.datetime(2026, 1, 1)
+    templates = data_templates(2)
+    versions = encoded_versions(templates)
+    nodes, _ = record_rows(0, 3, now, templates)
+    rows = history_rows(0, 3, now, versions)
+    assert [(row[0], row[1]) for row in rows] == [(node_uuid(i), 1) for i in range(3)]
+    assert [row[3] for row in rows] == [node[5] for node in nodes]  # finished_at
+    assert rows[2][12] == versions[0].processed and rows[2][11] == versions[0].stored_bytes
 
 
 def test_population_rows_fit_ironics_tables() -> None:
