@@ -254,8 +254,8 @@ def summary_line(result: Mapping[str, Any]) -> str:
     return (f"{result['requests_per_min']:.1f} req/min ({result['ironic_log_requests']} in "
             f"Ironic's log), {result['kib_per_min']:.0f} KiB/min, Ironic "
             f"{result['ironic_cpu_per_min']:.2f} CPU-s/min, service "
-            + ("-, " if service_cpu is None else f"{service_cpu:.2f} CPU-s/min, ")
-            + ("" if rss is None else f"{rss:.0f} MiB") + f", load {result['load_after'][0]}")
+            + ("-" if service_cpu is None else f"{service_cpu:.2f} CPU-s/min")
+            + ("" if rss is None else f", {rss:.0f} MiB") + f", load {result['load_after'][0]}")
 
 
 # -- report ------------------------------------------------------------------------------------
