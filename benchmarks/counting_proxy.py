@@ -149,6 +149,11 @@ class CountingProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._errors: list[str] = []
+
+    def errors(self) -> list[str]:
+        """Unexpected failures while relaying (each closed its client's connection)."""
+        return list(self._errors)
 
     def start(self) -> CountingProxy:
         ready = threading.Event()
@@ -225,6 +230,9 @@ class CountingProxy:
                 if framing[0] == "eof" or not keeps_alive(request, response):
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            return
+        except Exception as exc:  # reported with the results, never hidden
+            self._errors.append(f"{type(exc).__name__}: {exc}")
             return
         finally:
             for writer in (client_writer, upstream[1] if upstream else None):

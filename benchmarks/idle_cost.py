@@ -203,10 +203,49 @@ def measure(name: str, proxy: CountingProxy, ironic: LocalIronic, service: IdleS
             "ironic_rss_mib": tree_rss_bytes(ironic_pid) / (1 << 20)}
 
 
+ATTEMPTS = 2
+
+
+def run_service(name: str, prepared: Prepared, run_dir: Path, proxy: CountingProxy,
+                ironic: LocalIronic, warmup: float, window: float, ironic_bin: Path,
+                python: Path) -> dict[str, Any]:
+    """One service's warm-up and window (``baseline``: Ironic alone). Its folder, with the
+    database copy, is removed afterwards; its logs are kept in ``failed/`` when it failed."""
+    if name == "baseline":
+        return {**measure(name, proxy, ironic, None, warmup, window), "start_s": None}
+    spec = ServiceSpec(name)
+    service_dir = run_dir / name
+    shutil.rmtree(service_dir, ignore_errors=True)
+    service_dir.mkdir(parents=True)
+    service = IdleService(spec, service_dir, proxy.url, ironic_bin, python, REPO)
+    source = (prepared.records.upstream if spec.program == "upstream"
+              else prepared.records.metalscope)
+    shutil.copyfile(source, service.database)
+    failed = True
+    try:
+        started = service.start()
+        log(f"{name} answered after {started:.1f} s")
+        result = measure(name, proxy, ironic, service, warmup, window)
+        failed = False
+    finally:
+        errors = service.errors_logged()
+        service.stop()
+        if failed:
+            kept = run_dir.parent / "failed" / f"n{prepared.nodes}-{name}-{int(time.time())}"
+            kept.mkdir(parents=True, exist_ok=True)
+            for log_name in ("service.log", "console.log", "inspector.conf"):
+                if (service_dir / log_name).exists():
+                    shutil.copy(service_dir / log_name, kept / log_name)
+            log(f"{name} failed; its logs are in {kept}")
+        shutil.rmtree(service_dir, ignore_errors=True)
+    return {**result, "start_s": round(started, 1), "errors_logged": errors}
+
+
 def run_size(prepared: Prepared, services: Sequence[str], warmup: float, window: float,
              workdir: Path, ironic_bin: Path, python: Path,
              results: dict[str, dict[str, Any]], save: Any) -> None:
-    """Fill ``results`` service by service, calling ``save()`` after each."""
+    """Fill ``results`` service by service, calling ``save()`` after each. A service that
+    fails (to start, or during its window) is tried once more, then recorded as failed."""
     run_dir = workdir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
     ironic = LocalIronic(run_dir / "ironic", ironic_bin, schema_cache_dir=prepared.ironic_cache_dir)
@@ -216,32 +255,22 @@ def run_size(prepared: Prepared, services: Sequence[str], warmup: float, window:
     proxy = CountingProxy("127.0.0.1", ironic.port).start()
     try:
         for name in services:
-            service = None
-            started: float | None = None
-            if name != "baseline":
-                spec = ServiceSpec(name)
-                service_dir = run_dir / name
-                service_dir.mkdir(parents=True)
-                service = IdleService(spec, service_dir, proxy.url, ironic_bin, python, REPO)
-                source = (prepared.records.upstream if spec.program == "upstream"
-                          else prepared.records.metalscope)
-                shutil.copyfile(source, service.database)
-            log(f"N={prepared.nodes} {name}: warm-up {warmup:.0f} s, window {window:.0f} s")
-            try:
-                if service is not None:
-                    started = service.start()
-                    log(f"{name} answered after {started:.1f} s")
-                result = measure(name, proxy, ironic, service, warmup, window)
-            finally:
-                if service is not None:
-                    result_errors = service.errors_logged()
-                    service.stop()
-            result["start_s"] = None if started is None else round(started, 1)
-            if service is not None:
-                result["errors_logged"] = result_errors
-                shutil.rmtree(run_dir / name, ignore_errors=True)  # its 1 GiB database copy
+            errors_before = len(proxy.errors())
+            for attempt in range(1, ATTEMPTS + 1):
+                log(f"N={prepared.nodes} {name}: warm-up {warmup:.0f} s, window {window:.0f} s")
+                try:
+                    result = run_service(name, prepared, run_dir, proxy, ironic, warmup,
+                                         window, ironic_bin, python)
+                except RuntimeError as exc:
+                    log(f"N={prepared.nodes} {name} attempt {attempt} failed: "
+                        f"{str(exc).splitlines()[0]}")
+                    result = {"failed": str(exc).splitlines()[0]}
+                    continue
+                result["attempt"] = attempt
+                log(f"N={prepared.nodes} {name}: {summary_line(result)}")
+                break
+            result["proxy_errors"] = proxy.errors()[errors_before:]
             results[name] = result
-            log(f"N={prepared.nodes} {name}: {summary_line(result)}")
             save()
     finally:
         proxy.stop()
@@ -277,6 +306,10 @@ def table(sizes: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
     for size, services in sizes.items():
         baseline = services.get("baseline", {}).get("ironic_cpu_per_min")
         for name, result in services.items():
+            if "failed" in result:
+                rows.append(f"| {int(size):,} | {_LABELS.get(name, name)} | failed: "
+                            f"{result['failed'][:60]} | | | | | |")
+                continue
             cpu = result["ironic_cpu_per_min"]
             extra = minus_baseline(cpu, baseline) if name != "baseline" else None
             rows.append(
@@ -291,7 +324,7 @@ def table(sizes: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
 def ratios(services: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
     """upstream / MetalScope per figure (Ironic CPU minus the baseline), PXE filter dnsmasq."""
     upstream, metalscope = services.get("upstream"), services.get("metalscope")
-    if upstream is None or metalscope is None:
+    if upstream is None or metalscope is None or "failed" in upstream or "failed" in metalscope:
         return {}
     baseline = services.get("baseline", {}).get("ironic_cpu_per_min")
     return {

@@ -247,6 +247,14 @@ def test_table_has_a_row_per_service_with_the_baseline_subtracted() -> None:
     assert "0.70 (+0.50)" in lines[3] and "MetalScope, dnsmasq" in lines[3]
 
 
+def test_a_failed_service_is_a_row_saying_so_and_no_ratio() -> None:
+    services = {"upstream": {"failed": "upstream exited with 1"},
+                "metalscope": _result(4, 100, 0.7, 0.1)}
+    assert "| upstream 12.5.0, dnsmasq | failed: upstream exited with 1 |" in table(
+        {"10000": services})
+    assert ratios(services) == {}
+
+
 def test_merged_runs_keep_every_size_and_their_own_windows() -> None:
     small = {"label": "x", "started": "a", "finished": "b", "warmup_s": 30, "window_s": 120,
              "services": ["baseline"], "sizes": {"10000": {"baseline": {"w": 1}}}}
