@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError
+from metalscope.follower.runner import follower_of
 from metalscope.metrics import FailureReason
 from metalscope.operations import fleet_backfill, recovery
 from metalscope.operations.out_of_band import start_out_of_band
@@ -166,6 +167,9 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     if refresh.policy.enabled:
         tasks.append(("redfish-refresh", refresh.policy.pass_period,
                       lambda: refresh.run_pass(svc)))
+    if svc.settings.follower.enabled:
+        follower = follower_of(svc)
+        tasks.append(("follow-ironic", follower.config.poll_interval, follower.run_round))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))
