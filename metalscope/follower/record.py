@@ -9,7 +9,7 @@ processing:
    recording, or another instance, recorded it;
 2. a ``finished`` status record dated by Ironic's inspection (a node unknown to MetalScope
    is added, so it is listed, searched and shown like the others);
-3. the diff with the previous version (``operations/history.py``), then the version, its
+3. the diff with the previous version (``hardware.compare``), then the version, its
    source ``ironic-agent`` or ``ironic-redfish`` and its times Ironic's;
 4. the processed data kept (``GET /v1/introspection/{node}/data``);
 5. the rules, with ``diff://`` fields, their edits sent as traits, ``extra`` and
@@ -20,12 +20,14 @@ processing:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from metalscope.coordination import take_lock
 from metalscope.follower import actions, convert
 from metalscope.follower.poll import Outcome
+from metalscope.hardware import compare
 from metalscope.metrics.follower import FollowerMetrics
 from metalscope.operations import history
 from metalscope.operations.processing import hardware_summary, save_summary
@@ -69,8 +71,7 @@ class InventoryRecorder:
         if await self.store.settle_record(uuid, pending.started_at, pending.finished_at):
             LOG.info("Following Ironic: node %s added", uuid)
         record = _record_of(uuid, pending)
-        comparison = await history.compare_with_previous(svc, record, data, pending.name,
-                                                         source=source)
+        comparison = await self._compare(uuid, data, pending.name, source)
         version = await self._version(record, pending, data, comparison, source)
         await self._keep_data(uuid, data)
         matched = await self._rules(uuid, data, comparison)
@@ -80,6 +81,25 @@ class InventoryRecorder:
             self.metrics.version_recorded(
                 source, (utcnow() - pending.finished_at).total_seconds())
         return Outcome.RECORDED
+
+    async def _compare(self, uuid: str, data: dict[str, Any], name: str | None,
+                       source: str) -> history.Comparison | None:
+        """The comparison with the node's latest version (another inspection: the check
+        above). Not :func:`history.compare_with_previous`, which tells an introspection's
+        own version by its start time: Ironic clears ``inspection_started_at`` when an
+        inspection finishes."""
+        if not history.history_active(self.svc):
+            return None
+        previous = await self.svc.repo.latest_version(uuid)
+        if previous is None:
+            return history.Comparison(data, None, None, name, source)
+        if previous.raw_bytes < history.OFF_LOOP_BYTES:
+            diff = compare(previous.processed, data)
+        else:
+            diff = await asyncio.to_thread(compare, previous.processed, data)
+        LOG.info("Hardware of node %s compared with version %d: %s", uuid, previous.version,
+                 diff.summary)
+        return history.Comparison(data, previous, diff, name, source)
 
     async def _version(self, record: NodeRecord, pending: PendingInventory,
                        data: dict[str, Any], comparison: history.Comparison | None,

@@ -165,3 +165,16 @@ async def test_rules_are_not_run_when_apply_rules_is_off(svc: Services) -> None:
     record, _ = recorder_of(svc)
     await record(pending(uuid, T1), inventory_answer(8192))
     assert ironic.nodes[uuid]["traits"] == []
+
+
+async def test_inspections_without_a_start_time_are_compared_too(svc: Services) -> None:
+    """Ironic clears inspection_started_at when an inspection finishes."""
+    ironic = cast(InspectingIronic, svc.ironic)
+    uuid = ironic.enroll("node-1")
+    record, _ = recorder_of(svc)
+    for finished, memory in ((T1, 8192), (T2, 4096)):
+        await record(PendingInventory(uuid, "node-1", finished, None, "agent", 0, None),
+                     inventory_answer(memory))
+    newest = (await svc.repo.list_versions(uuid))[0]
+    assert newest.version == 2 and newest.changed is True
+    assert len(cast(Drift, svc.drift).events) == 1
