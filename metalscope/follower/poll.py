@@ -38,15 +38,22 @@ from typing import Any, Protocol
 
 from metalscope.errors import IronicError, MetalScopeError
 from metalscope.follower import backoff, scan
-from metalscope.follower.convert import LIST_FIELDS
+from metalscope.follower.convert import LIST_FIELDS, parse_time
 from metalscope.metrics.follower import FollowerMetrics
-from metalscope.storage.follower import FollowerState, FollowerStore, PendingInventory
+from metalscope.storage.follower import (
+    FollowerState,
+    FollowerStore,
+    PendingInventory,
+    SeenInspection,
+)
 
 LOG = logging.getLogger(__name__)
 SORT_KEY = "inspection_finished_at"
 
 
 class NodeLister(Protocol):
+    async def get_node(self, node_id: str, fields: Any = None) -> dict[str, Any]: ...
+
     async def list_nodes_page(self, *, fields: Any, sort_key: str, sort_dir: str = "asc",
                               limit: int, marker: str | None = None,
                               ) -> tuple[list[dict[str, Any]], str | None]: ...
@@ -96,6 +103,27 @@ class PollReport:
                          for field in dataclasses.fields(self) if getattr(self, field.name))
 
 
+@dataclass
+class Walk:
+    """What the pages of one walk found, together."""
+
+    moved: list[SeenInspection] = dataclasses.field(default_factory=list)
+    times: list[tuple[str, datetime.datetime]] = dataclasses.field(default_factory=list)
+
+    def add(self, page: scan.FreshPage) -> None:
+        self.moved.extend(page.moved)
+        self.times.extend(page.times)
+
+    @property
+    def newest(self) -> datetime.datetime | None:
+        return max((at for _, at in self.times), default=None)
+
+    def top(self) -> tuple[str, datetime.datetime] | None:
+        """The node with the newest time (the first listed of equal ones)."""
+        newest = self.newest
+        return next(((uuid, at) for uuid, at in self.times if at == newest), None)
+
+
 class Poller:
     """Polls one Ironic; every position it needs between polls is in ``store``."""
 
@@ -129,60 +157,111 @@ class Poller:
         return report
 
     # -- 1. fresh inspections --------------------------------------------------------------
-    async def _walk_top(self, watermark: datetime.datetime | None, report: PollReport,
-                        first: bool) -> scan.FreshPage:
-        """The walk from the top: every inspection above the threshold (on the first poll,
-        the first page with a time is enough)."""
+    async def _walk_down(self, threshold: datetime.datetime | None, report: PollReport,
+                         first: bool = False) -> tuple[Walk, bool]:
+        """The walk down from the top to ``threshold`` (on the first poll, to the first
+        page with a time); and whether it was blocked by a first page of nodes never
+        inspected with more pages after it (it must go up from the anchor instead)."""
+        walk = Walk()
         marker: str | None = None
-        moved: list[Any] = []
-        newest: datetime.datetime | None = None
         valued = False
         while True:
             nodes, following = await self._page("desc", marker)
             report.pages += 1
-            page = scan.scan_fresh(nodes, watermark, valued)
-            moved.extend(page.moved)
+            page = scan.scan_fresh(nodes, threshold, valued)
+            walk.add(page)
             valued = page.valued
-            if page.newest is not None:
-                newest = page.newest if newest is None else max(newest, page.newest)
             if page.done or following is None or (first and valued):
-                return scan.FreshPage(moved, newest, True, valued)
-            if not valued and marker is None and await self._nothing_inspected(report):
-                return scan.FreshPage(moved, newest, True, valued)
+                return walk, False
+            if not valued:
+                return walk, True
+            marker = following  # a node with a time: the page's last
+
+    async def _walk_up(self, state: FollowerState, threshold: datetime.datetime | None,
+                       report: PollReport) -> Walk:
+        """The walk up from the anchor, or, when it is gone or was inspected again, from
+        the node inspected first (every node with a time is then listed, once)."""
+        walk = Walk()
+        marker = await self._usable_anchor(state)
+        if marker is None:
+            oldest, _ = await self.ironic.list_nodes_page(
+                fields=LIST_FIELDS, sort_key=SORT_KEY, sort_dir="asc", limit=1)
+            report.pages += 1
+            if not oldest or not oldest[0].get("inspection_finished_at"):
+                return walk  # no node was ever inspected
+            LOG.warning("Following Ironic: the first page of Ironic's node list is nodes never "
+                        "inspected and no anchor is known; walking every inspected node once")
+            walk.add(scan.scan_upwards(oldest, threshold))
+            marker = str(oldest[0]["uuid"])
+        while True:
+            nodes, following = await self._page("asc", marker)
+            report.pages += 1
+            walk.add(scan.scan_upwards(nodes, threshold))
+            if following is None:
+                return walk
             marker = following
 
-    async def _nothing_inspected(self, report: PollReport) -> bool:
-        """A first page of nulls: the nulls sort first here (PostgreSQL) or no node was
-        ever inspected; the other direction's first node tells."""
-        nodes, _ = await self.ironic.list_nodes_page(
-            fields=LIST_FIELDS, sort_key=SORT_KEY, sort_dir="asc", limit=1)
-        report.pages += 1
-        return not nodes or not nodes[0].get("inspection_finished_at")
+    async def _usable_anchor(self, state: FollowerState) -> str | None:
+        """The anchor, when Ironic still has it with the time it had."""
+        if state.anchor_uuid is None or state.anchor_finished_at is None:
+            return None
+        try:
+            node = await self.ironic.get_node(state.anchor_uuid,
+                                              fields=["uuid", "inspection_finished_at"])
+        except IronicError as exc:
+            if backoff.poll_failure(exc) is not None:
+                raise
+            return None
+        if parse_time(node.get("inspection_finished_at")) != state.anchor_finished_at:
+            return None
+        return state.anchor_uuid
+
+    async def _walk(self, state: FollowerState, threshold: datetime.datetime | None,
+                    report: PollReport, first: bool = False) -> Walk:
+        walk, blocked = await self._walk_down(threshold, report, first)
+        if blocked:
+            walk = await self._walk_up(state, threshold, report)
+        return walk
+
+    def _anchored(self, state: FollowerState, walk: Walk) -> FollowerState:
+        anchor = scan.choose_anchor(walk.times, state.watermark)
+        if anchor is None or (state.anchor_finished_at is not None
+                              and anchor[1] <= state.anchor_finished_at):
+            return state
+        return dataclasses.replace(state, anchor_uuid=anchor[0], anchor_finished_at=anchor[1])
 
     async def _first(self, state: FollowerState, now: datetime.datetime,
                      report: PollReport) -> FollowerState:
-        top = await self._walk_top(None, report, first=True)
-        if top.newest is None:
+        walk = await self._walk(state, None, report, first=True)
+        top = walk.top()
+        if top is None:
             # Nothing inspected yet: every inspection to come is a fresh one.
             state = dataclasses.replace(state, backfill_done=True)
             LOG.info("Following Ironic: no node was inspected yet")
-        else:
-            state = dataclasses.replace(state, watermark=top.newest,
-                                        backfill_until=top.newest, backfill_marker=None)
-            LOG.info("Following Ironic from its inspections finished at %s; the earlier "
-                     "ones are backfilled, %d per poll", top.newest.isoformat(),
-                     self.config.backfill_per_poll)
-        await self.store.save_state(state, now)
+            await self.store.save_state(state, now)
+            return state
+        uuid, newest = top
+        # The backfill walks down after the newest node: it (and any other of that very
+        # time) is queued now.
+        state = self._anchored(dataclasses.replace(
+            state, watermark=newest, backfill_until=newest, backfill_marker=uuid), walk)
+        tied = [seen for seen in walk.moved if seen.finished_at == newest]
+        queued = await self.store.queue(tied, now, state)
+        report.queued += len(queued)
+        LOG.info("Following Ironic from its inspections finished at %s; the earlier ones are "
+                 "backfilled, %d per poll", newest.isoformat(), self.config.backfill_per_poll)
         return state
 
     async def _fresh(self, state: FollowerState, now: datetime.datetime,
                      report: PollReport) -> FollowerState:
-        top = await self._walk_top(state.watermark, report, first=False)
+        threshold = None if state.watermark is None else state.watermark - scan.LOOKBACK
+        walk = await self._walk(state, threshold, report)
         watermark = state.watermark
-        if top.newest is not None and (watermark is None or top.newest > watermark):
-            watermark = top.newest
-        state = dataclasses.replace(state, watermark=watermark)
-        queued = await self.store.queue(top.moved, now, state)
+        newest = walk.newest
+        if newest is not None and (watermark is None or newest > watermark):
+            watermark = newest
+        state = self._anchored(dataclasses.replace(state, watermark=watermark), walk)
+        queued = await self.store.queue(walk.moved, now, state)
         report.queued += len(queued)
         for uuid in queued:
             LOG.info("Following Ironic: node %s has a new inspection", uuid)
@@ -199,18 +278,26 @@ class Poller:
         except IronicError as exc:
             if exc.status not in (400, 404) or state.backfill_marker is None:
                 raise
-            # The marker node was deleted: start again from the top (the queue keeps
-            # whatever is known already from being read twice).
+            # The marker node was deleted: start again from the anchor, else from the top
+            # (the queue keeps whatever is known already from being read twice).
             LOG.info("Following Ironic: the backfill's position %s is gone, starting "
                      "the backfill again", state.backfill_marker)
-            state = dataclasses.replace(state, backfill_marker=None)
+            restart = (state.anchor_uuid if state.anchor_uuid != state.backfill_marker
+                       else None)
+            state = dataclasses.replace(state, backfill_marker=restart)
             await self.store.save_state(state, now)
             return state
         report.pages += 1
         page = scan.scan_backfill(nodes, until, self.config.backfill_per_poll,
                                   state.backfill_marker, following is None)
-        state = dataclasses.replace(state, backfill_marker=page.marker,
-                                    backfill_done=page.done)
+        done = page.done
+        if page.marker is None and not done:
+            # A first page of nodes never inspected (PostgreSQL) and no anchor to start from.
+            LOG.warning("Following Ironic: the backfill cannot start below a page of nodes "
+                        "never inspected; inspections finished before %s are left out",
+                        until.isoformat())
+            done = True
+        state = dataclasses.replace(state, backfill_marker=page.marker, backfill_done=done)
         queued = await self.store.queue(page.queued, now, state)
         report.backfilled += len(queued)
         if page.done:

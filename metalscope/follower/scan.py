@@ -9,6 +9,12 @@ ends the walk (the rest are null too).
   taken before Ironic commits the node, so an inspection may appear a little below a newer
   one already seen; the nodes within the margin are seen again and the queue drops what it
   knows.
+* :func:`scan_upwards` walks up from a node with a time (the *anchor*). Ironic pages with
+  oslo.db's marker criteria: after a marker with a time, nodes without one are never
+  listed; after a marker without one, only the node ids are compared, which skips nodes.
+  So no walk continues after a node without a time: when a whole first page is nodes never
+  inspected (PostgreSQL, with more of them than a page), the walk goes up from the anchor
+  instead, a node that finished a look-back before the watermark (:func:`choose_anchor`).
 * :func:`scan_backfill` walks the inspections finished before the first poll, a bounded
   number at a time.
 """
@@ -29,38 +35,74 @@ LOOKBACK = datetime.timedelta(seconds=120)
 
 @dataclass(frozen=True)
 class FreshPage:
-    """What one page of the walk from the top found."""
+    """What one page of a walk found."""
 
-    #: Inspections above the threshold, MetalScope's own left out.
+    #: Inspections at or above the threshold, MetalScope's own left out.
     moved: list[SeenInspection]
-    #: The newest time on the page (None: none).
-    newest: datetime.datetime | None
+    #: Every node with a time on the page, and that time (the anchor's candidates).
+    times: list[tuple[str, datetime.datetime]]
     #: Whether the walk is over (threshold or nulls reached).
     done: bool
     #: Whether a time was met on this page or a page before.
     valued: bool
 
+    @property
+    def newest(self) -> datetime.datetime | None:
+        return max((at for _, at in self.times), default=None)
 
-def scan_fresh(nodes: Sequence[Mapping[str, Any]], watermark: datetime.datetime | None,
-               valued: bool = False, lookback: datetime.timedelta = LOOKBACK) -> FreshPage:
-    """One page of the walk from the top; ``valued``: a time was met on an earlier page."""
-    threshold = None if watermark is None else watermark - lookback
+
+def scan_fresh(nodes: Sequence[Mapping[str, Any]], threshold: datetime.datetime | None,
+               valued: bool = False) -> FreshPage:
+    """One page of the walk down from the top; ``valued``: a time was met on an earlier
+    page. ``threshold``: the watermark less :data:`LOOKBACK` (None: no bound)."""
     moved: list[SeenInspection] = []
-    newest: datetime.datetime | None = None
+    times: list[tuple[str, datetime.datetime]] = []
     for node in nodes:
         finished = parse_time(node.get("inspection_finished_at"))
         if finished is None:
             if valued:
-                return FreshPage(moved, newest, True, valued)
+                return FreshPage(moved, times, True, valued)
             continue
         valued = True
+        times.append((str(node.get("uuid")), finished))
         if threshold is not None and finished < threshold:
-            return FreshPage(moved, newest, True, valued)
-        newest = finished if newest is None else max(newest, finished)
+            return FreshPage(moved, times, True, valued)
         seen = seen_inspection(node)
         if seen is not None:
             moved.append(seen)
-    return FreshPage(moved, newest, False, valued)
+    return FreshPage(moved, times, False, valued)
+
+
+def scan_upwards(nodes: Sequence[Mapping[str, Any]],
+                 threshold: datetime.datetime | None) -> FreshPage:
+    """One page of the walk up (ascending, after a node with a time: Ironic lists no node
+    without one there); the inspections at or above ``threshold`` are moved."""
+    moved: list[SeenInspection] = []
+    times: list[tuple[str, datetime.datetime]] = []
+    for node in nodes:
+        finished = parse_time(node.get("inspection_finished_at"))
+        if finished is None:
+            continue
+        times.append((str(node.get("uuid")), finished))
+        seen = seen_inspection(node)
+        if seen is not None and (threshold is None or finished >= threshold):
+            moved.append(seen)
+    return FreshPage(moved, times, False, bool(times))
+
+
+def choose_anchor(times: Sequence[tuple[str, datetime.datetime]],
+                  watermark: datetime.datetime | None,
+                  lookback: datetime.timedelta = LOOKBACK,
+                  ) -> tuple[str, datetime.datetime] | None:
+    """The newest node that finished a look-back or more before ``watermark``."""
+    if watermark is None:
+        return None
+    bound = watermark - lookback
+    below = [(at, uuid) for uuid, at in times if at <= bound]
+    if not below:
+        return None
+    at, uuid = max(below)
+    return uuid, at
 
 
 @dataclass(frozen=True)
@@ -77,15 +119,17 @@ class BackfillPage:
 def scan_backfill(nodes: Sequence[Mapping[str, Any]], until: datetime.datetime,
                   budget: int, marker: str | None, last_page: bool) -> BackfillPage:
     """Take up to ``budget`` inspections finished at ``until`` or before; the nodes past
-    the budget are walked by the next poll."""
+    the budget are walked by the next poll. The marker is always a node with a time."""
     queued: list[SeenInspection] = []
     for node in nodes:
         if len(queued) >= budget:
             return BackfillPage(queued, marker, False)
+        finished = parse_time(node.get("inspection_finished_at"))
+        if finished is None:
+            continue  # never the marker: paging after it would skip nodes
         uuid = node.get("uuid")
         marker = uuid if isinstance(uuid, str) else marker
-        finished = parse_time(node.get("inspection_finished_at"))
-        if finished is None or finished > until:
+        if finished > until:
             continue
         seen = seen_inspection(node)
         if seen is not None:

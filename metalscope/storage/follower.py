@@ -40,6 +40,8 @@ follower_state = sa.Table(
     sa.Column("backfill_marker", sa.String(36), nullable=True),
     sa.Column("backfill_done", sa.Boolean, nullable=False, default=False),
     sa.Column("sweep_marker", sa.String(36), nullable=True),
+    sa.Column("anchor_uuid", sa.String(36), nullable=True),
+    sa.Column("anchor_finished_at", Timestamp, nullable=True),
     sa.Column("updated_at", Timestamp, nullable=False),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )
@@ -72,6 +74,10 @@ class FollowerState:
     backfill_marker: str | None = None
     backfill_done: bool = False
     sweep_marker: str | None = None
+    #: A node whose inspection finished a look-back before the watermark, and when: the
+    #: marker of the walk upwards when the top of Ironic's list is nodes never inspected.
+    anchor_uuid: str | None = None
+    anchor_finished_at: datetime.datetime | None = None
 
     @property
     def started(self) -> bool:
@@ -120,7 +126,8 @@ class FollowerStore:
         if row is None:
             return FollowerState()
         return FollowerState(row.watermark, row.backfill_until, row.backfill_marker,
-                             bool(row.backfill_done), row.sweep_marker)
+                             bool(row.backfill_done), row.sweep_marker, row.anchor_uuid,
+                             row.anchor_finished_at)
 
     async def save_state(self, state: FollowerState, now: datetime.datetime) -> None:
         async for attempt in transactions(self.engine, on_retry=self.on_retry):
@@ -132,7 +139,8 @@ class FollowerStore:
         values = {"watermark": state.watermark, "backfill_until": state.backfill_until,
                   "backfill_marker": state.backfill_marker,
                   "backfill_done": state.backfill_done, "sweep_marker": state.sweep_marker,
-                  "updated_at": now}
+                  "anchor_uuid": state.anchor_uuid,
+                  "anchor_finished_at": state.anchor_finished_at, "updated_at": now}
         updated = await conn.execute(sa.update(follower_state).where(
             _S.name == self.name).values(**values))
         if updated.rowcount == 0:

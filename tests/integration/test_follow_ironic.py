@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
+from metalscope.errors import IronicError
+from metalscope.follower import backoff
+from metalscope.follower.convert import LIST_FIELDS
+from metalscope.follower.poll import SORT_KEY
+from metalscope.ironic_client import IronicClient
+from metalscope.settings import load_settings
 from metalscope.simulator import make_node, remove_dimm
 from metalscope.storage.engine import create_engine
 from metalscope.storage.follower import FollowerStore
@@ -154,3 +161,57 @@ def deleted_nodes(service: LocalMetalScope) -> set[str]:
         finally:
             await engine.dispose()
     return asyncio.run(read())
+
+
+def test_ironic_answers_as_the_follower_reads_it(inspecting_ironic: LocalIronic) -> None:
+    """Ironic 39 itself: the sort key and fields are accepted, pages follow the marker newest
+    first (and stop before the nodes never inspected), and its two 404s (no inventory, no
+    node) are told apart."""
+    ramdisk = RamdiskInspections(inspecting_ironic)
+    inspected = []
+    for index in range(10, 13):
+        machine = make_node(SEED, index)
+        node = ramdisk.enroll(machine)
+        ramdisk.inspect(node["uuid"], machine)
+        inspected.append(node["uuid"])
+    never = ramdisk.enroll(make_node(SEED, 13))["uuid"]
+
+    async def check() -> None:
+        settings = load_settings(overrides={"ironic": {
+            "auth_type": "none", "endpoint_override": inspecting_ironic.url}})
+        client = IronicClient.from_settings(settings)
+        try:
+            listed: list[dict[str, Any]] = []
+            marker = None
+            while True:
+                page, marker = await client.list_nodes_page(
+                    fields=LIST_FIELDS, sort_key=SORT_KEY, sort_dir="desc", limit=1,
+                    marker=marker)
+                listed.extend(page)
+                if marker is None:
+                    break
+            assert set(listed[0]) - {"links"} == set(LIST_FIELDS)
+            times = [n["inspection_finished_at"] for n in listed
+                     if n["inspection_finished_at"]]
+            assert times == sorted(times, reverse=True)
+            order = [n["uuid"] for n in listed if n["uuid"] in inspected]
+            assert order == list(reversed(inspected))
+            # Pages after a node with a time never reach the nodes without one (on its
+            # SQLite, NULL sorts last and the marker's comparison leaves NULL out); a first
+            # page lists them after the others.
+            assert never not in {n["uuid"] for n in listed}
+            first, _ = await client.list_nodes_page(fields=LIST_FIELDS, sort_key=SORT_KEY,
+                                                    sort_dir="desc", limit=100)
+            assert first[-1]["uuid"] == never and first[-1]["inspection_finished_at"] is None
+            answer = await client.get_inventory(inspected[0])
+            assert answer["inventory"]["interfaces"] and "plugin_data" in answer
+            with pytest.raises(IronicError) as missing:
+                await client.get_inventory(never)
+            assert backoff.inventory_missing(missing.value)
+            with pytest.raises(IronicError) as gone:
+                await client.get_inventory(str(uuidlib.uuid4()))
+            assert backoff.node_gone(gone.value)
+        finally:
+            await client.aclose()
+
+    asyncio.run(check())

@@ -39,7 +39,7 @@ class InspectingIronic(FakeIronic):
     def enroll(self, name: str | None = None, interface: str = "agent") -> str:
         node = self.add_node(name=name, inspect_interface=interface,
                              inspection_started_at=None, inspection_finished_at=None)
-        self.created[node["uuid"]] = len(self.created)
+        self.created[node["uuid"]] = len(self.created) + 1
         return str(node["uuid"])
 
     def inspect(self, uuid: str, at: datetime.datetime, memory_mb: int = 4096,
@@ -78,14 +78,30 @@ class InspectingIronic(FakeIronic):
                                        "limit": limit, "marker": marker}))
         self._check_up()
         ordered = self._ordered(sort_key, sort_dir)
-        start = 0
         if marker is not None:
             if marker not in self.nodes:
                 raise IronicError(f"Node {marker} could not be found.", 404)
-            start = [n["uuid"] for n in ordered].index(marker) + 1
-        page = ordered[start:start + limit]
+            ordered = [n for n in ordered
+                       if self._after(n, self.nodes[marker], sort_key, sort_dir)]
+        page = ordered[:limit]
         following = page[-1]["uuid"] if len(page) == limit else None
         return [{f: n.get(f) for f in fields} for n in page], following
+
+    def _after(self, node: dict[str, Any], marker: dict[str, Any], key: str,
+               direction: str) -> bool:
+        """oslo.db's marker criteria over (key, id), as Ironic pages: a comparison with
+        NULL is false, and a marker whose key is NULL is compared by id alone."""
+        value, mark = node.get(key), marker.get(key)
+        created, marked = self.created.get(node["uuid"], 0), self.created.get(marker["uuid"], 0)
+        if direction == "desc":
+            by_id = created < marked
+            if mark is None:
+                return by_id
+            return value is not None and (value < mark or (value == mark and by_id))
+        by_id = created > marked
+        if mark is None:
+            return by_id
+        return value is not None and (value > mark or (value == mark and by_id))
 
     def _ordered(self, key: str, direction: str) -> list[dict[str, Any]]:
         descending = direction == "desc"

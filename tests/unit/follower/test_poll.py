@@ -20,7 +20,7 @@ from metalscope.metrics import Metrics
 from metalscope.metrics.follower import FollowerMetrics
 from metalscope.storage.follower import FollowerStore, PendingInventory
 from metalscope.storage.repository import Repository
-from tests.unit.follower.inspecting_ironic import T0, InspectingIronic
+from tests.unit.follower.inspecting_ironic import T0, InspectingIronic, iso
 
 MINUTE = datetime.timedelta(minutes=1)
 
@@ -112,8 +112,9 @@ async def test_first_poll_sets_the_watermark_and_backfills_a_bounded_number(
     state = await store.state()
     assert state.watermark == T0 + 9 * MINUTE
     assert state.backfill_until == state.watermark
-    assert report.backfilled == 3 and report.recorded == 3
-    assert len(ironic.inventory_reads()) == 3
+    # The newest inspection, then the backfill's bounded share of the others.
+    assert report.queued == 1 and report.backfilled == 3 and report.recorded == 4
+    assert len(ironic.inventory_reads()) == 4
     for _ in range(5):
         clock.advance()
         report = await poller.poll()
@@ -187,7 +188,7 @@ async def test_a_restart_resumes_from_the_stored_watermark_without_reading_again
     await first.poll()
     clock.advance()
     await first.poll()
-    assert len(recorder.versions) == 4
+    assert len(recorder.versions) == 5
     # A new process: a new store and poller over the same database.
     restarted = make_poller(backfill=2, poller_store=FollowerStore(repo.engine))
     clock.advance()
@@ -231,21 +232,62 @@ async def test_the_lookback_reads_the_top_again_without_queuing_it_again(
 
 async def test_nulls_sorted_first_are_walked_past(clock: Clock, store: FollowerStore,
                                                   recorder: Recorder) -> None:
+    """Ironic on PostgreSQL: more nodes never inspected than a page, listed first; a page
+    after one of them would skip nodes, so the walk goes up from the anchor."""
     ironic = InspectingIronic(nulls_first=True)
+    inspected = [ironic.enroll(f"seen-{i}") for i in range(8)]
     never = [ironic.enroll(f"never-{i}") for i in range(12)]
-    inspected = [ironic.enroll(f"seen-{i}") for i in range(3)]
     for index, uuid in enumerate(inspected):
         ironic.inspect(uuid, T0 + index * MINUTE)
-    poller = Poller(ironic, store, recorder, PollConfig(page_size=5, backfill_per_poll=10),
+    poller = Poller(ironic, store, recorder, PollConfig(page_size=5, backfill_per_poll=3),
                     None, clock)
     for _ in range(4):
         await poller.poll()
         clock.advance()
     assert sorted(uuid for uuid, _ in recorder.versions) == sorted(inspected)
-    ironic.inspect(never[0], clock.now)
-    clock.advance()
+    state = await store.state()
+    assert state.anchor_uuid is not None and state.backfill_done
+    for uuid in (never[0], inspected[0], never[11]):
+        ironic.inspect(uuid, clock.now)
+        clock.advance()
+    lists, reads = ironic.list_requests(), len(ironic.inventory_reads())
     await poller.poll()
-    assert recorder.of(never[0])
+    assert recorder.of(never[0]) and recorder.of(never[11]) and len(recorder.of(inspected[0])) == 2
+    assert len(ironic.inventory_reads()) - reads == 3
+    # Idle: the top page, the anchor read, one page up from it, the sweep's page.
+    clock.advance()
+    lists = ironic.list_requests()
+    await poller.poll()
+    assert ironic.list_requests() - lists == 3
+
+
+async def test_an_anchor_inspected_again_is_replaced_without_losing_an_inspection(
+        clock: Clock, store: FollowerStore, recorder: Recorder) -> None:
+    ironic = InspectingIronic(nulls_first=True)
+    inspected = [ironic.enroll(f"seen-{i}") for i in range(4)]
+    for _ in range(6):
+        ironic.enroll("never")
+    for index, uuid in enumerate(inspected):
+        ironic.inspect(uuid, T0 + index * MINUTE)
+    poller = Poller(ironic, store, recorder, PollConfig(page_size=3, backfill_per_poll=10),
+                    None, clock)
+    await poller.poll()
+    anchor = (await store.state()).anchor_uuid
+    assert anchor is not None
+    ironic.inspect(anchor, clock.now)
+    other = next(uuid for uuid in inspected if uuid != anchor)
+    ironic.inspect(other, clock.now - datetime.timedelta(seconds=5))
+    for _ in range(2):
+        clock.advance()
+        await poller.poll()
+    assert len(recorder.of(anchor)) == 2
+    # Ironic keeps only the last inventory: the backfill meets the newer inspection.
+    assert recorder.of(other)[-1] == clock.now - datetime.timedelta(seconds=65)
+    state = await store.state()  # the anchor again one whose time Ironic still shows
+    assert state.anchor_uuid is not None
+    shown = ironic.nodes[state.anchor_uuid]["inspection_finished_at"]
+    assert state.anchor_finished_at is not None and shown == iso(state.anchor_finished_at)
+    assert sorted({uuid for uuid, _ in recorder.versions}) == sorted(inspected)
 
 
 async def test_an_ironic_without_inspections_costs_two_lists_a_poll(

@@ -19,9 +19,25 @@ def node(uuid: str, minutes: int | None, interface: str = "agent") -> dict[str, 
 
 def test_the_walk_stops_below_the_watermark_less_the_lookback() -> None:
     page = scan.scan_fresh([node("a", 10), node("b", 5), node("c", 4), node("d", 1)],
-                           T + datetime.timedelta(minutes=5))
+                           T + datetime.timedelta(minutes=5) - scan.LOOKBACK)
     assert [s.uuid for s in page.moved] == ["a", "b", "c"]  # c: within the 2 min look-back
     assert page.done and page.newest == T + datetime.timedelta(minutes=10)
+
+
+def test_the_anchor_is_the_newest_node_a_lookback_below_the_watermark() -> None:
+    times = [("a", T), ("b", T + datetime.timedelta(minutes=3)),
+             ("c", T + datetime.timedelta(minutes=9))]
+    assert scan.choose_anchor(times, T + datetime.timedelta(minutes=5)) == (
+        "b", T + datetime.timedelta(minutes=3))
+    assert scan.choose_anchor(times, T + datetime.timedelta(minutes=1)) is None
+    assert scan.choose_anchor(times, None) is None
+
+
+def test_the_walk_up_takes_what_is_above_the_threshold() -> None:
+    page = scan.scan_upwards([node("a", 1), node("b", 5), node("c", 9, "inspector")],
+                             T + datetime.timedelta(minutes=4))
+    assert [s.uuid for s in page.moved] == ["b"]
+    assert [uuid for uuid, _ in page.times] == ["a", "b", "c"]
 
 
 def test_nulls_first_are_skipped_and_nulls_after_a_time_end_the_walk() -> None:
@@ -49,6 +65,8 @@ def test_the_backfill_takes_its_budget_and_keeps_its_place() -> None:
     assert step.marker == "b" and not step.done
     rest = scan.scan_backfill(nodes[4:], T + datetime.timedelta(minutes=10), 2, "b", True)
     assert [s.uuid for s in rest.queued] == ["c"] and rest.done and rest.marker == "c"
+    nulls = scan.scan_backfill([node("n1", None)], T, 2, None, False)
+    assert nulls.marker is None  # never a node without a time
 
 
 def test_gone_nodes_are_the_known_ones_the_range_lacks() -> None:

@@ -72,7 +72,8 @@ async def test_the_store_keeps_state_queue_and_marks(url: str) -> None:
     store = FollowerStore(repo.engine)
     try:
         assert not (await store.state()).started
-        state = FollowerState(watermark=T, backfill_until=T, backfill_marker=A)
+        state = FollowerState(watermark=T, backfill_until=T, backfill_marker=A,
+                              anchor_uuid=B, anchor_finished_at=T)
         await store.save_state(state, T)
         assert await store.state() == state  # microseconds kept on every database
         queued = await store.queue([seen(A, T), seen(B, T)], T,

@@ -1,7 +1,8 @@
 """The follower of Ironic's own inspections: its watermark and per-node queue.
 
 ``follower_state`` holds the watermark (Ironic's newest ``inspection_finished_at`` queued),
-the first run's backfill position and the deletion sweep's; ``follower_nodes`` one row per
+the first run's backfill position, the deletion sweep's and the anchor of the walk
+upwards; ``follower_nodes`` one row per
 node seen in Ironic (the newest inspection seen and recorded, the inventory still to read
 with its attempts, the mark of a node deleted from Ironic). No foreign key to ``nodes``:
 a followed node's history outlives its status record. Downgrading drops both tables; the
@@ -33,6 +34,8 @@ def upgrade() -> None:
         sa.Column("backfill_marker", sa.String(36), nullable=True),
         sa.Column("backfill_done", sa.Boolean, nullable=False),
         sa.Column("sweep_marker", sa.String(36), nullable=True),
+        sa.Column("anchor_uuid", sa.String(36), nullable=True),
+        sa.Column("anchor_finished_at", _TS, nullable=True),
         sa.Column("updated_at", _TS, nullable=False),
         mysql_engine="InnoDB", mysql_charset="utf8mb4")
     op.create_table(
