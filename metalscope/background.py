@@ -16,6 +16,7 @@ from typing import Any
 
 from metalscope.coordination import take_lock
 from metalscope.errors import IronicError, MetalScopeError, NodeNotInIronic
+from metalscope.follower.runner import follower_of
 from metalscope.ironic_walks import RollingWalk
 from metalscope.metrics import FailureReason
 from metalscope.operations import fleet_backfill, recovery
@@ -201,6 +202,9 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     if refresh.policy.enabled:
         tasks.append(("redfish-refresh", refresh.policy.pass_period,
                       lambda: refresh.run_pass(svc)))
+    if svc.settings.follower.enabled:
+        follower = follower_of(svc)
+        tasks.append(("follow-ironic", follower.config.poll_interval, follower.run_round))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))
