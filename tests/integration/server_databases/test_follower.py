@@ -8,10 +8,10 @@ import pytest
 from metalscope.testing.databases import ScratchDatabase
 from tests.unit.storage.test_follower_migration import (  # noqa: F401  (collected again)
     test_a_followed_node_gets_a_finished_record_once,
-    test_downgrade_to_0005_drops_them_and_keeps_the_history,
+    test_downgrade_to_0006_drops_them_and_keeps_the_history,
     test_downgrade_to_upstream_and_adoption_again,
     test_the_store_keeps_state_queue_and_marks,
-    test_upgrade_from_0005_adds_the_follower_tables,
+    test_upgrade_from_0006_adds_the_follower_tables,
 )
 
 
