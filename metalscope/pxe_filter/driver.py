@@ -26,7 +26,6 @@ from metalscope.metrics import Metrics
 from metalscope.pxe_filter.inputs import (
     filter_inputs,
     list_ironic_macs,
-    macs_of_ports,
     read_activity,
 )
 from metalscope.pxe_filter.ironic_ports import IronicPorts
@@ -149,7 +148,7 @@ class DiffFilter:
             await self.ports.refresh()
             if not self.ports.complete:
                 return None
-            return macs_of_ports(self._settings, self.ports.ports())
+            return self.ports.macs(self._settings)
 
     async def stop(self) -> None:
         async with self._lock:

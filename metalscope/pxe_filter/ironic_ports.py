@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from metalscope.ironic_walks import FEED_OVERLAP, ChangesFeed, RollingWalk, WalkPage
-from metalscope.pxe_filter.inputs import PORT_FIELDS
+from metalscope.pxe_filter.inputs import PORT_FIELDS, macs_of_ports
+from metalscope.settings import Settings
 
 if TYPE_CHECKING:
     from metalscope.ironic_client import IronicClient
@@ -35,6 +36,8 @@ class IronicPorts:
         self._walk = RollingWalk(self._page, PORT_FIELDS, period=full_sync_period,
                                  clock=clock)
         self._ports: dict[str, JSON] = {}
+        #: MACs and InfiniBand mapping of ``_ports``, while they have not changed.
+        self._macs: tuple[frozenset[str], dict[str, str]] | None = None
 
     async def _page(self, query: Mapping[str, str]) -> tuple[list[JSON], str | None]:
         return await self._ironic.list_page("/v1/ports", "ports", query)
@@ -49,8 +52,13 @@ class IronicPorts:
         """Requests the last round sent to Ironic (so far, when it failed)."""
         return self._feed.requests + self._walk.requests
 
-    def ports(self) -> list[JSON]:
-        return list(self._ports.values())
+    def macs(self, settings: Settings) -> tuple[frozenset[str], dict[str, str]]:
+        """The ports' MACs as the DHCP server sees them and the InfiniBand mapping; kept
+        between rounds that change no port, unless the mapping reads interfaces (their
+        neighbours may change at any time)."""
+        if self._macs is None or settings.iptables.ethoib_interfaces:
+            self._macs = macs_of_ports(settings, self._ports.values())
+        return self._macs
 
     async def refresh(self) -> None:
         """One round: the changes, then the walk's pages that are due (the whole walk until
@@ -64,11 +72,15 @@ class IronicPorts:
     def _apply(self, page: WalkPage) -> None:
         for uuid in page.missing(self._ports):
             del self._ports[uuid]
+            self._macs = None
         for item in page.items:
             self._keep(item)
 
     def _keep(self, item: Mapping[str, Any]) -> None:
         uuid = item.get("uuid")
-        if uuid:
-            self._ports[str(uuid)] = {"address": item.get("address"),
-                                      "extra": item.get("extra") or {}}
+        if not uuid:
+            return
+        port = {"address": item.get("address"), "extra": item.get("extra") or {}}
+        if self._ports.get(str(uuid)) != port:
+            self._ports[str(uuid)] = port
+            self._macs = None

@@ -215,3 +215,19 @@ async def test_same_output_as_listing_every_port(tmp_path: Path, repo: Repositor
     assert files(rigs[0].hosts) == files(rigs[1].hosts) == {
         A: f"{A},ignore\n", B: f"{B},ignore\n", C: f"{C},ignore\n", D: f"{D},ignore\n",
         UNKNOWN_HOSTS: DENIED}
+
+
+async def test_macs_are_recomputed_only_when_a_port_changed(
+        tmp_path: Path, repo: Repository, ironic: PagedIronic) -> None:
+    rig = Rig(tmp_path, repo, ironic)
+    await rig.pxe.start()
+    settings = filter_settings()
+    macs, _ = rig.pxe.ports.macs(settings)
+    rig.advance(15)
+    await rig.pxe.reconcile()
+    assert rig.pxe.ports.macs(settings)[0] is macs  # nothing changed: the same set
+    ironic.ports.tick(15)
+    ironic.ports.update(ironic.uuid_of(A), extra={"note": "x"})
+    await rig.pxe.reconcile()
+    assert rig.pxe.ports.macs(settings)[0] is not macs
+    assert rig.pxe.ports.macs(settings)[0] == macs == {A, B}
