@@ -25,6 +25,7 @@ fails, so the round is simply tried again.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime
 import logging
@@ -188,6 +189,15 @@ class WalkPage:
         """The keys of ``known`` in the page's range that the page does not hold."""
         present = {str(item.get(key)) for item in self.items}
         return {k for k in known if self.covers(k) and k not in present}
+
+    def missing_sorted(self, known: Sequence[str], key: str = "uuid") -> set[str]:
+        """As :meth:`missing`, for ``known`` sorted in ascending order: only the keys in the
+        page's range are looked at (a page of a walk over 100,000 ports then costs its own
+        size, not the fleet's)."""
+        low = 0 if self.after is None else bisect.bisect_right(known, self.after)
+        high = len(known) if self.through is None else bisect.bisect_right(known, self.through)
+        present = {str(item.get(key)) for item in self.items}
+        return {k for k in known[low:high] if k not in present}
 
 
 class RollingWalk:

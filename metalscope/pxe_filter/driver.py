@@ -94,6 +94,12 @@ class DiffFilter:
         self.ports = IronicPorts(ironic, self._full_sync_period, clock=clock,
                                  overlap=feed_overlap)
         self._reading = asyncio.Lock()
+        self._clock = clock
+        #: What the last whole reconcile applied, and when: a round with the same inputs
+        #: has nothing to change (until ``full_sync_period`` has passed, when everything is
+        #: planned again whatever happened); allow/deny and failures clear it.
+        self._settled: tuple[object, ...] | None = None
+        self._settled_at = 0.0
 
     async def start(self) -> None:
         async with self._lock:
@@ -135,10 +141,27 @@ class DiffFilter:
         # is then seen here, and not undone with an older picture.
         async with self._lock:
             active, busy = await read_activity(self._repo, ethoib)
+            inputs = (ironic_macs, ethoib, active, busy,  # and the settings read (reloadable)
+                      bool(self._settings.processing.node_not_found_hook),
+                      self._settings.pxe_filter.deny_unknown_macs)
+            if self._unchanged(inputs):
+                # An idle round: the same inputs give the same verdicts, already applied.
+                await self._guarded(self.backend.verify)
+                return
             self._ironic_macs, self._ethoib = set(ironic_macs), ethoib
             desired = desired_state(filter_inputs(self._settings, ironic_macs, active, busy))
             await self._guarded(self._sync_all, desired)
+            self._settled, self._settled_at = inputs, self._clock()
             self.metrics.pxe_filter_macs(len(desired.allow), len(desired.deny))
+
+    def _unchanged(self, inputs: tuple[object, ...]) -> bool:
+        """Whether the last whole reconcile applied these very inputs, recently enough.
+        The MAC set is the same object while no port changed, so the check is cheap."""
+        if self._settled is None or not self._ready or self._full_sync_period <= 0:
+            return False
+        if self._clock() - self._settled_at >= self._full_sync_period:
+            return False
+        return self._settled == inputs
 
     async def _read_ironic(self) -> tuple[frozenset[str], dict[str, str]] | None:
         """Ironic's MACs and the InfiniBand mapping; None until every port was read once."""
@@ -157,6 +180,7 @@ class DiffFilter:
 
     async def _update(self, macs: Iterable[str], starting: bool) -> None:
         async with self._lock:
+            self._settled = None
             touched = {self._map(m) for m in macs}
             active, busy = await read_activity(self._repo, self._ethoib, starting)
             self._ironic_macs |= touched
@@ -178,6 +202,7 @@ class DiffFilter:
             await step(*args)
         except Exception as exc:
             self._ready = False
+            self._settled = None
             raise PXEFilterError(f"The {self.backend.name} PXE filter failed and will be "
                                  f"re-initialised at its next use: {exc}") from exc
 

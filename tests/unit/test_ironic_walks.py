@@ -311,3 +311,14 @@ class TestRollingWalk:
         await due(walk)
         clock[0] = 1.0
         assert len(await walk.walk_all()) == 3 and walk.requests == 3
+
+
+def test_missing_in_a_sorted_list_looks_only_at_the_page_range() -> None:
+    from metalscope.ironic_walks import WalkPage
+
+    known = sorted(f"{i:04x}" for i in range(0, 4096, 3))
+    items = [{"uuid": k} for k in known if "0100" < k <= "0200" and k != "0108"]
+    for page in (WalkPage(items, "0100", "0200"), WalkPage([], None, "0010"),
+                 WalkPage([{"uuid": "0ffc"}], "0ff0", None), WalkPage([], "zzzz", None)):
+        assert page.missing_sorted(known) == page.missing(known)
+    assert WalkPage(items, "0100", "0200").missing_sorted(known) == {"0108"}

@@ -231,3 +231,46 @@ async def test_macs_are_recomputed_only_when_a_port_changed(
     await rig.pxe.reconcile()
     assert rig.pxe.ports.macs(settings)[0] is not macs
     assert rig.pxe.ports.macs(settings)[0] == macs == {A, B}
+
+
+async def test_an_idle_round_plans_nothing_until_something_changes(
+        tmp_path: Path, repo: Repository, ironic: PagedIronic,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same Ironic ports, same records, same settings: the verdicts are not computed again
+    (at 100,000 ports that is most of an idle round's own CPU); any change, an allow/deny or
+    ``full_sync_period`` passing plans everything again."""
+    from metalscope.pxe_filter import driver
+
+    rig = Rig(tmp_path, repo, ironic)
+    await rig.pxe.start()
+    planned: list[int] = []
+    real = driver.desired_state
+
+    def counting(inputs: Any) -> Any:
+        planned.append(len(inputs.ironic_macs))
+        return real(inputs)
+
+    monkeypatch.setattr(driver, "desired_state", counting)
+    for _ in range(3):
+        rig.advance(15)
+        ironic.ports.tick(15)
+        await rig.pxe.reconcile()
+    rounds_when_idle = len(planned)
+    assert rounds_when_idle <= 1  # the ports enrolled within the overlap are read once more
+    ironic.ports.create(address=C, extra={})
+    ironic.ports.tick(15)
+    rig.advance(15)
+    await rig.pxe.reconcile()
+    assert len(planned) == rounds_when_idle + 1 and files(rig.hosts)[C] == f"{C},ignore\n"
+    await start_introspection(repo, NODE_1, [A])
+    await rig.pxe.allow({A})
+    rig.advance(15)
+    await rig.pxe.reconcile()
+    assert files(rig.hosts)[A] == f"{A}\n"
+    before = len(planned)
+    rig.advance(15)
+    await rig.pxe.reconcile()
+    assert len(planned) == before  # settled again
+    rig.advance(PERIOD)
+    await rig.pxe.reconcile()
+    assert len(planned) == before + 1  # the period passed: everything planned again
