@@ -19,7 +19,8 @@ too), its hardware summary and its callback digest. Plus ``--interrupted`` recor
 ``processing`` (without stored data), ``starting`` or ``aborting`` by a "stopped instance",
 each with lookup attributes. PostgreSQL's statistics are brought up to date (``VACUUM
 ANALYZE``, then a ``CHECKPOINT`` so that the fill's writes are not flushed while the
-requests are timed) and SQLite's (``ANALYZE``), as autovacuum or an operator would.
+requests are timed) and SQLite's (``ANALYZE``, then ``sync``), as autovacuum or an operator
+would.
 
 **Served.** A real Ironic (``.venv-ironic``, fake hardware, no nodes: the service only
 needs it to answer) and ``metalscope serve`` on that database (noauth, ``store_data =
@@ -242,6 +243,7 @@ def _analyze(engine: sa.Engine) -> None:
     else:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
+    os.sync()  # likewise the file's pages
 
 
 # -- served -------------------------------------------------------------------------------
