@@ -18,7 +18,9 @@ them), a history version (the service's codec; every fifth node has two older ve
 too), its hardware summary and its callback digest. Plus ``--interrupted`` records left
 ``processing`` (without stored data), ``starting`` or ``aborting`` by a "stopped instance",
 each with lookup attributes. PostgreSQL's statistics are brought up to date (``VACUUM
-ANALYZE``) and SQLite's (``ANALYZE``), as autovacuum or an operator would.
+ANALYZE``, then a ``CHECKPOINT`` so that the fill's writes are not flushed while the
+requests are timed) and SQLite's (``ANALYZE``, then ``sync``), as autovacuum or an operator
+would.
 
 **Served.** A real Ironic (``.venv-ironic``, fake hardware, no nodes: the service only
 needs it to answer) and ``metalscope serve`` on that database (noauth, ``store_data =
@@ -236,9 +238,12 @@ def _analyze(engine: sa.Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
+            # The fill's gigabytes written now, not while the requests are timed.
+            conn.execute(sa.text("CHECKPOINT"))
     else:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
+    os.sync()  # likewise the file's pages
 
 
 # -- served -------------------------------------------------------------------------------
