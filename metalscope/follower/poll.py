@@ -109,6 +109,8 @@ class Walk:
 
     moved: list[SeenInspection] = dataclasses.field(default_factory=list)
     times: list[tuple[str, datetime.datetime]] = dataclasses.field(default_factory=list)
+    #: The stored anchor could not be used (re-inspected or deleted): replace it.
+    anchor_lost: bool = False
 
     def add(self, page: scan.FreshPage) -> None:
         self.moved.extend(page.moved)
@@ -183,6 +185,7 @@ class Poller:
         the node inspected first (every node with a time is then listed, once)."""
         walk = Walk()
         marker = await self._usable_anchor(state)
+        walk.anchor_lost = marker is None and state.anchor_uuid is not None
         if marker is None:
             oldest, _ = await self.ironic.list_nodes_page(
                 fields=LIST_FIELDS, sort_key=SORT_KEY, sort_dir="asc", limit=1)
@@ -224,7 +227,11 @@ class Poller:
         return walk
 
     def _anchored(self, state: FollowerState, walk: Walk) -> FollowerState:
+        """The state with the newest anchor the walk offers (a lost one always replaced)."""
         anchor = scan.choose_anchor(walk.times, state.watermark)
+        if walk.anchor_lost:
+            return dataclasses.replace(state, anchor_uuid=anchor and anchor[0],
+                                       anchor_finished_at=anchor and anchor[1])
         if anchor is None or (state.anchor_finished_at is not None
                               and anchor[1] <= state.anchor_finished_at):
             return state

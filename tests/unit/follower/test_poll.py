@@ -15,10 +15,10 @@ import pytest
 
 from metalscope.errors import IronicError
 from metalscope.follower import backoff
-from metalscope.follower.poll import Outcome, PollConfig, Poller
+from metalscope.follower.poll import Outcome, PollConfig, Poller, Walk
 from metalscope.metrics import Metrics
 from metalscope.metrics.follower import FollowerMetrics
-from metalscope.storage.follower import FollowerStore, PendingInventory
+from metalscope.storage.follower import FollowerState, FollowerStore, PendingInventory
 from metalscope.storage.repository import Repository
 from tests.unit.follower.inspecting_ironic import T0, InspectingIronic, iso
 
@@ -287,6 +287,11 @@ async def test_an_anchor_inspected_again_is_replaced_without_losing_an_inspectio
     assert state.anchor_uuid is not None
     shown = ironic.nodes[state.anchor_uuid]["inspection_finished_at"]
     assert state.anchor_finished_at is not None and shown == iso(state.anchor_finished_at)
+    # The new anchor serves: an idle poll reads the top page, one page up, the sweep's.
+    clock.advance()
+    lists = ironic.list_requests()
+    await poller.poll()
+    assert ironic.list_requests() - lists == 3
     assert sorted({uuid for uuid, _ in recorder.versions}) == sorted(inspected)
 
 
@@ -505,3 +510,16 @@ async def test_the_backfill_starts_again_when_its_position_was_deleted(
         await poller.poll()
     assert sorted(uuid for uuid, _ in recorder.versions) == sorted(uuids)
     assert len(recorder.versions) == len(set(recorder.versions))
+
+
+def test_a_lost_anchor_is_replaced_even_by_an_older_one(make_poller: PollerFactory) -> None:
+    poller = make_poller()
+    state = FollowerState(watermark=T0 + 60 * MINUTE, anchor_uuid="old",
+                          anchor_finished_at=T0 + 30 * MINUTE)
+    older = Walk(times=[("older", T0 + 10 * MINUTE)])
+    assert poller._anchored(state, older).anchor_uuid == "old"  # a usable one is kept
+    older.anchor_lost = True
+    replaced = poller._anchored(state, older)
+    assert (replaced.anchor_uuid, replaced.anchor_finished_at) == ("older", T0 + 10 * MINUTE)
+    gone = poller._anchored(state, Walk(anchor_lost=True))
+    assert gone.anchor_uuid is None and gone.anchor_finished_at is None
