@@ -8,14 +8,14 @@ A poll, in order:
    inspection is newer than the one known of them are queued and the watermark moves to
    the newest time, in one transaction. The first poll only sets the watermark: every
    inspection finished before it is the backfill's.
-2. **Backfill** (until done): one page below the first watermark, after the stored marker;
-   at most ``backfill_per_poll`` inspections queued.
-3. **Inventories.** ``GET /v1/nodes/{node}/inventory`` of the queued nodes that are due
+2. **Inventories.** ``GET /v1/nodes/{node}/inventory`` of the queued nodes that are due
    (the newest inspections first, at most ``page_size``), each handed to the recorder.
    A node whose read fails waits alone, with its own back-off; 404 for a node Ironic no
    longer has marks it deleted; 404 for an inventory Ironic does not keep is tried
    :data:`~metalscope.follower.backoff.MISSING_ATTEMPTS` times, then that inspection is
    given up.
+3. **Backfill** (until done): one page below the first watermark, after the stored marker;
+   at most ``backfill_per_poll`` inspections queued, read by the next poll.
 4. **Deletion sweep.** One page of the node list sorted by UUID after the stored marker:
    the nodes MetalScope follows in that range that Ironic no longer lists are marked
    deleted. A whole sweep takes (nodes / page size) polls.
@@ -148,8 +148,10 @@ class Poller:
             state = await self._fresh(state, now, report)
         else:
             state = await self._first(state, now, report)
-        state = await self._backfill(state, now, report)
+        # New inspections are read before the backfill's page is, to keep their delay
+        # short; what the backfill queues is read by the next poll.
         await self._read_due(now, report)
+        state = await self._backfill(state, now, report)
         await self._sweep(state, now, report)
         if self.metrics is not None:
             self.metrics.pending(await self.store.pending_count())
