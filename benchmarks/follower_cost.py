@@ -14,7 +14,7 @@ follows it, and Ironic's own API log counts every request it answers:
   again: it resumes from its watermark);
 * **delay**: meanwhile, ``--inspections`` inspections are made (a node's
   ``inspection_finished_at`` and inventory written into Ironic's database, as Ironic's
-  inspection does), spread over the phase; the delay from each ``inspection_finished_at`` to
+  inspection does), at random gaps over the phase; the delay from each ``inspection_finished_at`` to
   the ``recorded_at`` of its version in MetalScope's history, p50/p95/max.
 
 Requests are reported per poll (polls counted by the deletion sweep's page, one per poll)
@@ -165,7 +165,9 @@ def phase(ironic_log: Path, database: Path, service: LocalMetalScope, *, nodes: 
     while time.monotonic() < deadline:
         if len(made) < inspections:
             made.append(inspect_in_database(database, rng, nodes))
-        time.sleep(min(gap, max(0.0, deadline - time.monotonic())))
+        # Random gaps (mean ``gap``): inspections fall anywhere between two polls, not at
+        # a few fixed offsets from them.
+        time.sleep(min(rng.uniform(0, 2 * gap), max(0.0, deadline - time.monotonic())))
     time.sleep(poll_interval * 2)  # the last inspections' polls
     end = utcnow()
     requests = requests_between(ironic_log, start, end)
