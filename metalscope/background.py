@@ -202,9 +202,6 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     if refresh.policy.enabled:
         tasks.append(("redfish-refresh", refresh.policy.pass_period,
                       lambda: refresh.run_pass(svc)))
-    if svc.settings.follower.enabled:
-        follower = follower_of(svc)
-        tasks.append(("follow-ironic", follower.config.poll_interval, follower.run_round))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))
@@ -215,9 +212,12 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
 async def duties(svc: Services) -> AsyncIterator[None]:
     """The periodic tasks run while the block runs, after a recovery round at once: records
     an earlier run of this (or a lost) instance left half-way are settled now, not one
-    clean-up period later. The tasks are cancelled on exit."""
+    clean-up period later; with ``[follower]enabled``, the follower's polls too. The tasks
+    are cancelled on exit."""
     tasks = [asyncio.create_task(run_periodically(name, interval, round_), name=name)
              for name, interval, round_ in periodic_tasks(svc)]
+    if svc.settings.follower.enabled:  # at a fixed rate: follower/runner.py
+        tasks.append(asyncio.create_task(follower_of(svc).run_forever(), name="follow-ironic"))
     svc.background.spawn(recover_interrupted(svc), "recover-at-start")
     try:
         yield

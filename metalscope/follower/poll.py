@@ -8,14 +8,14 @@ A poll, in order:
    inspection is newer than the one known of them are queued and the watermark moves to
    the newest time, in one transaction. The first poll only sets the watermark: every
    inspection finished before it is the backfill's.
-2. **Backfill** (until done): one page below the first watermark, after the stored marker;
-   at most ``backfill_per_poll`` inspections queued.
-3. **Inventories.** ``GET /v1/nodes/{node}/inventory`` of the queued nodes that are due
+2. **Inventories.** ``GET /v1/nodes/{node}/inventory`` of the queued nodes that are due
    (the newest inspections first, at most ``page_size``), each handed to the recorder.
    A node whose read fails waits alone, with its own back-off; 404 for a node Ironic no
    longer has marks it deleted; 404 for an inventory Ironic does not keep is tried
    :data:`~metalscope.follower.backoff.MISSING_ATTEMPTS` times, then that inspection is
    given up.
+3. **Backfill** (until done): one page below the first watermark, after the stored marker;
+   at most ``backfill_per_poll`` inspections queued, read by the next poll.
 4. **Deletion sweep.** One page of the node list sorted by UUID after the stored marker:
    the nodes MetalScope follows in that range that Ironic no longer lists are marked
    deleted. A whole sweep takes (nodes / page size) polls.
@@ -109,6 +109,8 @@ class Walk:
 
     moved: list[SeenInspection] = dataclasses.field(default_factory=list)
     times: list[tuple[str, datetime.datetime]] = dataclasses.field(default_factory=list)
+    #: The stored anchor could not be used (re-inspected or deleted): replace it.
+    anchor_lost: bool = False
 
     def add(self, page: scan.FreshPage) -> None:
         self.moved.extend(page.moved)
@@ -146,8 +148,10 @@ class Poller:
             state = await self._fresh(state, now, report)
         else:
             state = await self._first(state, now, report)
-        state = await self._backfill(state, now, report)
+        # New inspections are read before the backfill's page is, to keep their delay
+        # short; what the backfill queues is read by the next poll.
         await self._read_due(now, report)
+        state = await self._backfill(state, now, report)
         await self._sweep(state, now, report)
         if self.metrics is not None:
             self.metrics.pending(await self.store.pending_count())
@@ -183,6 +187,7 @@ class Poller:
         the node inspected first (every node with a time is then listed, once)."""
         walk = Walk()
         marker = await self._usable_anchor(state)
+        walk.anchor_lost = marker is None and state.anchor_uuid is not None
         if marker is None:
             oldest, _ = await self.ironic.list_nodes_page(
                 fields=LIST_FIELDS, sort_key=SORT_KEY, sort_dir="asc", limit=1)
@@ -224,7 +229,11 @@ class Poller:
         return walk
 
     def _anchored(self, state: FollowerState, walk: Walk) -> FollowerState:
+        """The state with the newest anchor the walk offers (a lost one always replaced)."""
         anchor = scan.choose_anchor(walk.times, state.watermark)
+        if walk.anchor_lost:
+            return dataclasses.replace(state, anchor_uuid=anchor and anchor[0],
+                                       anchor_finished_at=anchor and anchor[1])
         if anchor is None or (state.anchor_finished_at is not None
                               and anchor[1] <= state.anchor_finished_at):
             return state

@@ -9,10 +9,11 @@ recorded under its lock and its inspection recorded once (``record.py``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from metalscope.errors import IronicError
 from metalscope.follower import backoff
@@ -69,6 +70,19 @@ class Follower:
             LOG.info("Following Ironic: %s", report)
         return report
 
+    async def run_forever(self,
+                          sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+        """A round every ``poll_interval`` from the start of the one before (not from its
+        end), until cancelled: an inspection waits at most one interval for its poll.
+        Failures are logged and the rounds go on."""
+        while True:
+            started = self.monotonic()
+            try:
+                await self.run_round()
+            except Exception:
+                LOG.exception("Following Ironic: the poll failed")
+            await sleep(max(0.0, started + self.config.poll_interval - self.monotonic()))
+
     def _failed(self, result: str, exc: IronicError) -> None:
         self.failures += 1
         self._count(result)
@@ -87,7 +101,8 @@ class Follower:
 def follower_of(svc: Services, clock: Callable[[], datetime.datetime] | None = None,
                 ) -> Follower:
     """The follower of ``[follower]`` over an instance's services (its metrics registered
-    on the instance's registry)."""
+    on the instance's registry); :func:`~metalscope.background.duties` runs its
+    :meth:`Follower.run_forever`."""
     section = svc.settings.follower
     config = PollConfig(poll_interval=section.poll_interval, page_size=section.page_size,
                         backfill_per_poll=section.backfill_per_poll,

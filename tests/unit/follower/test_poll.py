@@ -15,10 +15,10 @@ import pytest
 
 from metalscope.errors import IronicError
 from metalscope.follower import backoff
-from metalscope.follower.poll import Outcome, PollConfig, Poller
+from metalscope.follower.poll import Outcome, PollConfig, Poller, Walk
 from metalscope.metrics import Metrics
 from metalscope.metrics.follower import FollowerMetrics
-from metalscope.storage.follower import FollowerStore, PendingInventory
+from metalscope.storage.follower import FollowerState, FollowerStore, PendingInventory
 from metalscope.storage.repository import Repository
 from tests.unit.follower.inspecting_ironic import T0, InspectingIronic, iso
 
@@ -112,9 +112,10 @@ async def test_first_poll_sets_the_watermark_and_backfills_a_bounded_number(
     state = await store.state()
     assert state.watermark == T0 + 9 * MINUTE
     assert state.backfill_until == state.watermark
-    # The newest inspection, then the backfill's bounded share of the others.
-    assert report.queued == 1 and report.backfilled == 3 and report.recorded == 4
-    assert len(ironic.inventory_reads()) == 4
+    # The newest inspection read now; the backfill's bounded share of the others queued,
+    # read by the next poll.
+    assert report.queued == 1 and report.backfilled == 3 and report.recorded == 1
+    assert len(ironic.inventory_reads()) == 1
     for _ in range(5):
         clock.advance()
         report = await poller.poll()
@@ -131,6 +132,8 @@ async def test_a_new_inspection_is_recorded_at_the_next_poll_and_an_idle_poll_re
     fresh = ironic.enroll("fresh")
     poller = make_poller(backfill=10)
     await poller.poll()
+    clock.advance()
+    await poller.poll()  # the backfilled one
     assert sorted(uuid for uuid, _ in recorder.versions) == sorted(old)
     ironic.inspect(fresh, clock.now)
     clock.advance()
@@ -188,13 +191,12 @@ async def test_a_restart_resumes_from_the_stored_watermark_without_reading_again
     await first.poll()
     clock.advance()
     await first.poll()
-    assert len(recorder.versions) == 5
+    assert len(recorder.versions) == 3
     # A new process: a new store and poller over the same database.
     restarted = make_poller(backfill=2, poller_store=FollowerStore(repo.engine))
-    clock.advance()
-    await restarted.poll()
-    clock.advance()
-    await restarted.poll()
+    for _ in range(3):
+        clock.advance()
+        await restarted.poll()
     assert sorted(uuid for uuid, _ in recorder.versions) == sorted(uuids)
     assert Counter(ironic.inventory_reads()) == Counter(dict.fromkeys(uuids, 1))
 
@@ -274,19 +276,26 @@ async def test_an_anchor_inspected_again_is_replaced_without_losing_an_inspectio
     await poller.poll()
     anchor = (await store.state()).anchor_uuid
     assert anchor is not None
-    ironic.inspect(anchor, clock.now)
+    reinspected = clock.now
+    ironic.inspect(anchor, reinspected)
     other = next(uuid for uuid in inspected if uuid != anchor)
     ironic.inspect(other, clock.now - datetime.timedelta(seconds=5))
     for _ in range(2):
         clock.advance()
         await poller.poll()
-    assert len(recorder.of(anchor)) == 2
-    # Ironic keeps only the last inventory: the backfill meets the newer inspection.
+    # Ironic keeps only the last inventory: what the backfill queued is read at its newer
+    # inspection.
+    assert recorder.of(anchor)[-1] == reinspected
     assert recorder.of(other)[-1] == clock.now - datetime.timedelta(seconds=65)
     state = await store.state()  # the anchor again one whose time Ironic still shows
     assert state.anchor_uuid is not None
     shown = ironic.nodes[state.anchor_uuid]["inspection_finished_at"]
     assert state.anchor_finished_at is not None and shown == iso(state.anchor_finished_at)
+    # The new anchor serves: an idle poll reads the top page, one page up, the sweep's.
+    clock.advance()
+    lists = ironic.list_requests()
+    await poller.poll()
+    assert ironic.list_requests() - lists == 3
     assert sorted({uuid for uuid, _ in recorder.versions}) == sorted(inspected)
 
 
@@ -503,5 +512,20 @@ async def test_the_backfill_starts_again_when_its_position_was_deleted(
     for _ in range(6):
         clock.advance()
         await poller.poll()
-    assert sorted(uuid for uuid, _ in recorder.versions) == sorted(uuids)
+    left = [uuid for uuid in uuids if uuid != marker]
+    assert sorted(uuid for uuid, _ in recorder.versions) == sorted(left)
+    assert marker in await store.deleted()
     assert len(recorder.versions) == len(set(recorder.versions))
+
+
+def test_a_lost_anchor_is_replaced_even_by_an_older_one(make_poller: PollerFactory) -> None:
+    poller = make_poller()
+    state = FollowerState(watermark=T0 + 60 * MINUTE, anchor_uuid="old",
+                          anchor_finished_at=T0 + 30 * MINUTE)
+    older = Walk(times=[("older", T0 + 10 * MINUTE)])
+    assert poller._anchored(state, older).anchor_uuid == "old"  # a usable one is kept
+    older.anchor_lost = True
+    replaced = poller._anchored(state, older)
+    assert (replaced.anchor_uuid, replaced.anchor_finished_at) == ("older", T0 + 10 * MINUTE)
+    gone = poller._anchored(state, Walk(anchor_lost=True))
+    assert gone.anchor_uuid is None and gone.anchor_finished_at is None

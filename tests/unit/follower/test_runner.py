@@ -3,6 +3,7 @@ to max_backoff while Ironic fails, one log line and a metric per failed poll."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -92,3 +93,26 @@ async def test_each_failure_has_its_line_and_metric(
                                               {"result": result})
     assert value == 1
     assert metrics.registry.get_sample_value("metalscope_follower_backoff_seconds") == 30
+
+
+async def test_rounds_come_at_a_fixed_rate_from_their_start() -> None:
+    time = Time()
+    sleeps: list[float] = []
+
+    class SlowPoller(ScriptedPoller):
+        async def poll(self) -> PollReport:
+            time.now += 7  # a poll that takes 7 s
+            return await super().poll()
+
+    poller = SlowPoller(PollConfig(poll_interval=30))
+    runner = follower(poller, time)
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.now += seconds
+        if len(sleeps) == 3:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await runner.run_forever(sleep)
+    assert sleeps == [23, 23, 23] and poller.polls == 3
