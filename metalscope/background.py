@@ -10,10 +10,14 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 from metalscope.coordination import take_lock
-from metalscope.errors import IronicError, MetalScopeError
+from metalscope.errors import IronicError, MetalScopeError, NodeNotInIronic
+from metalscope.follower.runner import follower_of
+from metalscope.ironic_walks import RollingWalk
 from metalscope.metrics import FailureReason
 from metalscope.operations import fleet_backfill, recovery
 from metalscope.operations.out_of_band import start_out_of_band
@@ -54,21 +58,48 @@ async def _time_out(svc: Services, uuid: str, threshold: datetime.datetime) -> i
     return 1
 
 
-async def forget_deleted_nodes(svc: Services) -> int:
-    """Drop the records of nodes that no longer exist in Ironic (leader only)."""
+def node_walk(svc: Services, clock: Callable[[], float] = time.monotonic) -> RollingWalk:
+    """The walk of Ironic's nodes by UUID over ``[ironic]node_walk_period``."""
+    async def page(query: Mapping[str, str]) -> tuple[list[dict[str, Any]], str | None]:
+        return await svc.ironic.list_page("/v1/nodes", "nodes", query)
+
+    return RollingWalk(page, [], period=svc.settings.ironic.node_walk_period, clock=clock)
+
+
+async def forget_deleted_nodes(svc: Services, walk: RollingWalk) -> int:
+    """Drop the records of nodes that no longer exist in Ironic (leader only).
+
+    Reads the pages of ``walk`` that are due; a record whose UUID lies in a page's range
+    and is not in the page is dropped once Ironic confirms the node is gone (a node
+    created and introspected after the page was read is in neither).
+    """
     if not svc.coordinator.is_leader():
         return 0
-    in_ironic = {n["uuid"] for n in await svc.ironic.list_nodes(fields=["uuid"])}
     dropped = 0
-    for uuid in set(await svc.repo.all_uuids()) - in_ironic:
-        held = await take_lock(svc.coordinator, uuid, timeout=60)
-        if held is None:
-            continue
-        async with held:
-            LOG.warning("Node %s was deleted from Ironic, dropping it from the database", uuid)
-            await svc.repo.delete_node(uuid)
-            dropped += 1
+    async for page in walk.due_pages():
+        present = {str(node.get("uuid")) for node in page.items}
+        for uuid in await svc.repo.uuids_between(page.after, page.through):
+            if uuid not in present and await _gone_from_ironic(svc, uuid):
+                dropped += await _forget(svc, uuid)
     return dropped
+
+
+async def _gone_from_ironic(svc: Services, uuid: str) -> bool:
+    try:
+        await svc.ironic.get_node(uuid, fields=["uuid"])
+    except NodeNotInIronic:
+        return True
+    return False
+
+
+async def _forget(svc: Services, uuid: str) -> int:
+    held = await take_lock(svc.coordinator, uuid, timeout=60)
+    if held is None:
+        return 0
+    async with held:
+        LOG.warning("Node %s was deleted from Ironic, dropping it from the database", uuid)
+        await svc.repo.delete_node(uuid)
+        return 1
 
 
 async def forget_old_records(svc: Services) -> int:
@@ -112,12 +143,14 @@ async def recover_interrupted(svc: Services) -> int:
     return recovered + await recovery.recover_deferred(svc)
 
 
-async def fill_hardware_summaries(svc: Services) -> int:
+async def fill_hardware_summaries(svc: Services,
+                                  backfill: fleet_backfill.SummaryBackfill | None = None) -> int:
     """Summarise records processed before the fleet pages existed, from their stored data,
-    a bounded number per round (leader only; ``store_data = database`` only)."""
+    a bounded number per round (leader only; ``store_data = database`` only); ``backfill``
+    remembers that a round found none left, and the rounds after it then read nothing."""
     if not svc.coordinator.is_leader():
         return 0
-    return await fleet_backfill.backfill_summaries(svc)
+    return await (backfill or fleet_backfill.SummaryBackfill()).run_round(svc)
 
 
 def refresher(svc: Services) -> Refresher:
@@ -157,15 +190,21 @@ def periodic_tasks(svc: Services) -> list[tuple[str, float, Callable[[], Awaitab
     period = svc.settings.default.clean_up_period
     if period > 0:
         tasks.append(("timeout", period, lambda: time_out_introspections(svc)))
-        tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc)))
+        walk = node_walk(svc)
+        tasks.append(("sync-ironic", period, lambda: forget_deleted_nodes(svc, walk)))
         tasks.append(("forget-old", period, lambda: forget_old_records(svc)))
         tasks.append(("prune-history", period, lambda: prune_history(svc)))
         tasks.append(("recover", period, lambda: recover_interrupted(svc)))
-        tasks.append(("fleet-summaries", period, lambda: fill_hardware_summaries(svc)))
+        backfill = fleet_backfill.SummaryBackfill()
+        tasks.append(("fleet-summaries", period,
+                      lambda: fill_hardware_summaries(svc, backfill)))
     refresh = refresher(svc)
     if refresh.policy.enabled:
         tasks.append(("redfish-refresh", refresh.policy.pass_period,
                       lambda: refresh.run_pass(svc)))
+    if svc.settings.follower.enabled:
+        follower = follower_of(svc)
+        tasks.append(("follow-ironic", follower.config.poll_interval, follower.run_round))
     sync = svc.settings.pxe_filter.sync_period
     if sync > 0 and svc.settings.pxe_filter.driver != "noop":
         tasks.append(("pxe-filter", sync, lambda: reconcile_pxe_filter(svc)))

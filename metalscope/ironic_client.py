@@ -172,13 +172,17 @@ _CALLS: dict[tuple[str, tuple[str, ...]], str] = {
     ("PUT", ("nodes", "*", "states", "power")): "set_power_state",
     ("PUT", ("nodes", "*", "traits", "*")): "add_trait",
     ("DELETE", ("nodes", "*", "traits", "*")): "remove_trait",
+    ("GET", ("nodes", "*", "inventory")): "get_inventory",
+    ("PUT", ("nodes", "*", "maintenance")): "set_maintenance",
+    ("DELETE", ("nodes", "*", "maintenance")): "clear_maintenance",
     ("GET", ("ports",)): "list_ports", ("GET", ("ports", "detail")): "list_ports",
     ("POST", ("ports",)): "create_port",
     ("GET", ("ports", "*")): "get_port", ("PATCH", ("ports", "*")): "patch_port",
     ("DELETE", ("ports", "*")): "delete_port",
 }
 _FIXED_SEGMENTS = frozenset({"nodes", "ports", "detail", "validate", "management",
-                             "boot_device", "states", "power", "traits"})
+                             "boot_device", "states", "power", "traits", "inventory",
+                             "maintenance"})
 
 
 def call_name(method: str, path: str) -> str:
@@ -483,6 +487,18 @@ class IronicClient:
         """Delete a port."""
         await self._json("DELETE", f"/v1/ports/{_quoted(port_uuid)}")
 
+    # -- one page of a collection ---------------------------------------------------------------
+
+    async def list_page(self, path: str, key: str,
+                        params: Mapping[str, str]) -> tuple[list[JSON], str | None]:
+        """One page of the collection at ``path`` (items under ``key``) with the query
+        ``params`` as given (``limit``, ``marker``, ``sort_key``, ``sort_dir``, ``fields``...),
+        and the marker of the next page: None when Ironic says this page is the last."""
+        page = await self._json("GET", path, params=dict(params))
+        items: list[JSON] = list(page.get(key) or [])
+        following = next_page_params(page)
+        return items, (following or {}).get("marker") if items else None
+
     # -- transport ------------------------------------------------------------------------------
 
     async def _collect(self, path: str, key: str, params: Mapping[str, str]) -> list[JSON]:
@@ -604,3 +620,39 @@ class IronicClient:
         await self._rules_version()
         created: JSON = await self._json("POST", "/v1/inspection_rules", body=rule)
         return created
+
+    # -- Ironic's own inspections (API 1.81): the follower (``metalscope.follower``) ----------
+
+    async def list_nodes_page(self, *, fields: Sequence[str], sort_key: str,
+                              sort_dir: str = "asc", limit: int,
+                              marker: str | None = None) -> tuple[list[JSON], str | None]:
+        """One page of nodes sorted by ``sort_key`` with only ``fields``, after ``marker``
+        (a node UUID); the nodes and the marker of the next page (None on the last)."""
+        params = {"fields": ",".join(fields), "sort_key": sort_key, "sort_dir": sort_dir,
+                  "limit": str(limit)}
+        if marker is not None:
+            params["marker"] = marker
+        page = await self._json("GET", "/v1/nodes", params=params)
+        nodes: list[JSON] = list(page.get("nodes") or [])
+        following = next_page_params(page)
+        return nodes, (following or {}).get("marker") if nodes else None
+
+    async def get_inventory(self, node_id: str) -> JSON:
+        """The inventory and plugin data Ironic keeps of the node's last inspection
+        (``{"inventory": ..., "plugin_data": ...}``); IronicError 404 when the node or its
+        inventory is not found (the messages differ), or when Ironic is older than 1.81."""
+        version = await self._negotiated_version()
+        if parse_version(version) < (1, 81):
+            raise IronicError(f"Ironic's API {version} does not serve inventories (they need "
+                              "1.81)", 404)
+        answer: JSON = await self._json("GET", f"/v1/nodes/{_quoted(node_id)}/inventory")
+        return answer
+
+    async def set_maintenance(self, uuid: str, reason: str) -> None:
+        """Put the node in maintenance with ``reason``."""
+        await self._json("PUT", f"/v1/nodes/{_quoted(uuid)}/maintenance",
+                         body={"reason": reason})
+
+    async def clear_maintenance(self, uuid: str) -> None:
+        """Take the node out of maintenance."""
+        await self._json("DELETE", f"/v1/nodes/{_quoted(uuid)}/maintenance")

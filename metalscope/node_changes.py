@@ -16,7 +16,6 @@ nothing of that update is applied.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +106,17 @@ class PendingChanges:
                     or self.ports_created or self.ports_patched or self.ports_deleted)
 
 
+def json_copy(value: Any) -> Any:
+    """A copy of JSON-shaped ``value``: its dicts and lists are new, the rest (strings,
+    numbers, and anything else, immutable in what Ironic sends) shared. Several times faster
+    than ``copy.deepcopy``, which a callback would otherwise pay for the node and each port."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
+
+
 class NodeChanges:
     """A locked node's snapshot (Ironic REST JSON) and its ports, edited locally.
 
@@ -115,12 +125,12 @@ class NodeChanges:
     """
 
     def __init__(self, node: dict[str, Any], ports: list[dict[str, Any]]) -> None:
-        self.node = copy.deepcopy(node)
+        self.node = json_copy(node)
         self.node.setdefault("properties", {})
         self.node.setdefault("extra", {})
         self.node.setdefault("driver_info", {})
         self.node.setdefault("traits", [])
-        self.ports: dict[str, dict[str, Any]] = {p["address"].lower(): copy.deepcopy(p)
+        self.ports: dict[str, dict[str, Any]] = {p["address"].lower(): json_copy(p)
                                                  for p in ports}
         self.pending = PendingChanges()
 

@@ -35,6 +35,10 @@ class LocalCoordinator:
                 return None
             await lock.acquire()
             return _LocalLock(self, uuid, lock)
+        if not lock.locked() and not self._waiters.get(uuid):
+            # Free and nobody queued: taken at once, without a trip through the event loop.
+            await lock.acquire()
+            return _LocalLock(self, uuid, lock)
         self._waiters[uuid] = self._waiters.get(uuid, 0) + 1
         try:
             await asyncio.wait_for(lock.acquire(), timeout)

@@ -14,6 +14,10 @@ from typing import Any
 from metalscope.hardware.view import Components, HardwareView, build_view
 from metalscope.rules.model import Rule
 
+#: The categories of the hardware view a summary reads (CPU flags and LLDP neighbours are not
+#: read either: the summary has none).
+SUMMARY_CATEGORIES = ("system", "cpu", "disks", "nics", "boot")
+
 
 @dataclass(frozen=True)
 class MatchedRule:
@@ -45,7 +49,12 @@ class HardwareSummary:
 def summarise(processed: Mapping[str, Any], *, rules: Sequence[Rule] = ()) -> HardwareSummary:
     """The summary of processed introspection data and the rules it matched; never raises,
     whatever the data's shape."""
-    view = build_view(processed)
+    return from_view(build_view(processed, cpu_flags=(), only=SUMMARY_CATEGORIES,
+                                neighbours=False), rules)
+
+
+def from_view(view: HardwareView, rules: Sequence[Rule] = ()) -> HardwareSummary:
+    """The summary of a hardware view (whole, or of ``SUMMARY_CATEGORIES`` only)."""
     system = _single(view, "system")
     cpu = _single(view, "cpu")
     disks = view.categories.get("disks")

@@ -104,8 +104,10 @@ def disk_identity(disk: Mapping[str, Any]) -> str:
     return "name:?"
 
 
-def nics(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | None:
-    """Network interfaces of ``inventory.interfaces``, by MAC, with their LLDP neighbour."""
+def nics(inventory: Mapping[str, Any], data: Mapping[str, Any], *,
+         neighbours: bool = True) -> Components | None:
+    """Network interfaces of ``inventory.interfaces``, by MAC, with their LLDP neighbour
+    (unless ``neighbours`` is False)."""
     listed = inventory.get("interfaces")
     if not isinstance(listed, list):
         return None
@@ -123,7 +125,7 @@ def nics(inventory: Mapping[str, Any], data: Mapping[str, Any]) -> Components | 
             "driver": text(iface.get("driver")),
             "firmware": text(dig(data, "extra", "network", name or "", "firmware")),
             "speed_mbps": speed if speed and speed > 0 else None,
-            **neighbour(data, iface),
+            **(neighbour(data, iface) if neighbours else {}),
         })
     return components
 

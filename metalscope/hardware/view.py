@@ -9,7 +9,7 @@ collected"), which the diff does not compare, rather than empty ("nothing there"
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,21 +38,29 @@ class HardwareView:
 
 
 def build_view(data: Mapping[str, Any], *,
-               cpu_flags: Iterable[str] = DEFAULT_CPU_FLAGS) -> HardwareView:
-    """Normalise processed introspection data; never raises, whatever its shape."""
+               cpu_flags: Iterable[str] = DEFAULT_CPU_FLAGS,
+               only: Collection[str] | None = None,
+               neighbours: bool = True) -> HardwareView:
+    """Normalise processed introspection data; never raises, whatever its shape.
+
+    ``only`` names the categories to read (the others are left out of the view, as not
+    collected); ``neighbours`` False leaves the NICs' LLDP neighbours out. A reader that needs
+    a few facts (the fleet summary) does not pay for the whole view."""
     data = mapping(data)
     inventory = mapping(data.get("inventory"))
-    categories: dict[str, Components | None] = {
-        "system": _system(inventory, data),
-        "firmware": _firmware(inventory, data),
-        "cpu": _cpu(inventory, frozenset(cpu_flags)),
-        "memory": devices.dimms(data),
-        "disks": devices.disks(inventory),
-        "nics": devices.nics(inventory, data),
-        "pci": devices.pci(data),
-        "accelerators": devices.accelerators(data),
-        "boot": _boot(inventory),
+    builders: dict[str, Callable[[], Components | None]] = {
+        "system": lambda: _system(inventory, data),
+        "firmware": lambda: _firmware(inventory, data),
+        "cpu": lambda: _cpu(inventory, frozenset(cpu_flags)),
+        "memory": lambda: devices.dimms(data),
+        "disks": lambda: devices.disks(inventory),
+        "nics": lambda: devices.nics(inventory, data, neighbours=neighbours),
+        "pci": lambda: devices.pci(data),
+        "accelerators": lambda: devices.accelerators(data),
+        "boot": lambda: _boot(inventory),
     }
+    categories = {name: build() for name, build in builders.items()
+                  if only is None or name in only}
     return HardwareView(categories, total_memory_mb(inventory))
 
 
@@ -119,8 +127,10 @@ def _cpu(inventory: Mapping[str, Any], wanted: frozenset[str]) -> Components | N
     if not isinstance(cpu, Mapping):
         return None
     flags = cpu.get("flags")
-    present = (sorted(wanted.intersection(str(f) for f in flags))
-               if isinstance(flags, list) else None)
+    if not isinstance(flags, list):
+        present = None
+    else:  # no flag wanted: nothing to look for among the (often hundred) flags
+        present = sorted(wanted.intersection(str(f) for f in flags)) if wanted else []
     return _only("cpu", {
         "model": text(cpu.get("model_name")),
         "count": integer(cpu.get("count")),

@@ -40,7 +40,7 @@ from metalscope.operations.processing import (
     apply_rules_and_flush,
     data_text,
     hardware_summary,
-    keep_processed,
+    keep_processed_data,
     read_node,
     read_ports,
     run_before_processing,
@@ -207,12 +207,12 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
     """Process the node of ``held``; the finishing step runs in the background and takes
     the lock over."""
     with log_context.bound(node=held.uuid), svc.metrics.processing_timer():
-        processed: str | None = None
+        processed: dict[str, Any] | None = None
         comparison: history.Comparison | None = None
         prepared: _Prepared | None = None
         try:
             prepared = await _prepare(svc, callback, held.record, wait, resume)
-            processed = await keep_processed(svc, held.uuid, callback.data)
+            processed = await keep_processed_data(svc, held.uuid, callback.data)
             comparison = await history.compare_with_previous(
                 svc, prepared.record, without_logs(callback.data),
                 prepared.changes.node.get("name"), source=callback.source)
@@ -228,11 +228,14 @@ async def _process(svc: Services, callback: Callback, held: HeldNode, wait: Iron
             if prepared is not None:  # processed, then failed: the fleet lists its hardware
                 await save_summary(svc, held.uuid, prepared.changes.node.get("name"),
                                    hardware_summary(callback.data))
-            return await _reject_processing(svc, held.uuid, callback.data, exc, processed,
-                                            comparison)
+            return await _reject_processing(
+                svc, held.uuid, callback.data, exc,
+                None if processed is None else data_text(processed), comparison)
+        # The summary, the processed data's JSON and the version are made after the answer.
         result = finish.Processed(changes, prepared.keep_power_on, processed, comparison,
-                                  hardware_summary(callback.data, matched),
-                                  prepared.changes.node.get("name"))
+                                  callback.data, matched, prepared.changes.node.get("name"),
+                                  callback.unprocessed if svc.data_store.in_repository
+                                  else None)
         svc.background.spawn(finish.finish(svc, held.with_record(prepared.record), result),
                              f"finish-{held.uuid}")
         if svc.settings.processing.always_store_ramdisk_logs:

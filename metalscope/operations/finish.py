@@ -6,6 +6,7 @@ emit a drift event when the hardware changed, and deny its MACs in the PXE filte
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,8 @@ from metalscope.operations.ironic_wait import (
     introspection_deadline,
 )
 from metalscope.operations.nodes import fail_record
-from metalscope.operations.processing import save_summary
+from metalscope.operations.processing import data_text, hardware_summary, save_summary
+from metalscope.rules.model import Rule
 from metalscope.services import Services
 from metalscope.state_machine import Event
 from metalscope.storage.repository import NodeRecord
@@ -37,14 +39,26 @@ class Processed:
     changes: NodeChanges
     #: An active node stays powered on.
     keep_power_on: bool
-    #: The processed data JSON, when it is written with the final transition.
-    processed: str | None
+    #: The processed data (without the ramdisk logs) when it is written with the final
+    #: transition; serialised here, after the answer (the rules only read it).
+    processed_data: dict[str, Any] | None
     #: The comparison with the previous version, when history is kept.
     comparison: history.Comparison | None = None
-    #: The hardware summary for the fleet pages, with the rules that matched.
-    summary: HardwareSummary | None = None
+    #: The processed data and the rules it matched, summarised here for the fleet pages.
+    data: dict[str, Any] | None = None
+    matched: Sequence[Rule] = ()
     #: The node's name in Ironic (the node as read for the processing).
     node_name: Any = None
+    #: The unprocessed data as stored with the record (JSON text), when the callback had it:
+    #: the history version takes it from here instead of reading it back.
+    unprocessed: str | None = None
+
+    @property
+    def processed(self) -> str | None:
+        return None if self.processed_data is None else data_text(self.processed_data)
+
+    def summary(self) -> HardwareSummary | None:
+        return None if self.data is None else hardware_summary(self.data, self.matched)
 
 
 async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
@@ -58,11 +72,12 @@ async def _finish(svc: Services, held: HeldNode, result: Processed) -> None:
     async with held:
         record = held.record
         # Saved whatever the end (finished, or error after the processing), best effort.
-        await save_summary(svc, record.uuid, result.node_name, result.summary)
+        await save_summary(svc, record.uuid, result.node_name, result.summary())
         try:
             # The version first: the processing's outcome is known; a stop during the
             # power-off leaves the record ``processing`` and the recovery finds the version.
-            version = await history.record_end(svc, record, result.comparison, None)
+            version = await history.record_end(svc, record, result.comparison, None,
+                                               result.unprocessed)
             if (record.manage_boot and svc.settings.processing.power_off
                     and not result.keep_power_on
                     and not await _power_off(svc, record, result)):
@@ -79,7 +94,8 @@ async def _finish(svc: Services, held: HeldNode, result: Processed) -> None:
 async def _fail(svc: Services, record: NodeRecord, message: str, result: Processed,
                 reason: FailureReason) -> None:
     """End in error with the processed data and its version in the history."""
-    version = await history.record_end(svc, record, result.comparison, message)
+    version = await history.record_end(svc, record, result.comparison, message,
+                                       result.unprocessed)
     await fail_record(svc, record, message, processed=result.processed, reason=reason)
     history.emit_drift(svc, record, result.comparison, version)
 

@@ -115,10 +115,12 @@ async def _compare(previous: StoredVersion, new: dict[str, Any]) -> HardwareDiff
 
 
 async def record_end(svc: Services, record: NodeRecord, comparison: Comparison | None,
-                     error: str | None) -> int | None:
+                     error: str | None, unprocessed: str | None = None) -> int | None:
     """Record the version of the introspection of ``record`` (before its final state
     change); return its number. Idempotent: the current introspection's existing version is
-    returned as it is. None when history is off (``comparison`` None)."""
+    returned as it is. None when history is off (``comparison`` None). ``unprocessed`` is
+    the unprocessed data as stored with the record, when the caller has it (else it is read
+    back)."""
     if comparison is None:
         return None
     latest = await svc.repo.list_versions(record.uuid, limit=1)
@@ -127,7 +129,8 @@ async def record_end(svc: Services, record: NodeRecord, comparison: Comparison |
         return latest[0].version
     version = await svc.repo.record_version(
         record.uuid, started_at=record.started_at, finished_at=utcnow(), source=comparison.source,
-        processed=comparison.processed, unprocessed=await _unprocessed(svc, record.uuid),
+        processed=comparison.processed,
+        unprocessed=await _unprocessed(svc, record.uuid, unprocessed),
         error=error,
         summary=comparison.summary, changed=comparison.changed)
     LOG.info("Version %d of node %s recorded%s", version, record.uuid,
@@ -135,9 +138,12 @@ async def record_end(svc: Services, record: NodeRecord, comparison: Comparison |
     return version
 
 
-async def _unprocessed(svc: Services, uuid: str) -> dict[str, Any] | None:
-    """The introspection's unprocessed data as stored (parsed off the loop when large)."""
-    text = await svc.repo.get_data(uuid, False)
+async def _unprocessed(svc: Services, uuid: str,
+                       text: str | None = None) -> dict[str, Any] | None:
+    """The introspection's unprocessed data as stored, or ``text`` when given (parsed off
+    the loop when large)."""
+    if text is None:
+        text = await svc.repo.get_data(uuid, False)
     data = None if text is None else await svc.json_parser.parse(text.encode())
     return data if isinstance(data, dict) else None
 

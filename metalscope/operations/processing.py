@@ -67,10 +67,19 @@ async def keep_processed(svc: Services, uuid: str, data: dict[str, Any]) -> str 
     """Store the processed data before the rules run (as upstream). A store other than the
     database gets it now; for the database the JSON text is returned, to be written with
     the record's final transition (``finished`` or ``error``)."""
+    kept = await keep_processed_data(svc, uuid, data)
+    return None if kept is None else data_text(kept)
+
+
+async def keep_processed_data(svc: Services, uuid: str,
+                              data: dict[str, Any]) -> dict[str, Any] | None:
+    """As :func:`keep_processed`, but for the database the data itself (without the logs)
+    is returned, for the finishing step to serialise after the answer: neither the rules
+    nor anything after them change the data."""
     if not svc.data_store.enabled:
         return None
     if svc.data_store.in_repository:
-        return data_text(data)
+        return without_logs(data)
     await svc.data_store.save(uuid, True, without_logs(data))
     return None
 

@@ -2,8 +2,11 @@
 
 A :class:`DiffFilter` keeps the state its backend applied in memory. ``allow``/``deny`` look
 only at the MACs they are given (plus everything when the unknown-MAC verdict flips);
-``reconcile`` recomputes the whole desired state from the database and Ironic and applies the
-difference. Operations are serialised by one lock.
+``reconcile`` recomputes the whole desired state from the database and Ironic's ports and
+applies the difference. Operations are serialised by one lock. Ironic's ports are kept in
+memory (:class:`~metalscope.pxe_filter.ironic_ports.IronicPorts`): the first reconcile walks
+them all, later ones read only what changed and a share of a rolling walk
+(``[pxe_filter]full_sync_period``; 0 lists every port at every reconcile).
 
 Quirk Q-PXE-1 fixed: a failure marks the backend for re-initialisation and the next call
 re-opens it (re-reading what is actually applied) instead of failing until a restart.
@@ -13,12 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metalscope.errors import IronicError
+from metalscope.ironic_walks import FEED_OVERLAP
 from metalscope.metrics import Metrics
-from metalscope.pxe_filter.inputs import filter_inputs, list_ironic_macs, read_activity
+from metalscope.pxe_filter.inputs import (
+    filter_inputs,
+    list_ironic_macs,
+    macs_of_ports,
+    read_activity,
+)
+from metalscope.pxe_filter.ironic_ports import IronicPorts
 from metalscope.pxe_filter.policy import (
     Changes,
     DesiredState,
@@ -65,7 +76,9 @@ class DiffFilter:
     """A PXE filter that applies only the difference between desired and applied state."""
 
     def __init__(self, backend: Backend, settings: Settings, repo: Repository,
-                 ironic: IronicClient, metrics: Metrics | None = None) -> None:
+                 ironic: IronicClient, metrics: Metrics | None = None, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 feed_overlap: float = FEED_OVERLAP) -> None:
         self.backend = backend
         #: Where full syncs are timed and the verdicts counted.
         self.metrics = metrics or Metrics()
@@ -77,6 +90,11 @@ class DiffFilter:
         #: Ironic MACs as of the last full sync, plus those seen by allow/deny since.
         self._ironic_macs: set[str] = set()
         self._ethoib: dict[str, str] = {}
+        self._full_sync_period = settings.pxe_filter.full_sync_period
+        #: Ironic's ports, as the last reconcile read them.
+        self.ports = IronicPorts(ironic, self._full_sync_period, clock=clock,
+                                 overlap=feed_overlap)
+        self._reading = asyncio.Lock()
 
     async def start(self) -> None:
         async with self._lock:
@@ -106,10 +124,14 @@ class DiffFilter:
 
     async def _reconcile(self) -> None:
         try:
-            ironic_macs, ethoib = await list_ironic_macs(self._settings, self._ironic)
+            read = await self._read_ironic()
         except IronicError as exc:
             LOG.warning("PXE filter sync skipped, cannot list Ironic ports: %s", exc)
             return
+        if read is None:
+            LOG.warning("PXE filter sync skipped, Ironic's ports are not all read yet")
+            return
+        ironic_macs, ethoib = read
         # The database is read under the lock: an allow/deny that ran while Ironic answered
         # is then seen here, and not undone with an older picture.
         async with self._lock:
@@ -118,6 +140,16 @@ class DiffFilter:
             desired = desired_state(filter_inputs(self._settings, ironic_macs, active, busy))
             await self._guarded(self._sync_all, desired)
             self.metrics.pxe_filter_macs(len(desired.allow), len(desired.deny))
+
+    async def _read_ironic(self) -> tuple[frozenset[str], dict[str, str]] | None:
+        """Ironic's MACs and the InfiniBand mapping; None until every port was read once."""
+        if self._full_sync_period <= 0:
+            return await list_ironic_macs(self._settings, self._ironic)
+        async with self._reading:
+            await self.ports.refresh()
+            if not self.ports.complete:
+                return None
+            return macs_of_ports(self._settings, self.ports.ports())
 
     async def stop(self) -> None:
         async with self._lock:

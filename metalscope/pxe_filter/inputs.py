@@ -7,7 +7,6 @@ drivers): the DHCP server sees an IPoIB port under the Ethernet MAC listed for i
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from metalscope.pxe_filter.policy import FilterInputs
 from metalscope.settings import Settings
-from metalscope.storage.repository import Repository, utcnow
+from metalscope.storage.repository import Repository
 
 if TYPE_CHECKING:
     from metalscope.ironic_client import IronicClient
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 SYSFS_NET = Path("/sys/class/net")
 _NEIGH = re.compile(r"EMAC=((?:[0-9a-f]{2}:){5}[0-9a-f]{2}) IMAC=(\S+)", re.IGNORECASE)
+#: The port fields the filter reads: the MAC, and ``extra`` for an InfiniBand client id.
+PORT_FIELDS = ["address", "extra"]
 #: The last 8 bytes of an InfiniBand client id (``xx:`` × 8 minus the last colon) are the GUID.
 GUID_CHARS = 23
 
@@ -59,9 +60,9 @@ def read_neighs(interfaces: Sequence[str], root: Path = SYSFS_NET) -> list[tuple
 
 
 async def introspection_active(repo: Repository) -> bool:
-    """At least one record is unfinished (spec 8.2)."""
-    far_future = utcnow() + datetime.timedelta(days=365 * 100)
-    return bool(await repo.active_started_before(far_future))
+    """At least one record is unfinished (spec 8.2): one EXISTS query, not a read of the
+    records."""
+    return await repo.any_active()
 
 
 async def list_ironic_macs(settings: Settings, ironic: IronicClient,
@@ -70,7 +71,13 @@ async def list_ironic_macs(settings: Settings, ironic: IronicClient,
 
     Raises IronicError when Ironic cannot list its ports.
     """
-    ports = await ironic.list_ports(fields=["address", "extra"])
+    return macs_of_ports(settings, await ironic.list_ports(fields=PORT_FIELDS), sysfs)
+
+
+def macs_of_ports(settings: Settings, ports: Iterable[Mapping[str, Any]],
+                  sysfs: Path = SYSFS_NET) -> tuple[frozenset[str], dict[str, str]]:
+    """The ports' MACs as the DHCP server sees them, and the InfiniBand mapping used."""
+    ports = list(ports)
     interfaces = settings.iptables.ethoib_interfaces
     mapping = ethoib_mapping(ports, read_neighs(interfaces, sysfs)) if interfaces else {}
     addresses = frozenset(p["address"].lower() for p in ports if p.get("address"))

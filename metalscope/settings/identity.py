@@ -32,6 +32,12 @@ class IronicSection:
         INTEGER, 2, help="Seconds between two attempts of a failed Ironic request.")
     max_retries: int = option(
         INTEGER, 30, help="Attempts of an Ironic request before giving up.")
+    node_walk_period: int = option(
+        INTEGER, 3600, min=0,
+        help="Seconds over which the leader's clean-up rounds spread one walk of every Ironic "
+             "node (pages of 1,000 UUIDs); the records of a node deleted from Ironic are "
+             "forgotten within about this period plus clean_up_period. 0 lists every node "
+             "at every clean-up round.")
     connection_idle_timeout: float = option(
         FLOAT, 4.0, min=0,
         help="Seconds an idle keep-alive connection to Ironic is kept for reuse (below the "

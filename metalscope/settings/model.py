@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metalscope.settings.drift import DriftSection
+from metalscope.settings.follower import FollowerSection
 from metalscope.settings.history import HistorySection
 from metalscope.settings.identity import (
     IronicSection,
@@ -55,6 +56,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "drift": ("drift", DriftSection),
     "exception": ("exception", ExceptionSection),
     "extra_hardware": ("extra_hardware", ExtraHardwareSection),
+    "follower": ("follower", FollowerSection),
     "healthcheck": ("healthcheck", HealthcheckSection),
     "history": ("history", HistorySection),
     "iptables": ("iptables", IptablesSection),
@@ -115,6 +117,7 @@ class Settings:
     history: HistorySection
     metrics: MetricsSection
     redfish: RedfishSection
+    follower: FollowerSection
     #: True when no configuration file was given and embedded defaults apply.
     embedded: bool = False
     config_files: tuple[str, ...] = ()

@@ -15,8 +15,16 @@ class PxeFilterSection:
         help="PXE filter driver: 'iptables', 'dnsmasq' or 'noop' (no filtering).")
     sync_period: int = option(
         INTEGER, 15, min=0,
-        help="Seconds between two full synchronisations of the filter with Ironic's ports "
-             "(0: no periodic synchronisation).")
+        help="Seconds between two synchronisations of the filter with the database and "
+             "Ironic's ports (0: no periodic synchronisation). A port enrolled or changed in "
+             "Ironic is filtered within this period (plus one Ironic answer).")
+    full_sync_period: int = option(
+        INTEGER, 3600, min=0,
+        help="Seconds over which the synchronisations spread one walk of every Ironic port, "
+             "in pages of 1,000; the others read only the ports created or changed since "
+             "(two small requests when none were). A port deleted from Ironic is filtered as "
+             "unknown within about this period plus sync_period. 0 lists every port at "
+             "every synchronisation.")
     deny_unknown_macs: bool = option(
         BOOLEAN, False,
         help="Deny MAC addresses unknown to Ironic too (no discovery; cannot be combined "

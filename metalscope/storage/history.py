@@ -27,6 +27,12 @@ _H = t.introspection_history
 INBAND = "inband"
 #: Rows deleted per statement (an IN list of ids).
 _DELETE_CHUNK = 500
+_KNOWN = sa.select(t.nodes.c.uuid).where(t.nodes.c.uuid == sa.bindparam("uuid"))
+#: The baseline of a node (the version whose ``age_from`` is NULL) ages from its end on.
+_AGEING = sa.update(_H).where(_H.c.uuid == sa.bindparam("node"), _H.c.age_from.is_(None),
+                              _H.c.version < sa.bindparam("below")).values(
+    age_from=_H.c.finished_at)
+_NO_VERSION_ABOVE = 2**31 - 1
 
 _INFO_COLUMNS = (_H.c.uuid, _H.c.version, _H.c.started_at, _H.c.finished_at, _H.c.recorded_at,
                  _H.c.source, _H.c.error, _H.c.changed, _H.c.summary, _H.c.raw_bytes,
@@ -112,13 +118,22 @@ async def insert_version(conn: AsyncConnection, new: NewVersion,
         _H.c.uuid == new.uuid))).scalar()
     version = (highest or 0) + 1
     encoded = new.encoded
+    known = (await conn.execute(_KNOWN, {"uuid": new.uuid})).first() is not None
     await conn.execute(sa.insert(_H).values(
         uuid=new.uuid, version=version, started_at=new.started_at,
         finished_at=new.finished_at, recorded_at=recorded_at, source=new.source,
         error=new.error, changed=new.changed, summary=new.summary, codec=encoded.codec,
         raw_bytes=encoded.raw_bytes, stored_bytes=encoded.stored_bytes,
-        processed=encoded.processed, unprocessed=encoded.unprocessed))
+        processed=encoded.processed, unprocessed=encoded.unprocessed,
+        age_from=None if known else new.finished_at))
+    if highest:  # the previous baseline now ages
+        await conn.execute(_AGEING, {"node": new.uuid, "below": version})
     return version
+
+
+async def forget(conn: AsyncConnection, uuid: str) -> None:
+    """The node lost its status record: its newest version ages from now on."""
+    await conn.execute(_AGEING, {"node": uuid, "below": _NO_VERSION_ABOVE})
 
 
 async def list_versions(conn: AsyncConnection, uuid: str, limit: int | None,
@@ -183,9 +198,9 @@ def beyond_age(keys: Iterable[VersionKey], threshold: datetime.datetime | None,
             and not (key.uuid in known and key.version == newest[key.uuid])]
 
 
-async def prune(conn: AsyncConnection, uuid: str | None, retention: Retention,
+async def prune(conn: AsyncConnection, uuid: str, retention: Retention,
                 now: datetime.datetime) -> int:
-    """Delete what ``retention`` does not keep, of one node or of all; the count deleted."""
+    """Delete what ``retention`` does not keep of one node's versions; the count deleted."""
     if retention.max_versions <= 0 and retention.max_age is None:
         return 0
     keys = await _keys(conn, uuid)
@@ -196,19 +211,47 @@ async def prune(conn: AsyncConnection, uuid: str | None, retention: Retention,
     return await _delete(conn, sorted(doomed))
 
 
-async def _keys(conn: AsyncConnection, uuid: str | None) -> list[VersionKey]:
-    query = sa.select(_H.c.id, _H.c.uuid, _H.c.version, _H.c.finished_at)
-    if uuid is not None:
-        query = query.where(_H.c.uuid == uuid)
+async def prune_by_age(conn: AsyncConnection, threshold: datetime.datetime) -> int:
+    """Delete every version past ``threshold`` but the baselines of known nodes: only those
+    versions are read, from the ``age_from`` index; the count deleted. (A node whose record
+    was deleted and that is introspected again keeps its newest version aging until the new
+    introspection records one: that version is checked here.)"""
+    deleted = 0
+    newer = _H.alias("newer")
+    baseline = sa.and_(  # of a node known again since its record was deleted
+        sa.exists().where(t.nodes.c.uuid == _H.c.uuid),
+        ~sa.exists().where(newer.c.uuid == _H.c.uuid, newer.c.version > _H.c.version))
+    query = (sa.select(_H.c.id).where(_H.c.age_from < threshold, ~baseline)
+             .order_by(_H.c.age_from).limit(_DELETE_CHUNK))
+    while ids := list((await conn.execute(query)).scalars()):
+        deleted += await _delete(conn, ids)
+        if len(ids) < _DELETE_CHUNK:
+            break
+    return deleted
+
+
+async def prune_by_count(conn: AsyncConnection, max_versions: int) -> int:
+    """Delete the versions past each node's newest ``max_versions`` (0: no limit): the
+    nodes over the limit are found in the (uuid, version) index, then pruned one by one."""
+    if max_versions <= 0:
+        return 0
+    over = (sa.select(_H.c.uuid).group_by(_H.c.uuid)
+            .having(sa.func.count() > max_versions))
+    deleted = 0
+    for uuid in list((await conn.execute(over)).scalars()):
+        deleted += await _delete(conn, beyond_count(await _keys(conn, uuid), max_versions))
+    return deleted
+
+
+async def _keys(conn: AsyncConnection, uuid: str) -> list[VersionKey]:
+    query = sa.select(_H.c.id, _H.c.uuid, _H.c.version, _H.c.finished_at).where(
+        _H.c.uuid == uuid)
     return [VersionKey(r.id, r.uuid, r.version, r.finished_at)
             for r in (await conn.execute(query)).all()]
 
 
-async def _known_nodes(conn: AsyncConnection, uuid: str | None) -> set[str]:
-    query = sa.select(t.nodes.c.uuid)
-    if uuid is not None:
-        query = query.where(t.nodes.c.uuid == uuid)
-    return set((await conn.execute(query)).scalars())
+async def _known_nodes(conn: AsyncConnection, uuid: str) -> set[str]:
+    return set((await conn.execute(_KNOWN, {"uuid": uuid})).scalars())
 
 
 async def _delete(conn: AsyncConnection, ids: Sequence[int]) -> int:

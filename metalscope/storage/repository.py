@@ -48,7 +48,11 @@ _METHOD = t.options.alias("method_option")
 _NODES = t.nodes.outerjoin(_METHOD, (_METHOD.c.uuid == t.nodes.c.uuid)
                            & (_METHOD.c.name == METHOD_OPTION))
 _SELECT_NODES = sa.select(t.nodes, _METHOD.c.value.label("method")).select_from(_NODES)
+_STATE_OF = {state.value: state for state in State}
 _SELECT_NODE = _SELECT_NODES.where(t.nodes.c.uuid == sa.bindparam("uuid"))
+_SELECT_IN_STATE = _SELECT_NODES.where(t.nodes.c.state == sa.bindparam("state"))
+#: States whose records count as an introspection under way (with no ``finished_at``).
+_UNFINISHED_STATES = sorted(s.value for s in ACTIVE_STATES | {State.REAPPLYING})
 #: An introspection's end drops its options (as upstream) but keeps how it collected.
 _DELETE_OPTIONS = sa.delete(t.options).where(t.options.c.uuid == sa.bindparam("uuid"),
                                              t.options.c.name != METHOD_OPTION)
@@ -119,6 +123,15 @@ class NodeRecord:
                    version_id=row.version_id or "",
                    method=getattr(row, "method", None) or INBAND)
 
+    @classmethod
+    def from_selected(cls, row: Any) -> NodeRecord:
+        """A row of the records' SELECT (the record's columns in table order, then the
+        method), unpacked by position: a listing reads a thousand of them."""
+        uuid, version_id, state, started_at, finished_at, error, manage_boot, method = row
+        return cls(uuid, _STATE_OF[state], started_at, finished_at, error,
+                   True if manage_boot is None else bool(manage_boot), version_id or "",
+                   method or INBAND)
+
 
 class Repository:
     """Async access to the status records, lookup attributes, stored data and rules."""
@@ -133,6 +146,8 @@ class Repository:
         self._score_queries: dict[tuple[str, ...], sa.Select[str]] = {}
         #: The fleet pages' data: hardware summaries and pages of nodes.
         self.fleet = FleetStore(engine, on_retry)
+        #: The ``max_versions`` every node's history was last pruned to (None: not yet).
+        self._counted_with: int | None = None
 
     def _transactions(self) -> AsyncIterator[Attempt]:
         return transactions(self.engine, on_retry=self.on_retry)
@@ -291,21 +306,48 @@ class Repository:
                 await self._delete_node_rows(conn, uuid, None)
                 await conn.execute(sa.delete(t.hardware_summaries).where(
                     t.hardware_summaries.c.uuid == uuid))
+                await history.forget(conn, uuid)
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
                          states: list[str] | None) -> list[NodeRecord]:
-        """Records ordered by started_at then uuid, newest first, after ``marker``."""
+        """Records ordered by started_at then uuid, newest first (a record without a start
+        time last, on every database), after ``marker``: one walk of the (started_at, uuid)
+        index from the marker's place, so a deep page costs what the first does."""
+        n = t.nodes.c
         query = _SELECT_NODES
         if states:
-            query = query.where(t.nodes.c.state.in_(states))
-        if marker is not None:
-            query = query.where(sa.or_(
-                t.nodes.c.started_at < marker.started_at,
-                sa.and_(t.nodes.c.started_at == marker.started_at, t.nodes.c.uuid < marker.uuid)))
-        query = query.order_by(t.nodes.c.started_at.desc(), t.nodes.c.uuid.desc()).limit(limit)
+            query = query.where(n.state.in_(states))
+        started = n.started_at.desc()
+        if self.engine.dialect.name == "postgresql":
+            # NULL is the largest value there: walking the index (started_at NULLS FIRST,
+            # uuid) backwards gives this order, the order of the other databases.
+            started = started.nulls_last()
+        ordered = query.order_by(started, n.uuid.desc())
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [NodeRecord.from_row(r) for r in rows]
+            rows: list[Any]
+            if marker is None:
+                rows = list((await conn.execute(ordered.limit(limit))).all())
+            elif marker.started_at is None:  # the records without a start time come last
+                rows = list((await conn.execute(ordered.where(
+                    n.started_at.is_(None), n.uuid < marker.uuid).limit(limit))).all())
+            else:  # an index range from the marker's place; the first condition bounds it
+                rows = list((await conn.execute(ordered.where(
+                    n.started_at <= marker.started_at,
+                    sa.or_(n.started_at < marker.started_at, n.uuid < marker.uuid),
+                ).limit(limit))).all())
+                if len(rows) < limit:  # then those without a start time
+                    rows += (await conn.execute(ordered.where(n.started_at.is_(None)).limit(
+                        limit - len(rows)))).all()
+        return [NodeRecord.from_selected(r) for r in rows]
+
+    async def any_active(self) -> bool:
+        """Whether at least one introspection is unfinished: one EXISTS over the state
+        index, whatever the number of records."""
+        n = t.nodes.c
+        unfinished = sa.select(n.uuid).where(n.state.in_(_UNFINISHED_STATES),
+                                             n.finished_at.is_(None))
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(sa.select(unfinished.exists()))).scalar())
 
     async def active_started_before(self, threshold: datetime.datetime) -> list[NodeRecord]:
         query = sa.select(t.nodes).where(t.nodes.c.finished_at.is_(None),
@@ -338,10 +380,11 @@ class Repository:
 
     async def unsettled(self) -> list[NodeRecord]:
         """Records in a state that only lasts while an instance works on the node."""
-        states = [s.value for s in WORKING_STATES]
-        query = _SELECT_NODES.where(t.nodes.c.state.in_(states))
+        rows: list[Any] = []
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            # One equality per state: each reads only its own entries of the state index.
+            for state in sorted(s.value for s in WORKING_STATES):
+                rows += (await conn.execute(_SELECT_IN_STATE, {"state": state})).all()
         return [NodeRecord.from_row(r) for r in rows]
 
     async def waiting_with_method(self, method: str) -> list[NodeRecord]:
@@ -356,6 +399,17 @@ class Repository:
     async def all_uuids(self) -> list[str]:
         async with self.engine.connect() as conn:
             return list((await conn.execute(sa.select(t.nodes.c.uuid))).scalars())
+
+    async def uuids_between(self, after: str | None, through: str | None) -> list[str]:
+        """The records' UUIDs above ``after`` and up to ``through`` (None: no bound), in
+        order: one page of a walk of Ironic's nodes by UUID, compared with the database."""
+        query = sa.select(t.nodes.c.uuid)
+        if after is not None:
+            query = query.where(t.nodes.c.uuid > after)
+        if through is not None:
+            query = query.where(t.nodes.c.uuid <= through)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query.order_by(t.nodes.c.uuid))).scalars())
 
     # -- lookup attributes -----------------------------------------------------------------
     async def add_attributes(self, uuid: str, name: str, values: list[str]) -> None:
@@ -494,11 +548,30 @@ class Repository:
                             max_age: datetime.timedelta | None) -> int:
         """Delete the versions (of one node, or of all) past the newest ``max_versions`` (0:
         no limit) or finished longer than ``max_age`` ago (None: no limit; a node that
-        still has a status record keeps its newest version). Returns how many went."""
+        still has a status record keeps its newest version). Returns how many went.
+
+        For every node, the age is read from the ``age_from`` index (only the expired
+        versions), and the counts are checked once per ``max_versions`` value this
+        repository sees (they only exceed it after it was lowered)."""
         retention = Retention(max_versions, max_age)
-        async for attempt in self._transactions():
-            async with attempt as conn:
-                deleted = await history.prune(conn, uuid, retention, utcnow())
+        if uuid is not None:
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    deleted = await history.prune(conn, uuid, retention, utcnow())
+            return deleted
+        deleted = 0
+        if max_age is not None:  # only the versions past max_age are read
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    deleted = await history.prune_by_age(conn, utcnow() - max_age)
+        if max_versions != self._counted_with:
+            # Each recorded version prunes its own node, so counts go over max_versions only
+            # when it was lowered: every node's count is checked once per value.
+            async for attempt in self._transactions():
+                async with attempt as conn:
+                    counted = await history.prune_by_count(conn, max_versions)
+            self._counted_with = max_versions
+            deleted += counted
         return deleted
 
     # -- rules -----------------------------------------------------------------------------

@@ -125,8 +125,13 @@ introspection_history = sa.Table(
     # An inventory can take megabytes: LONGBLOB on MySQL/MariaDB (BLOB holds 64 KiB).
     sa.Column("processed", LongBinary(), nullable=False),
     sa.Column("unprocessed", LongBinary(), nullable=True),
+    # ``finished_at`` when ``[history]max_age`` applies to the version, NULL while it is the
+    # newest version of a node with a status record (migration 0006): its index gives the
+    # clean-up only the versions past max_age.
+    sa.Column("age_from", Timestamp, nullable=True),
     # Also the index by node (its first column).
     sa.UniqueConstraint("uuid", "version", name="uq_introspection_history_version"),
+    sa.Index("introspection_history_age_from_idx", "age_from"),
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )
 

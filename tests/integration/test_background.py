@@ -19,8 +19,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def fast_metalscope(ironic: LocalIronic,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMetalScope]:
-    """A MetalScope whose introspections time out after 2 s, checked every second."""
-    options = {"DEFAULT": {"timeout": 2, "clean_up_period": 1}}
+    """A MetalScope whose introspections time out after 2 s, checked every second, and
+    which walks Ironic's nodes once a second."""
+    options = {"DEFAULT": {"timeout": 2, "clean_up_period": 1},
+               "ironic": {"node_walk_period": 1}}
     with LocalMetalScope(Path(tmp_path_factory.mktemp("fast")), ironic.url,
                          options=options) as service:
         yield service
@@ -47,7 +49,8 @@ def test_timeout(fast_metalscope: LocalMetalScope, make_node: Any) -> None:
 
 def test_node_deleted_from_ironic(fast_metalscope: LocalMetalScope, ironic: LocalIronic,
                                   make_node: Any) -> None:
-    """The record of a node deleted from Ironic disappears at the next sync."""
+    """The record of a node deleted from Ironic disappears when the walk of Ironic's nodes
+    reaches it."""
     node = make_node()
     with httpx.Client(base_url=fast_metalscope.url) as api:
         assert api.post(f"/v1/introspection/{node['uuid']}?manage_boot=0").status_code == 202

@@ -204,6 +204,16 @@ def wanted_indexes_present(url: str) -> bool:
     return all(any(found[:len(cols)] == cols for found in present) for cols in INDEXES.values())
 
 
+def history_age_index_present(url: str) -> bool:
+    """MetalScope's history table has the index of migration 0006."""
+    engine = create_sync_engine(url)
+    try:
+        indexes = sa.inspect(engine).get_indexes("introspection_history")
+    finally:
+        engine.dispose()
+    return any(i["column_names"] == ["age_from"] for i in indexes)
+
+
 def table_rows(url: str, without: dict[str, set[str]] | None = None) -> dict[str, list[Any]]:
     """Every row of the upstream tables as sorted tuples of (column, value), leaving out the
     columns named in ``without`` per table."""
@@ -259,6 +269,7 @@ def check_adoption(upstream_url: str, adopted_url: str, revision: str, workdir: 
     assert full.returncode == 0, full.stderr
     assert without_indexes(snapshot(adopted_url)) == aligned(expected, dialect_of(adopted_url))
     assert wanted_indexes_present(adopted_url)
+    assert history_age_index_present(adopted_url)
     assert table_rows(adopted_url, ignored_columns(revision)) == rows
 
 

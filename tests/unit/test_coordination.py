@@ -205,3 +205,26 @@ def test_the_factory_leaves_leadership_out_on_request() -> None:
     coordinator = create_coordinator(settings, leadership=False)
     assert isinstance(coordinator, DistributedCoordinator) and not coordinator.campaign
     assert isinstance(create_coordinator(load_settings(), leadership=False), LocalCoordinator)
+
+
+async def test_a_free_local_lock_is_taken_without_yielding_to_the_loop() -> None:
+    """Uncontended, the lock is taken at once: nothing else runs meanwhile (a callback's
+    lookup does not wait behind other work for a lock nobody holds)."""
+    coordinator = LocalCoordinator()
+    ran: list[str] = []
+    asyncio.get_running_loop().call_soon(ran.append, "other work")
+    lock = await coordinator.acquire(UUID, timeout=1)
+    assert lock is not None and ran == []
+    waiter = asyncio.create_task(coordinator.acquire(UUID, timeout=5))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # held: the second waits, with its timeout
+    late = asyncio.create_task(coordinator.acquire(UUID, timeout=5))
+    await asyncio.sleep(0.01)
+    await lock.release()
+    second = await waiter
+    assert second is not None and not late.done()  # first come, first served
+    await second.release()
+    third = await late
+    assert third is not None
+    await third.release()
+    assert await coordinator.acquire(UUID, blocking=False) is not None

@@ -266,6 +266,24 @@ class TestRequests:
         assert dict(seen[0].url.params) == {"node": UUID, "limit": "2"}
         assert dict(seen[1].url.params) == {"node": UUID, "limit": "2", "marker": "p2"}
 
+    async def test_one_page_and_the_next_marker(self) -> None:
+        """``list_page`` sends the query as given and gives the marker of Ironic's ``next``
+        link; no link (or an empty page) means the last page."""
+        full = httpx.Response(200, json={
+            "ports": [{"uuid": "p1"}, {"uuid": "p2"}],
+            "next": f"{URL}/v1/ports?limit=2&sort_key=uuid&marker=p2"})
+        last = httpx.Response(200, json={"ports": [{"uuid": "p3"}]})
+        empty = httpx.Response(200, json={"ports": [], "next": f"{URL}/v1/ports?marker=p9"})
+        handler, seen = answers(full, last, empty)
+        client = make_client(handler)
+        query = {"limit": "2", "sort_key": "uuid", "fields": "uuid,address"}
+        assert await client.list_page("/v1/ports", "ports", query) == (
+            [{"uuid": "p1"}, {"uuid": "p2"}], "p2")
+        assert dict(seen[0].url.params) == query and seen[0].url.path == "/v1/ports"
+        assert await client.list_page("/v1/ports", "ports", {"marker": "p2"}) == (
+            [{"uuid": "p3"}], None)
+        assert await client.list_page("/v1/ports", "ports", {}) == ([], None)
+
     async def test_reset_interfaces_only_when_asked(self) -> None:
         handler, seen = answers(httpx.Response(200, json={"uuid": UUID}))
         client = make_client(handler)

@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                       "metalscope.conductor", "metalscope.process_roles",
                       "metalscope.simulator", "metalscope.testing")),
     ("api", ("metalscope.api",)),
-    ("operations", ("metalscope.operations", "metalscope.background")),
+    ("operations", ("metalscope.operations", "metalscope.background", "metalscope.follower")),
     ("services", ("metalscope.services",)),
     ("ports", ("metalscope.storage", "metalscope.ironic_client", "metalscope.coordination",
                "metalscope.pxe_filter", "metalscope.auth", "metalscope.redfish")),

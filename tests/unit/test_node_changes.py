@@ -87,3 +87,21 @@ def test_capabilities_round_trip() -> None:
     """The k:v,k:v format splits on the first colon and drops None values."""
     assert parse_capabilities("a:b,c:d:e") == {"a": "b", "c": "d:e"}
     assert format_capabilities({"a": "b", "x": None}) == "a:b"
+
+
+def test_the_node_and_ports_are_copied_not_shared() -> None:
+    from metalscope.node_changes import json_copy
+
+    node = {"uuid": "u", "properties": {"capabilities": "a:b"}, "traits": ["X"],
+            "links": [{"href": "h", "rel": "self"}], "name": None}
+    port = {"address": "AA:BB:CC:DD:EE:FF", "extra": {"k": [1, 2]}}
+    changes = NodeChanges(node, [port])
+    changes.node["properties"]["cpus"] = 4
+    changes.node["traits"].append("Y")
+    changes.node["links"][0]["rel"] = "changed"
+    changes.ports["aa:bb:cc:dd:ee:ff"]["extra"]["k"].append(3)
+    assert node == {"uuid": "u", "properties": {"capabilities": "a:b"}, "traits": ["X"],
+                    "links": [{"href": "h", "rel": "self"}], "name": None}
+    assert port["extra"] == {"k": [1, 2]}
+    copied = json_copy(node)
+    assert copied == node and copied is not node and copied["links"][0] is not node["links"][0]

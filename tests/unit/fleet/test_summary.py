@@ -85,3 +85,17 @@ def test_simulated_machines_summarise_as_built(seed: int) -> None:
     assert summary.disk_count == len(node.disks)
     assert summary.nic_count == len(node.nics) and summary.macs == node.macs
     assert summary.boot_mode == node.boot_mode
+
+
+def test_the_summary_reads_the_same_facts_as_the_whole_view() -> None:
+    """summarise() builds only the categories it reads (no CPU flags, no LLDP neighbours):
+    the same facts as from the whole view, for the spec example and a simulated fleet."""
+    from metalscope.fleet.summary import from_view
+    from metalscope.hardware.view import build_view
+    from metalscope.simulator import make_fleet
+
+    documents = [factories.ramdisk_data(), {}, {"inventory": "not a mapping"}]
+    documents += [ramdisk_data(machine) for machine in make_fleet(7, 25)]
+    for data in documents:
+        matched = [rule("r-1", "x")]
+        assert summarise(data, rules=matched) == from_view(build_view(data), matched)

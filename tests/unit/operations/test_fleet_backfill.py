@@ -96,3 +96,45 @@ def test_the_backfill_runs_with_the_clean_ups() -> None:
     svc = SimpleNamespace(settings=load_settings())
     names = [name for name, _, _ in background.periodic_tasks(svc)]  # type: ignore[arg-type]
     assert "fleet-summaries" in names
+
+
+async def test_rounds_stop_once_none_is_left(repo: Repository) -> None:
+    """A round that finds every record summarised is the last to read the records: later
+    rounds read nothing, even when a record without summary appears (its processing, not
+    the backfill, gives it one)."""
+    ironic = FakeIronic()
+    first, later = ironic.add_node(), ironic.add_node()
+    await settled(repo, first["uuid"], factories.ramdisk_data())
+    backfill = fleet_backfill.SummaryBackfill()
+    svc = services(repo, ironic)
+    searches = 0
+    search = repo.fleet.unsummarised
+
+    async def counted(limit: int) -> Any:
+        nonlocal searches
+        searches += 1
+        return await search(limit)
+
+    repo.fleet.unsummarised = counted  # type: ignore[method-assign]
+    assert await background.fill_hardware_summaries(svc, backfill) == 1
+    assert not backfill.finished
+    assert await background.fill_hardware_summaries(svc, backfill) == 0
+    assert backfill.finished and searches == 2
+    await settled(repo, later["uuid"], factories.ramdisk_data())
+    assert await background.fill_hardware_summaries(svc, backfill) == 0
+    assert searches == 2
+    assert await fleet_backfill.SummaryBackfill().run_round(svc) == 1  # a new process
+
+
+async def test_a_locked_node_keeps_the_rounds_going(repo: Repository) -> None:
+    ironic = FakeIronic()
+    busy = ironic.add_node()
+    await settled(repo, busy["uuid"], factories.ramdisk_data())
+    backfill = fleet_backfill.SummaryBackfill()
+    svc = services(repo, ironic)
+    held = await take_lock(svc.coordinator, busy["uuid"])
+    assert held is not None
+    async with held:
+        assert await backfill.run_round(svc) == 0
+    assert not backfill.finished
+    assert await backfill.run_round(svc) == 1

@@ -149,3 +149,14 @@ async def test_reapply_compares_with_the_version_before_the_latest() -> None:
     alone = await history.compare_with_previous(services(only), record(later), inventory(512),
                                                 reapply=True)
     assert alone is not None and alone.previous is None
+
+
+async def test_the_unprocessed_data_given_is_recorded_without_reading_it_back() -> None:
+    store = VersionStore()
+    store.unprocessed = None  # reading it back would record nothing
+    svc = services(store)
+    comparison = await history.compare_with_previous(svc, record(), inventory(512))
+    given = '{"inventory": {"memory": {"total": 1}}, "boot_interface": "01-aa"}'
+    assert await history.record_end(svc, record(), comparison, None, given) == 1
+    assert store.recorded[0]["unprocessed"] == {"inventory": {"memory": {"total": 1}},
+                                                "boot_interface": "01-aa"}

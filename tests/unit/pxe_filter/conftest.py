@@ -71,4 +71,8 @@ def runner() -> FakeRunner:
 
 
 def filter_settings(**sections: dict[str, Any]) -> Settings:
-    return load_settings(overrides=sections)
+    """Settings with ``full_sync_period = 0`` unless given: a reconcile then lists every
+    Ironic port, which the tests of what a sync writes rely on (the rounds that read only
+    changes are tested in test_rounds.py)."""
+    pxe_filter = {"full_sync_period": 0, **sections.get("pxe_filter", {})}
+    return load_settings(overrides={**sections, "pxe_filter": pxe_filter})
