@@ -32,6 +32,7 @@ import os
 import platform
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -206,9 +207,19 @@ def measure(name: str, proxy: CountingProxy, ironic: LocalIronic, service: IdleS
 ATTEMPTS = 2
 
 
+def discard(folder: Path) -> None:
+    """Move ``folder`` aside and delete it in the background: a hosts directory of 100,000
+    files takes minutes to delete on a busy disk."""
+    trash = folder.parent.parent / "trash" / f"{folder.name}-{time.monotonic_ns()}"
+    trash.parent.mkdir(parents=True, exist_ok=True)
+    folder.rename(trash)
+    threading.Thread(target=shutil.rmtree, args=(trash,), kwargs={"ignore_errors": True},
+                     name=f"discard-{folder.name}").start()
+
+
 def run_service(name: str, prepared: Prepared, run_dir: Path, proxy: CountingProxy,
                 ironic: LocalIronic, warmup: float, window: float, ironic_bin: Path,
-                python: Path) -> dict[str, Any]:
+                python: Path, source: Path) -> dict[str, Any]:
     """One service's warm-up and window (``baseline``: Ironic alone). Its folder, with the
     database copy, is removed afterwards; its logs are kept in ``failed/`` when it failed."""
     if name == "baseline":
@@ -217,10 +228,13 @@ def run_service(name: str, prepared: Prepared, run_dir: Path, proxy: CountingPro
     service_dir = run_dir / name
     shutil.rmtree(service_dir, ignore_errors=True)
     service_dir.mkdir(parents=True)
-    service = IdleService(spec, service_dir, proxy.url, ironic_bin, python, REPO)
-    source = (prepared.records.upstream if spec.program == "upstream"
-              else prepared.records.metalscope)
-    shutil.copyfile(source, service.database)
+    service = IdleService(spec, service_dir, proxy.url, ironic_bin, python, source)
+    shutil.copyfile(prepared.records.upstream if spec.program == "upstream"
+                    else prepared.records.metalscope, service.database)
+    if spec.program == "metalscope":  # the schema of the code measured (not measured)
+        began = time.monotonic()
+        introspection_records.create_metalscope_schema(python, service.database, source)
+        log(f"metalscope db upgrade of the copy: {time.monotonic() - began:.1f} s")
     failed = True
     try:
         started = service.start()
@@ -237,13 +251,13 @@ def run_service(name: str, prepared: Prepared, run_dir: Path, proxy: CountingPro
                 if (service_dir / log_name).exists():
                     shutil.copy(service_dir / log_name, kept / log_name)
             log(f"{name} failed; its logs are in {kept}")
-        shutil.rmtree(service_dir, ignore_errors=True)
+        discard(service_dir)
     return {**result, "start_s": round(started, 1), "errors_logged": errors}
 
 
 def run_size(prepared: Prepared, services: Sequence[str], warmup: float, window: float,
              workdir: Path, ironic_bin: Path, python: Path,
-             results: dict[str, dict[str, Any]], save: Any) -> None:
+             results: dict[str, dict[str, Any]], save: Any, source: Path = REPO) -> None:
     """Fill ``results`` service by service, calling ``save()`` after each. A service that
     fails (to start, or during its window) is tried once more, then recorded as failed."""
     run_dir = workdir / "run"
@@ -260,7 +274,7 @@ def run_size(prepared: Prepared, services: Sequence[str], warmup: float, window:
                 log(f"N={prepared.nodes} {name}: warm-up {warmup:.0f} s, window {window:.0f} s")
                 try:
                     result = run_service(name, prepared, run_dir, proxy, ironic, warmup,
-                                         window, ironic_bin, python)
+                                         window, ironic_bin, python, source)
                 except RuntimeError as exc:
                     log(f"N={prepared.nodes} {name} attempt {attempt} failed: "
                         f"{str(exc).splitlines()[0]}")
@@ -360,7 +374,8 @@ def merge(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"label": first.get("label", ""), "started": first.get("started"),
             "finished": last.get("finished"), "machine": first.get("machine"),
             "runs": [{key: document.get(key) for key in
-                      ("label", "started", "finished", "warmup_s", "window_s", "services")}
+                      ("label", "source", "started", "finished", "warmup_s", "window_s",
+                       "services")}
                      | {"sizes": list(document["sizes"])} for document in documents],
             "sizes": sizes}
 
@@ -389,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS)
     parser.add_argument("--workdir", type=Path, default=WORKDIR)
     parser.add_argument("--label", default="", help="kept in the JSON (e.g. the commit)")
+    parser.add_argument("--source", type=Path, default=REPO,
+                        help="the MetalScope code to run (a checkout or an exported tree)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan and the configuration; start nothing")
     parser.add_argument("--show", type=Path, help="print the tables of a saved run")
@@ -416,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "ironic": ironic_release(IRONIC_BIN), "load_at_start": os.getloadavg()},
         "warmup_s": args.warmup, "window_s": args.window, "services": services,
+        "source": str(args.source.resolve()),
         "sizes": {},
     }
 
@@ -428,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: dict[str, dict[str, Any]] = {}
         document["sizes"][str(size)] = results
         run_size(prepared, services, args.warmup, args.window, args.workdir, IRONIC_BIN,
-                 PYTHON, results, save)
+                 PYTHON, results, save, args.source.resolve())
     document["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     save()
     print(show(document))

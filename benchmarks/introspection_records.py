@@ -224,11 +224,13 @@ def create_upstream_schema(ironic_bin: Path, database: Path) -> None:
     config.unlink()
 
 
-def create_metalscope_schema(python: Path, database: Path) -> None:
+def create_metalscope_schema(python: Path, database: Path, source: Path = REPO) -> None:
+    """``metalscope db upgrade`` with the code in ``source``: creates the schema, or brings
+    an existing database to that code's head."""
     config = _config(database)
     subprocess.run([str(python), "-m", "metalscope.cli", "db", "upgrade", "--config-file",
-                    str(config)], capture_output=True, check=True, cwd=REPO,
-                   env={"PYTHONPATH": str(REPO)})
+                    str(config)], capture_output=True, check=True, cwd=source,
+                   env={"PYTHONPATH": str(source)})
     config.unlink()
 
 
