@@ -144,15 +144,22 @@ class DiffFilter:
             inputs = (ironic_macs, ethoib, active, busy,  # and the settings read (reloadable)
                       bool(self._settings.processing.node_not_found_hook),
                       self._settings.pxe_filter.deny_unknown_macs)
-            if self._unchanged(inputs):
-                # An idle round: the same inputs give the same verdicts, already applied.
-                await self._guarded(self.backend.verify)
+            if self._unchanged(inputs) and await self._still_applied():
+                # An idle round: the same inputs give the same verdicts, still in place.
                 return
             self._ironic_macs, self._ethoib = set(ironic_macs), ethoib
             desired = desired_state(filter_inputs(self._settings, ironic_macs, active, busy))
             await self._guarded(self._sync_all, desired)
             self._settled, self._settled_at = inputs, self._clock()
             self.metrics.pxe_filter_macs(len(desired.allow), len(desired.deny))
+
+    async def _still_applied(self) -> bool:
+        """Verify the backend (which adopts what it actually holds, e.g. a chain edited by
+        hand); whether it still holds what the last sync applied."""
+        state = self.backend.state
+        before = FilterState(dict(state.entries), state.unknown)
+        await self._guarded(self.backend.verify)
+        return self.backend.state == before
 
     def _unchanged(self, inputs: tuple[object, ...]) -> bool:
         """Whether the last whole reconcile applied these very inputs, recently enough.

@@ -274,3 +274,30 @@ async def test_an_idle_round_plans_nothing_until_something_changes(
     rig.advance(PERIOD)
     await rig.pxe.reconcile()
     assert len(planned) == before + 1  # the period passed: everything planned again
+
+
+async def test_an_idle_round_still_repairs_what_the_backend_found_changed(
+        tmp_path: Path, repo: Repository, ironic: PagedIronic) -> None:
+    """A backend whose verify adopts what it actually holds (iptables reads its chain back)
+    and finds an entry gone gets everything planned again, inputs unchanged or not."""
+    from metalscope.pxe_filter.policy import FilterState
+
+    rig = Rig(tmp_path, repo, ironic)
+    await rig.pxe.start()
+    for _ in range(2):
+        rig.advance(15)
+        ironic.ports.tick(15)
+        await rig.pxe.reconcile()
+    assert files(rig.hosts)[A] == f"{A},ignore\n"
+
+    async def adopting_verify() -> None:  # the file of A was deleted by hand
+        (rig.hosts / A).unlink(missing_ok=True)
+        entries = dict(rig.backend.state.entries)
+        entries.pop(A, None)
+        rig.backend.state = FilterState(entries, rig.backend.state.unknown)
+
+    rig.backend.verify = adopting_verify  # type: ignore[method-assign]
+    rig.advance(15)
+    ironic.ports.tick(15)
+    await rig.pxe.reconcile()
+    assert files(rig.hosts)[A] == f"{A},ignore\n"
