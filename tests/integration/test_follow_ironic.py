@@ -11,9 +11,8 @@ trait seen in Ironic, and a node deleted from Ironic is marked with its history 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.ironic_inspection import RamdiskInspections, agent_inspecting_ironic
 from metalscope.testing.service import LocalMetalScope
 from metalscope.testing.webhook_receiver import WebhookReceiver
+from tests.integration.following import history_of, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -58,20 +58,6 @@ def inspecting_ironic(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFact
         yield local
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
-
-
-def history_of(api: httpx.Client, uuid: str) -> list[dict[str, Any]]:
-    answer = api.get(f"/v1/introspection/{uuid}/history")
-    return list(answer.json()["history"]) if answer.status_code == 200 else []
 
 
 def versions(api: httpx.Client, uuid: str, count: int) -> list[dict[str, Any]]:

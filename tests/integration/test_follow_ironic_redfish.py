@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.redfish import LocalRedfishMockup
 from metalscope.testing.redfish_ironic import enroll_redfish_node, redfish_ironic_options
 from metalscope.testing.service import LocalMetalScope
+from tests.integration.following import history_of, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,20 +41,6 @@ def inspecting_redfish_ironic(ironic: LocalIronic, tmp_path_factory: pytest.Temp
         yield local
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
-
-
-def history_of(api: httpx.Client, uuid: str) -> list[dict[str, Any]]:
-    answer = api.get(f"/v1/introspection/{uuid}/history")
-    return list(answer.json()["history"]) if answer.status_code == 200 else []
 
 
 @pytest.fixture

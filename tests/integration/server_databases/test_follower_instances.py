@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from metalscope.testing.databases import ScratchDatabase
 from metalscope.testing.ironic import LocalIronic
 from metalscope.testing.ironic_inspection import RamdiskInspections, agent_inspecting_ironic
 from metalscope.testing.service import LocalMetalScope
+from tests.integration.following import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +35,6 @@ def inspecting_ironic(ironic: LocalIronic, tmp_path_factory: pytest.TempPathFact
     with local:
         yield local
 
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 def version_count(url: str, uuid: str) -> int:
@@ -75,7 +65,8 @@ def test_two_instances_record_each_inspection_once(inspecting_ironic: LocalIroni
         for uuid, machine in zip(uuids, machines, strict=True):
             ramdisk.inspect(uuid, machine)
         for uuid in uuids:
-            wait_until(lambda u=uuid: version_count(services[1].url, u) == 1, f"{uuid} v1")
+            wait_until(lambda u=uuid: version_count(services[1].url, u) == 1, f"{uuid} v1",
+                       timeout=90)
         # The leader stops; the other instance goes on from the stored watermark.
         leader = next(s for s in services if recorded([s]))
         leader.stop()
@@ -83,7 +74,8 @@ def test_two_instances_record_each_inspection_once(inspecting_ironic: LocalIroni
         for uuid, machine in zip(uuids, machines, strict=True):
             ramdisk.inspect(uuid, replace_disk(machine))
         for uuid in uuids:
-            wait_until(lambda u=uuid: version_count(follower.url, u) == 2, f"{uuid} v2")
+            wait_until(lambda u=uuid: version_count(follower.url, u) == 2, f"{uuid} v2",
+                       timeout=90)
         time.sleep(3)  # a few more polls: nothing more is recorded
         assert all(version_count(follower.url, uuid) == 2 for uuid in uuids)
         # Each inspection recorded once in all (the other database's run left its nodes
