@@ -15,6 +15,7 @@ from metalscope.body_budget import BodyBudget
 from metalscope.coordination import Coordinator
 from metalscope.drift.dispatcher import DriftDispatcher
 from metalscope.extensions import ExtensionRegistry
+from metalscope.foreground import Foreground
 from metalscope.json_parsing import JsonParser
 from metalscope.metrics import Metrics
 from metalscope.out_of_band_runs import OutOfBandRuns
@@ -111,3 +112,5 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     #: Out-of-band collections running here, bounded by ``[redfish]max_concurrent``.
     out_of_band: OutOfBandRuns = field(default_factory=OutOfBandRuns)
+    #: The requests running their own code; background steps wait for none (foreground.py).
+    foreground: Foreground = field(default_factory=Foreground)

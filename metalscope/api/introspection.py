@@ -83,7 +83,7 @@ def parse_manage_boot(value: str | None, can_manage_boot: bool) -> bool:
              dependencies=policy("introspection:continue", public=True))
 async def continue_introspection(request: Request, svc: ServicesDep) -> JSONResponse:
     default = svc.settings.default
-    with svc.metrics.callback_timer():
+    with svc.metrics.callback_timer(svc.foreground):
         async with budgeted_json(request, default.max_continue_body_size, default.body_timeout,
                                  svc.body_budget, svc.json_parser) as (raw, value):
             data = require_object(value)

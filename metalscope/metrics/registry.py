@@ -143,7 +143,8 @@ class Metrics:
                         registry=self.registry)
         wait = Histogram(f"{PREFIX}_{name}_wait_seconds",
                          f"{what}: time spent waiting on Ironic (requests, retries and their "
-                         "back-off) or on the database (connections, statements, commits)",
+                         "back-off), on the database (connections, statements, commits) or, "
+                         "for background work, for the requests running to wait",
                          ["on"], buckets=SHARE_BUCKETS, registry=self.registry)
         for kind in latency_share.KINDS:
             wait.labels(kind)
@@ -186,10 +187,12 @@ class Metrics:
     def introspection_failed(self, reason: FailureReason) -> None:
         self._failed.labels(reason.value).inc()
 
-    def callback_timer(self) -> AbstractContextManager[latency_share.Share]:
+    def callback_timer(self, listener: latency_share.Listener | None = None,
+                       ) -> AbstractContextManager[latency_share.Share]:
         """Times a ramdisk callback (``with metrics.callback_timer(): ...``) and accounts
-        its latency share: one observation each of its duration, own share and waits."""
-        return latency_share.accounted(self.callback_observed)
+        its latency share: one observation each of its duration, own share and waits;
+        ``listener`` (the instance's foreground) follows when it runs."""
+        return latency_share.accounted(self.callback_observed, listener)
 
     def callback_observed(self, share: latency_share.Share) -> None:
         """A callback ended: its total, own share and waits (own + waits = total)."""

@@ -69,19 +69,25 @@ async def finish(svc: Services, held: HeldNode, result: Processed) -> None:
 
 
 async def _finish(svc: Services, held: HeldNode, result: Processed) -> None:
+    # Each step starts when no request is running its own code (foreground.py): the next
+    # callback, arriving as this one's answer leaves, goes first.
+    turn = svc.foreground.turn
     async with held:
         record = held.record
         # Saved whatever the end (finished, or error after the processing), best effort.
+        await turn()
         await save_summary(svc, record.uuid, result.node_name, result.summary())
         try:
             # The version first: the processing's outcome is known; a stop during the
             # power-off leaves the record ``processing`` and the recovery finds the version.
+            await turn()
             version = await history.record_end(svc, record, result.comparison, None,
                                                result.unprocessed)
             if (record.manage_boot and svc.settings.processing.power_off
                     and not result.keep_power_on
                     and not await _power_off(svc, record, result)):
                 return
+            await turn()
             _, macs = await svc.repo.settle(record, Event.FINISH, processed=result.processed)
             svc.metrics.introspection_finished()
             history.emit_drift(svc, record, result.comparison, version)

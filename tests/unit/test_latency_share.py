@@ -12,7 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from metalscope import latency_share
-from metalscope.latency_share import DATABASE, IRONIC, Share, accounted, detached, waiting_on
+from metalscope.latency_share import (
+    DATABASE,
+    IRONIC,
+    REQUESTS,
+    Share,
+    accounted,
+    detached,
+    waiting_on,
+)
 from metalscope.metrics import Metrics
 from tests.unit.metrics.test_registry import value
 
@@ -49,7 +57,7 @@ def test_waits_by_kind_and_the_rest_is_own(clock: Clock) -> None:
     [share] = shares
     assert share.ended
     assert share.total == 21
-    assert share.waits() == {IRONIC: 15, DATABASE: 3}
+    assert share.waits() == {IRONIC: 15, DATABASE: 3, REQUESTS: 0}
     assert share.own == 3
 
 
@@ -63,7 +71,7 @@ def test_nested_waits_count_once_for_the_outermost_kind(clock: Clock) -> None:
                 clock.advance(2)
         clock.advance(1)
     [share] = shares
-    assert share.waits() == {IRONIC: 8, DATABASE: 0}
+    assert share.waits() == {IRONIC: 8, DATABASE: 0, REQUESTS: 0}
     assert share.own == 0
 
 
@@ -74,7 +82,7 @@ def test_outside_a_request_a_wait_counts_nowhere(clock: Clock) -> None:
     shares: list[Share] = []
     with accounted(shares.append):
         clock.advance(1)
-    assert shares[0].waits() == {IRONIC: 0, DATABASE: 0}
+    assert shares[0].waits() == {IRONIC: 0, DATABASE: 0, REQUESTS: 0}
     assert latency_share.current() is None  # unbound again after the request
 
 
@@ -135,8 +143,8 @@ async def test_concurrent_requests_do_not_mix(clock: Clock) -> None:
         second_done.set()
 
     await asyncio.gather(first(), second())
-    assert shares["first"].waits() == {IRONIC: 6, DATABASE: 0}
-    assert shares["second"].waits() == {IRONIC: 0, DATABASE: 3}
+    assert shares["first"].waits() == {IRONIC: 6, DATABASE: 0, REQUESTS: 0}
+    assert shares["second"].waits() == {IRONIC: 0, DATABASE: 3, REQUESTS: 0}
     assert (shares["second"].total, shares["second"].own) == (5, 2)
 
 
