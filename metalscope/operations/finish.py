@@ -80,9 +80,8 @@ async def _finish(svc: Services, held: HeldNode, result: Processed) -> None:
         try:
             # The version first: the processing's outcome is known; a stop during the
             # power-off leaves the record ``processing`` and the recovery finds the version.
-            await turn()
             version = await history.record_end(svc, record, result.comparison, None,
-                                               result.unprocessed)
+                                               result.unprocessed, turn)
             if (record.manage_boot and svc.settings.processing.power_off
                     and not result.keep_power_on
                     and not await _power_off(svc, record, result)):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,23 +116,26 @@ async def _compare(previous: StoredVersion, new: dict[str, Any]) -> HardwareDiff
 
 
 async def record_end(svc: Services, record: NodeRecord, comparison: Comparison | None,
-                     error: str | None, unprocessed: str | None = None) -> int | None:
+                     error: str | None, unprocessed: str | None = None,
+                     pause: Callable[[], Awaitable[None]] | None = None) -> int | None:
     """Record the version of the introspection of ``record`` (before its final state
     change); return its number. Idempotent: the current introspection's existing version is
     returned as it is. None when history is off (``comparison`` None). ``unprocessed`` is
     the unprocessed data as stored with the record, when the caller has it (else it is read
-    back)."""
+    back). ``pause`` is awaited just before the version is encoded and written (background
+    work lets the running requests go first: :mod:`metalscope.foreground`)."""
     if comparison is None:
         return None
     latest = await svc.repo.list_versions(record.uuid, limit=1)
     if latest and latest[0].started_at == record.started_at:
         LOG.info("Version %d of node %s was recorded already", latest[0].version, record.uuid)
         return latest[0].version
+    unprocessed_data = await _unprocessed(svc, record.uuid, unprocessed)
+    if pause is not None:
+        await pause()
     version = await svc.repo.record_version(
         record.uuid, started_at=record.started_at, finished_at=utcnow(), source=comparison.source,
-        processed=comparison.processed,
-        unprocessed=await _unprocessed(svc, record.uuid, unprocessed),
-        error=error,
+        processed=comparison.processed, unprocessed=unprocessed_data, error=error,
         summary=comparison.summary, changed=comparison.changed)
     LOG.info("Version %d of node %s recorded%s", version, record.uuid,
              f": {comparison.summary}" if comparison.summary else "")

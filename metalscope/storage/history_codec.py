@@ -21,7 +21,7 @@ from typing import Any
 
 #: The codec new versions are written with.
 CODEC = "shared+zlib"
-#: Above this many bytes of JSON, a version is decoded in a worker thread.
+#: Above this many bytes of JSON, a version is compressed and decoded in a worker thread.
 THREAD_THRESHOLD = 64 * 1024
 _ZLIB_LEVEL = 9
 
@@ -67,16 +67,26 @@ def join_shared(processed: dict[str, Any], stored: dict[str, Any]) -> dict[str, 
 
 def encode(processed: dict[str, Any], unprocessed: dict[str, Any] | None,
            codec: str = CODEC) -> Encoded:
-    shared, compressor = _parse(codec)
-    compress = _COMPRESSORS[compressor][0]
+    return _compressed(codec, *_serialised(codec, processed, unprocessed))
+
+
+def _serialised(codec: str, processed: dict[str, Any], unprocessed: dict[str, Any] | None,
+                ) -> tuple[bytes, bytes | None, int]:
+    """The processed JSON, what is kept of the unprocessed one, and both JSONs' size."""
+    shared, _ = _parse(codec)
     processed_raw = dumps(processed)
-    raw_bytes = len(processed_raw)
-    unprocessed_blob = None
-    if unprocessed is not None:
-        raw_bytes += len(dumps(unprocessed))
-        kept = split_shared(processed, unprocessed) if shared else unprocessed
-        unprocessed_blob = compress(dumps(kept))
+    if unprocessed is None:
+        return processed_raw, None, len(processed_raw)
+    unprocessed_raw = dumps(unprocessed)
+    kept = dumps(split_shared(processed, unprocessed)) if shared else unprocessed_raw
+    return processed_raw, kept, len(processed_raw) + len(unprocessed_raw)
+
+
+def _compressed(codec: str, processed_raw: bytes, kept: bytes | None,
+                raw_bytes: int) -> Encoded:
+    compress = _COMPRESSORS[_parse(codec)[1]][0]
     processed_blob = compress(processed_raw)
+    unprocessed_blob = None if kept is None else compress(kept)
     stored = len(processed_blob) + len(unprocessed_blob or b"")
     return Encoded(codec, processed_blob, unprocessed_blob, raw_bytes, stored)
 
@@ -102,12 +112,18 @@ def _parse(codec: str) -> tuple[bool, str]:
     return shared == "shared", compressor
 
 
-
 async def encode_async(processed: dict[str, Any], unprocessed: dict[str, Any] | None,
                        ) -> Encoded:
-    """:func:`encode` in a worker thread: the size is only known once serialised, and even
-    a small server's documents take longer to serialise and compress than the hop costs."""
-    return await asyncio.to_thread(encode, processed, unprocessed)
+    """:func:`encode`, the compression in a worker thread when the JSON is large.
+
+    Serialising holds the interpreter lock wherever it runs: in a worker thread it only
+    makes the event loop wait for the lock (up to the interpreter's switch interval at a
+    time) instead of for the work. zlib lets go of the lock while it compresses, so that
+    part moves to a thread, above :data:`THREAD_THRESHOLD` bytes of JSON."""
+    serialised = _serialised(CODEC, processed, unprocessed)
+    if serialised[2] > THREAD_THRESHOLD:
+        return await asyncio.to_thread(_compressed, CODEC, *serialised)
+    return _compressed(CODEC, *serialised)
 
 
 async def decode_async(codec: str, processed: bytes, unprocessed: bytes | None, raw_bytes: int,

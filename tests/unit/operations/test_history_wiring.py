@@ -160,3 +160,19 @@ async def test_the_unprocessed_data_given_is_recorded_without_reading_it_back() 
     assert await history.record_end(svc, record(), comparison, None, given) == 1
     assert store.recorded[0]["unprocessed"] == {"inventory": {"memory": {"total": 1}},
                                                 "boot_interface": "01-aa"}
+
+
+async def test_the_pause_comes_after_the_reads_and_before_the_version_is_written() -> None:
+    store = VersionStore()
+    svc = services(store)
+    comparison = await history.compare_with_previous(svc, record(), inventory(512))
+    seen: list[int] = []
+
+    async def pause() -> None:
+        seen.append(len(store.recorded))
+
+    assert await history.record_end(svc, record(), comparison, None, pause=pause) == 1
+    assert seen == [0] and len(store.recorded) == 1
+    # Recorded already: nothing is written, no pause.
+    assert await history.record_end(svc, record(), comparison, None, pause=pause) == 1
+    assert seen == [0]

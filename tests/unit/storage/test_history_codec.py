@@ -69,3 +69,13 @@ async def test_async_forms_agree() -> None:
     for raw_bytes in (0, codec.THREAD_THRESHOLD + 1):
         assert await codec.decode_async(encoded.codec, encoded.processed, encoded.unprocessed,
                                         raw_bytes) == (processed, unprocessed)
+
+
+async def test_large_versions_are_compressed_in_a_thread_with_the_same_result() -> None:
+    processed, unprocessed = documents()
+    processed = {**processed, "padding": "x" * (codec.THREAD_THRESHOLD + 1)}
+    threaded = await codec.encode_async(processed, unprocessed)
+    assert threaded == codec.encode(processed, unprocessed)
+    assert threaded.raw_bytes > codec.THREAD_THRESHOLD
+    assert codec.decode(threaded.codec, threaded.processed,
+                        threaded.unprocessed) == (processed, unprocessed)
