@@ -1,12 +1,12 @@
 """StreamTransport: plain-HTTP/1.1 keep-alive requests for httpx, straight over asyncio streams.
 
-The Ironic client sends every request through one ``httpx.AsyncClient``. httpx's own
+The Ironic client hands its requests to this transport (``ironic_http.py``). httpx's own
 transport (httpcore on anyio) costs about as much CPU per request as everything else
 MetalScope does for it; this transport writes the request and parses the answer itself and
 keeps idle connections for reuse, at a fraction of that cost. It speaks only what Ironic
 needs: HTTP/1.1, ``Content-Length`` or chunked bodies, keep-alive. ``https://`` URLs (and
-anything else) go to ``fallback``, httpx's standard transport with the client's TLS settings;
-proxies from the environment are still mounted by httpx in front of both.
+anything else) go to ``fallback``, httpx's standard transport with the client's TLS settings.
+It knows no proxies: with a proxy in the environment the Ironic client does not use it.
 
 Failures map to the httpx exceptions httpcore raises in the same situations, so callers'
 retry decisions do not change: refused or unreachable → ``ConnectError``, no connection in

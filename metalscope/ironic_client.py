@@ -1,7 +1,11 @@
 """IronicClient: the asynchronous Ironic REST client of the service (spec section 14).
 
-One shared ``httpx.AsyncClient`` carries every request: plain HTTP through the lean
-:class:`~metalscope.http_transport.StreamTransport`, HTTPS through httpx's own transport.
+One shared transport carries every request: plain HTTP through the lean
+:class:`~metalscope.http_transport.StreamTransport`, HTTPS through httpx's own transport,
+each request handed to it directly (:class:`~metalscope.ironic_http.DirectHTTP`). When the
+environment names a proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, with
+``NO_PROXY``), an ``httpx.AsyncClient`` with its standard transport sends them instead, as it
+mounts those proxies.
 keystoneauth1, configured by the ``[ironic]`` section exactly as upstream, only resolves the
 endpoint (``endpoint_override`` or the catalog entry of
 ``service_type``/``valid_interfaces``/``region_name``) and the authentication headers; it
@@ -48,6 +52,7 @@ from keystoneauth1 import noauth as ks_noauth
 
 from metalscope.errors import ConfigurationError, IronicError, IronicNoAnswer, NodeNotInIronic
 from metalscope.http_transport import StreamTransport
+from metalscope.ironic_http import USER_AGENT, DirectHTTP, proxy_configured
 from metalscope.ironic_reconcile import patch_applied, port_of_node, reconciled
 from metalscope.keystone_tls import httpx_verify
 from metalscope.latency_share import IRONIC, waiting_on
@@ -309,10 +314,11 @@ class IronicClient:
 
     ``calls`` counts every HTTP request sent to Ironic, retries and version discovery included.
     ``page_size`` sets ``limit`` on collection requests (default: Ironic's own maximum).
-    ``api_version`` skips negotiation and sends that microversion.
+    ``api_version`` skips negotiation and sends that microversion. ``http`` sends the
+    requests: a :class:`~metalscope.ironic_http.DirectHTTP` or any ``httpx.AsyncClient``.
     """
 
-    def __init__(self, credentials: Credentials, http: httpx.AsyncClient, *,
+    def __init__(self, credentials: Credentials, http: httpx.AsyncClient | DirectHTTP, *,
                  attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF,
                  max_backoff: float = DEFAULT_MAX_BACKOFF, page_size: int | None = None,
                  api_version: str | None = None, metrics: Metrics | None = None) -> None:
@@ -337,9 +343,16 @@ class IronicClient:
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
                               max_keepalive_connections=MAX_CONNECTIONS if idle > 0 else 0,
                               keepalive_expiry=idle)
-        tls = httpx.AsyncHTTPTransport(verify=httpx_verify(adapter.session), limits=limits)
-        http = httpx.AsyncClient(transport=StreamTransport(tls, MAX_CONNECTIONS, idle),
-                                 timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
+        verify = httpx_verify(adapter.session)
+        timeouts = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
+        http: httpx.AsyncClient | DirectHTTP
+        if proxy_configured():
+            # httpx mounts the environment's proxies only when given no transport of its own.
+            http = httpx.AsyncClient(verify=verify, limits=limits, timeout=timeouts,
+                                     headers={"User-Agent": USER_AGENT})
+        else:
+            tls = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+            http = DirectHTTP(StreamTransport(tls, MAX_CONNECTIONS, idle), timeouts)
         return cls(KeystoneCredentials(adapter), http, **options)
 
     async def aclose(self) -> None:

@@ -6,8 +6,9 @@ HTTP is an ``httpx.MockTransport``; the real Ironic is exercised in tests/integr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from metalscope.ironic_client import (
     should_retry_exception,
     should_retry_status,
 )
+from metalscope.ironic_http import USER_AGENT, DirectHTTP
 from metalscope.keystone_tls import httpx_verify
 from metalscope.metrics import render
 from metalscope.settings import load_settings
@@ -410,11 +412,78 @@ class TestFromSettings:
             server.close()
         assert counts == [3, 1]
 
+    async def test_direct_without_a_proxy(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """No proxy in the environment: requests go straight to the transport, with
+        MetalScope's name; closing the client closes the kept connections."""
+        without_proxies(monkeypatch)
+        async with http_server() as (url, heads, closed):
+            settings = load_settings(overrides={"ironic": {"auth_type": "none",
+                                                           "endpoint_override": url}})
+            client = IronicClient.from_settings(settings, api_version="1.109")
+            assert isinstance(client._http, DirectHTTP)
+            for _ in range(2):
+                assert (await client.get_node(UUID, fields=["uuid"]))["uuid"] == UUID
+            await client.aclose()
+            await asyncio.wait_for(closed.wait(), 5)
+        assert len(heads) == 2  # one connection, kept
+        assert heads[0].startswith(f"GET /v1/nodes/{UUID}?fields=uuid HTTP/1.1\r\n")
+        assert f"user-agent: {USER_AGENT}\r\n" in heads[0].lower()
+        assert "x-openstack-ironic-api-version: 1.109\r\n" in heads[0].lower()
+
+    async def test_environment_proxy_is_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A proxy in the environment: the requests go through httpx.AsyncClient, which
+        sends them to the proxy."""
+        without_proxies(monkeypatch)
+        async with http_server() as (proxy, heads, _):
+            monkeypatch.setenv("HTTP_PROXY", proxy)
+            settings = load_settings(overrides={"ironic": {
+                "auth_type": "none", "endpoint_override": "http://ironic.invalid:6385"}})
+            client = IronicClient.from_settings(settings, api_version="1.109")
+            try:
+                assert isinstance(client._http, httpx.AsyncClient)
+                assert (await client.get_node(UUID))["uuid"] == UUID
+            finally:
+                await client.aclose()
+        assert heads[0].startswith(f"GET http://ironic.invalid:6385/v1/nodes/{UUID} HTTP/1.1")
+        assert f"user-agent: {USER_AGENT}\r\n" in heads[0].lower()
+
     def test_tls_options(self) -> None:
         assert httpx_verify(ks_session.Session(verify=True)) is True
         assert httpx_verify(ks_session.Session(verify=False)) is False
         context = httpx_verify(ks_session.Session(verify=certifi.where()))
         assert not isinstance(context, bool) and context.check_hostname
+
+
+def without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@contextlib.asynccontextmanager
+async def http_server() -> AsyncIterator[tuple[str, list[str], asyncio.Event]]:
+    """A keep-alive server answering every request with a node: its URL, the request heads
+    it read, and an event set when a client closes its connection."""
+    heads: list[str] = []
+    closed = asyncio.Event()
+    body = json.dumps({"uuid": UUID}).encode()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                heads.append((await reader.readuntil(b"\r\n\r\n")).decode())
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            closed.set()
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", heads, closed
+    finally:
+        server.close()
 
 
 def node_json(**properties: Any) -> dict[str, Any]:
