@@ -39,6 +39,30 @@ _INFO_COLUMNS = (_H.c.uuid, _H.c.version, _H.c.started_at, _H.c.finished_at, _H.
                  _H.c.stored_bytes)
 _DATA_COLUMNS = (_H.c.codec, _H.c.processed, _H.c.unprocessed)
 
+# The statements of every recorded version, built once with bound parameters (building a
+# statement costs more CPU than running it on SQLite; the compiled form is cached anyway).
+_OF_NODE = _H.c.uuid == sa.bindparam("uuid")
+_HIGHEST = sa.select(sa.func.max(_H.c.version)).where(_OF_NODE)
+#: The columns come from the parameters' names.
+_INSERT_VERSION = sa.insert(_H)
+#: Typed as SQLAlchemy types the number given to ``limit()`` (PostgreSQL casts it).
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_LISTED = sa.select(*_INFO_COLUMNS).where(_OF_NODE)
+
+
+def _listing(marker: bool, limit: bool) -> sa.Select[Any]:
+    query = _LISTED.where(_H.c.version < sa.bindparam("marker")) if marker else _LISTED
+    query = query.order_by(_H.c.version.desc())
+    return query.limit(_LIMIT) if limit else query
+
+
+#: The listings of a node's versions, by (with a marker, with a limit).
+_LISTINGS = {(marker, limit): _listing(marker, limit)
+             for marker in (False, True) for limit in (False, True)}
+_READ = sa.select(*_INFO_COLUMNS, *_DATA_COLUMNS).where(_OF_NODE)
+_READ_NEWEST = _READ.order_by(_H.c.version.desc()).limit(1)
+_READ_VERSION = _READ.where(_H.c.version == sa.bindparam("version"))
+
 
 @dataclass(frozen=True)
 class HistoryVersion:
@@ -114,18 +138,18 @@ async def insert_version(conn: AsyncConnection, new: NewVersion,
                          recorded_at: datetime.datetime) -> int:
     """Insert ``new`` as the node's next version and return its number; IntegrityError when
     another transaction took that number first."""
-    highest = (await conn.execute(sa.select(sa.func.max(_H.c.version)).where(
-        _H.c.uuid == new.uuid))).scalar()
+    highest = (await conn.execute(_HIGHEST, {"uuid": new.uuid})).scalar()
     version = (highest or 0) + 1
     encoded = new.encoded
     known = (await conn.execute(_KNOWN, {"uuid": new.uuid})).first() is not None
-    await conn.execute(sa.insert(_H).values(
-        uuid=new.uuid, version=version, started_at=new.started_at,
-        finished_at=new.finished_at, recorded_at=recorded_at, source=new.source,
-        error=new.error, changed=new.changed, summary=new.summary, codec=encoded.codec,
-        raw_bytes=encoded.raw_bytes, stored_bytes=encoded.stored_bytes,
-        processed=encoded.processed, unprocessed=encoded.unprocessed,
-        age_from=None if known else new.finished_at))
+    await conn.execute(_INSERT_VERSION, {
+        "uuid": new.uuid, "version": version, "started_at": new.started_at,
+        "finished_at": new.finished_at, "recorded_at": recorded_at, "source": new.source,
+        "error": new.error, "changed": new.changed, "summary": new.summary,
+        "codec": encoded.codec, "raw_bytes": encoded.raw_bytes,
+        "stored_bytes": encoded.stored_bytes, "processed": encoded.processed,
+        "unprocessed": encoded.unprocessed,
+        "age_from": None if known else new.finished_at})
     if highest:  # the previous baseline now ages
         await conn.execute(_AGEING, {"node": new.uuid, "below": version})
     return version
@@ -138,23 +162,20 @@ async def forget(conn: AsyncConnection, uuid: str) -> None:
 
 async def list_versions(conn: AsyncConnection, uuid: str, limit: int | None,
                         marker: int | None) -> list[HistoryVersion]:
-    query = sa.select(*_INFO_COLUMNS).where(_H.c.uuid == uuid)
+    params: dict[str, Any] = {"uuid": uuid}
     if marker is not None:
-        query = query.where(_H.c.version < marker)
-    query = query.order_by(_H.c.version.desc())
+        params["marker"] = marker
     if limit is not None:
-        query = query.limit(limit)
-    return [HistoryVersion.from_row(row) for row in (await conn.execute(query)).all()]
+        params["limit"] = limit
+    query = _LISTINGS[marker is not None, limit is not None]
+    return [HistoryVersion.from_row(row) for row in (await conn.execute(query, params)).all()]
 
 
 async def read_version(conn: AsyncConnection, uuid: str, version: int | None) -> Any:
     """The row of ``version`` (the newest when None), data included; None when absent."""
-    query = sa.select(*_INFO_COLUMNS, *_DATA_COLUMNS).where(_H.c.uuid == uuid)
     if version is None:
-        query = query.order_by(_H.c.version.desc()).limit(1)
-    else:
-        query = query.where(_H.c.version == version)
-    return (await conn.execute(query)).first()
+        return (await conn.execute(_READ_NEWEST, {"uuid": uuid})).first()
+    return (await conn.execute(_READ_VERSION, {"uuid": uuid, "version": version})).first()
 
 
 def stored_version(row: Any, processed: dict[str, Any],
@@ -243,11 +264,13 @@ async def prune_by_count(conn: AsyncConnection, max_versions: int) -> int:
     return deleted
 
 
+_KEYS = sa.select(_H.c.id, _H.c.uuid, _H.c.version, _H.c.finished_at).where(_OF_NODE)
+_DELETE_IDS = sa.delete(_H).where(_H.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 async def _keys(conn: AsyncConnection, uuid: str) -> list[VersionKey]:
-    query = sa.select(_H.c.id, _H.c.uuid, _H.c.version, _H.c.finished_at).where(
-        _H.c.uuid == uuid)
     return [VersionKey(r.id, r.uuid, r.version, r.finished_at)
-            for r in (await conn.execute(query)).all()]
+            for r in (await conn.execute(_KEYS, {"uuid": uuid})).all()]
 
 
 async def _known_nodes(conn: AsyncConnection, uuid: str) -> set[str]:
@@ -256,5 +279,5 @@ async def _known_nodes(conn: AsyncConnection, uuid: str) -> set[str]:
 
 async def _delete(conn: AsyncConnection, ids: Sequence[int]) -> int:
     for start in range(0, len(ids), _DELETE_CHUNK):
-        await conn.execute(sa.delete(_H).where(_H.c.id.in_(ids[start:start + _DELETE_CHUNK])))
+        await conn.execute(_DELETE_IDS, {"ids": list(ids[start:start + _DELETE_CHUNK])})
     return len(ids)

@@ -87,6 +87,25 @@ _FIRST_ACTION = sa.select(sa.func.min(t.rule_actions.c.id)).where(
     t.rule_actions.c.rule == t.rules.c.uuid).scalar_subquery()
 _SELECT_RULES = sa.select(t.rules).order_by(t.rules.c.created_at, _FIRST_CONDITION,
                                             _FIRST_ACTION, t.rules.c.uuid)
+_SELECT_CONDITIONS = sa.select(t.rule_conditions).where(
+    t.rule_conditions.c.rule.in_(sa.bindparam("rules", expanding=True))).order_by(
+    t.rule_conditions.c.id)
+_SELECT_ACTIONS = sa.select(t.rule_actions).where(
+    t.rule_actions.c.rule.in_(sa.bindparam("rules", expanding=True))).order_by(
+    t.rule_actions.c.id)
+_INSERT_OPTION = sa.insert(t.options)
+#: A record's rows in the other tables, deleted before the record itself.
+_DELETE_NODE_ROWS = tuple(sa.delete(table).where(column == sa.bindparam("uuid"))
+                          for table, column in (
+                              (t.attributes, t.attributes.c.node_uuid),
+                              (t.options, t.options.c.uuid),
+                              (t.introspection_data, t.introspection_data.c.uuid),
+                              (t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid)))
+_DELETE_NODE = sa.delete(t.nodes).where(t.nodes.c.uuid == sa.bindparam("uuid"))
+#: The record only if it is still the one read (compare-and-set).
+_DELETE_NODE_READ = _DELETE_NODE.where(t.nodes.c.version_id == sa.bindparam("version_id"))
+_DELETE_SUMMARY = sa.delete(t.hardware_summaries).where(
+    t.hardware_summaries.c.uuid == sa.bindparam("uuid"))
 
 
 def utcnow() -> datetime.datetime:
@@ -182,8 +201,8 @@ class Repository:
                 await self._insert_node(conn, record)
                 await self._add_attributes(conn, uuid, "bmc_address", bmc_addresses)
                 if method != INBAND:
-                    await conn.execute(sa.insert(t.options).values(
-                        uuid=uuid, name=METHOD_OPTION, value=method))
+                    await conn.execute(_INSERT_OPTION, {
+                        "uuid": uuid, "name": METHOD_OPTION, "value": method})
         return record
 
     async def _insert_node(self, conn: AsyncConnection, record: NodeRecord) -> None:
@@ -198,15 +217,13 @@ class Repository:
 
     async def _delete_node_rows(self, conn: AsyncConnection, uuid: str,
                                 expected: NodeRecord | None) -> None:
-        for table, column in ((t.attributes, t.attributes.c.node_uuid),
-                              (t.options, t.options.c.uuid),
-                              (t.introspection_data, t.introspection_data.c.uuid),
-                              (t.ramdisk_callbacks, t.ramdisk_callbacks.c.node_uuid)):
-            await conn.execute(sa.delete(table).where(column == uuid))
-        query = sa.delete(t.nodes).where(t.nodes.c.uuid == uuid)
-        if expected is not None:
-            query = query.where(t.nodes.c.version_id == expected.version_id)
-        result = await conn.execute(query)
+        for statement in _DELETE_NODE_ROWS:
+            await conn.execute(statement, {"uuid": uuid})
+        if expected is None:
+            result = await conn.execute(_DELETE_NODE, {"uuid": uuid})
+        else:
+            result = await conn.execute(_DELETE_NODE_READ, {
+                "uuid": uuid, "version_id": expected.version_id})
         if expected is not None and result.rowcount != 1:
             raise StateConflict(f"Introspection of node {uuid} changed concurrently")
 
@@ -304,8 +321,7 @@ class Repository:
         async for attempt in self._transactions():
             async with attempt as conn:
                 await self._delete_node_rows(conn, uuid, None)
-                await conn.execute(sa.delete(t.hardware_summaries).where(
-                    t.hardware_summaries.c.uuid == uuid))
+                await conn.execute(_DELETE_SUMMARY, {"uuid": uuid})
                 await history.forget(conn, uuid)
 
     async def list_nodes(self, marker: NodeRecord | None, limit: int,
@@ -615,10 +631,8 @@ class Repository:
         if not rows:
             return []
         uuids = [r.uuid for r in rows]
-        conds = (await conn.execute(sa.select(t.rule_conditions).where(
-            t.rule_conditions.c.rule.in_(uuids)).order_by(t.rule_conditions.c.id))).all()
-        acts = (await conn.execute(sa.select(t.rule_actions).where(
-            t.rule_actions.c.rule.in_(uuids)).order_by(t.rule_actions.c.id))).all()
+        conds = (await conn.execute(_SELECT_CONDITIONS, {"rules": uuids})).all()
+        acts = (await conn.execute(_SELECT_ACTIONS, {"rules": uuids})).all()
         return [_rule_from_rows(r, conds, acts) for r in rows]
 
     async def delete_rule(self, uuid: str) -> bool:
