@@ -135,7 +135,10 @@ def interface_ip(iface: dict[str, Any]) -> str | None:
 
 
 def is_loopback(ip: str | None) -> bool:
-    if not ip:
+    """Whether ``ip`` (an address, possibly with a prefix length) is a valid loopback
+    address. Without a colon it can only be IPv4, loopback only under 127/8: most
+    addresses are answered without parsing them (once per interface per callback)."""
+    if not ip or (":" not in ip and not ip.startswith("127.")):
         return False
     try:
         return ipaddress.ip_address(ip.split("/", 1)[0]).is_loopback

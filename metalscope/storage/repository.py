@@ -181,7 +181,7 @@ class Repository:
     async def get_node(self, uuid: str) -> NodeRecord | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(_SELECT_NODE, {"uuid": uuid})).first()
-        return NodeRecord.from_row(row) if row else None
+        return NodeRecord.from_selected(row) if row else None
 
     async def start_introspection(self, uuid: str, manage_boot: bool, bmc_addresses: list[str],
                                   previous: NodeRecord | None,
