@@ -60,6 +60,19 @@ def split_shared(processed: dict[str, Any], unprocessed: dict[str, Any]) -> dict
     return {"order": list(unprocessed), "own": own}
 
 
+def _members(document: dict[str, Any]) -> dict[str, bytes] | None:
+    """Each member's value as JSON; None when a key is not a string (JSON would turn it
+    into one, so the pieces would not make the document's JSON)."""
+    if not all(isinstance(key, str) for key in document):
+        return None
+    return {key: dumps(value) for key, value in document.items()}
+
+
+def _object(members: dict[str, bytes]) -> bytes:
+    """The JSON of an object from its members' JSON: exactly :func:`dumps` of it."""
+    return b"{" + b",".join(dumps(key) + b":" + value for key, value in members.items()) + b"}"
+
+
 def join_shared(processed: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     own = stored["own"]
     return {key: own[key] if key in own else processed[key] for key in stored["order"]}
@@ -74,12 +87,27 @@ def _serialised(codec: str, processed: dict[str, Any], unprocessed: dict[str, An
                 ) -> tuple[bytes, bytes | None, int]:
     """The processed JSON, what is kept of the unprocessed one, and both JSONs' size."""
     shared, _ = _parse(codec)
+    if unprocessed is not None and shared:
+        processed_members, unprocessed_members = _members(processed), _members(unprocessed)
+        if processed_members is not None and unprocessed_members is not None:
+            return _split(processed_members, unprocessed_members)
     processed_raw = dumps(processed)
     if unprocessed is None:
         return processed_raw, None, len(processed_raw)
     unprocessed_raw = dumps(unprocessed)
     kept = dumps(split_shared(processed, unprocessed)) if shared else unprocessed_raw
     return processed_raw, kept, len(processed_raw) + len(unprocessed_raw)
+
+
+def _split(processed: dict[str, bytes], unprocessed: dict[str, bytes],
+           ) -> tuple[bytes, bytes, int]:
+    """:func:`_serialised` of a shared codec from each member's JSON, made once: the two
+    documents share most of their values (the inventory above all), which
+    :func:`split_shared` would serialise twice more to compare."""
+    processed_raw = _object(processed)
+    own = {key: value for key, value in unprocessed.items() if processed.get(key) != value}
+    kept = (b'{"order":' + dumps(list(unprocessed)) + b',"own":' + _object(own) + b"}")
+    return processed_raw, kept, len(processed_raw) + len(_object(unprocessed))
 
 
 def _compressed(codec: str, processed_raw: bytes, kept: bytes | None,
