@@ -79,3 +79,16 @@ async def test_large_versions_are_compressed_in_a_thread_with_the_same_result() 
     assert threaded.raw_bytes > codec.THREAD_THRESHOLD
     assert codec.decode(threaded.codec, threaded.processed,
                         threaded.unprocessed) == (processed, unprocessed)
+
+
+@pytest.mark.parametrize("pair", [
+    ({"a": 1, "b": {"x": [1, 2]}, "ü": "é"}, {"b": {"x": [1, 2]}, "a": True, "c": None}),
+    ({"a": 1.0}, {"a": 1}), ({}, {}), ({1: 2}, {"1": 2}),
+])
+def test_versions_made_from_pieces_are_the_documents_json(
+        pair: tuple[dict[Any, Any], dict[Any, Any]]) -> None:
+    processed, unprocessed = pair
+    raw, kept, size = codec._serialised(codec.CODEC, processed, unprocessed)
+    assert raw == codec.dumps(processed)
+    assert kept == codec.dumps(codec.split_shared(processed, unprocessed))
+    assert size == len(codec.dumps(processed)) + len(codec.dumps(unprocessed))
